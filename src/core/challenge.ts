@@ -1,0 +1,61 @@
+/**
+ * `WWW-Authenticate` challenges (RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1).
+ *
+ * Which challenges appear depends on the DPoP mode; error attributes go only on the scheme the client used.
+ */
+import { sanitizeDescription, type AuthErrorCode, type AuthScheme } from './errors.js';
+
+export type DpopMode = 'allowed' | 'required' | 'disabled';
+
+export interface ChallengeInput {
+  mode: DpopMode;
+  /** Proof algorithms advertised in `DPoP algs="…"`. */
+  dpopAlgorithms: readonly string[];
+  /** The error, or undefined for a plain challenge (no credentials). */
+  error?: { code: AuthErrorCode; description: string; scope?: readonly string[] } | undefined;
+  /** The scheme the client used; errors go on it. Defaults to Bearer when Bearer is accepted. */
+  scheme?: AuthScheme | undefined;
+  /** Absolute URL of the RFC 9728 metadata document; added to every challenge when set. */
+  resourceMetadata?: string | undefined;
+  realm?: string | undefined;
+}
+
+/** A quoted-string (RFC 9110 §5.6.4) whose content never needs escaping: we only allow safe characters. */
+function quoted(value: string): string {
+  return `"${sanitizeDescription(value)}"`;
+}
+
+function params(entries: Array<[string, string | undefined]>): string {
+  return entries
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${quoted(v)}`)
+    .join(', ');
+}
+
+/** Builds the `WWW-Authenticate` header value: one or two challenges separated by ", ". */
+export function buildChallenge(input: ChallengeInput): string {
+  const { mode, error } = input;
+  const errorScheme: AuthScheme = input.scheme ?? (mode === 'required' ? 'dpop' : 'bearer');
+  const errorParams = (on: AuthScheme): Array<[string, string | undefined]> =>
+    error && error.code !== 'unauthorized' && errorScheme === on
+      ? [
+          ['error', error.code],
+          ['error_description', error.description || undefined],
+          ['scope', error.scope && error.scope.length > 0 ? error.scope.join(' ') : undefined],
+        ]
+      : [];
+  const common: Array<[string, string | undefined]> = [['resource_metadata', input.resourceMetadata]];
+  const realm: Array<[string, string | undefined]> = [['realm', input.realm]];
+
+  const challenges: string[] = [];
+  if (mode !== 'required') {
+    const p = params([...realm, ...errorParams('bearer'), ...common]);
+    challenges.push(p ? `Bearer ${p}` : 'Bearer');
+  }
+  if (mode !== 'disabled') {
+    challenges.push(
+      `DPoP ${params([...realm, ...errorParams('dpop'), ['algs', input.dpopAlgorithms.join(' ')], ...common])}`,
+    );
+  }
+  return challenges.join(', ');
+}

@@ -1,0 +1,262 @@
+/**
+ * Options, their defaults, and the checks that make misconfiguration fail at start-up with one clear line.
+ */
+import { ConfigurationError } from './errors.js';
+import type { DpopMode } from './challenge.js';
+import type { ReplayStore } from './replay-store.js';
+import type { NonceOptions } from './nonce.js';
+import type { AuthEvent } from './events.js';
+
+/** Asymmetric JWS algorithms this library can verify. `none` and `HS*` are never accepted. */
+export const SUPPORTED_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+/** Which claims grant scopes: the OAuth `scope` claim, Auth0 RBAC `permissions`, or the union of both. */
+export type ScopeClaim = 'scope' | 'permissions' | 'scope,permissions';
+
+/** Context given to a {@link DomainsResolver}. Everything in it is attacker-controlled: treat it as untrusted. */
+export interface DomainsResolverContext {
+  url: string;
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** The token's `iss`, normalized to an origin, before any signature check. */
+  unverifiedIssuer: string;
+}
+export type DomainsResolver = (context: DomainsResolverContext) => readonly string[] | Promise<readonly string[]>;
+
+export interface DpopOptions {
+  /** `allowed` (default): Bearer and DPoP; `required`: DPoP only; `disabled`: Bearer only. */
+  mode?: DpopMode;
+  /** Proof signature algorithms. Default `['ES256']`. */
+  algorithms?: Algorithm[];
+  /** How far in the future a proof `iat` may be, in seconds. Default 30. */
+  iatLeeway?: number;
+  /** How old a proof may be, in seconds. Default 300. */
+  iatOffset?: number;
+  /** Where used proof `jti`s are remembered. Default: a bounded in-memory store (one instance only). */
+  replayStore?: ReplayStore;
+  /** Resource-server nonces (RFC 9449 §9). Off by default. */
+  nonce?: NonceOptions | boolean;
+  /** What to do when the replay store cannot be reached: `reject` (default, 503) or `accept` (not recommended). */
+  onStoreError?: 'reject' | 'accept';
+}
+
+export interface ApiOptions {
+  /** The tenant (or custom) domain: `tenant.us.auth0.com` or `https://tenant.us.auth0.com`. */
+  domain?: string;
+  /** Several allowed issuer domains (Auth0 custom domains), or a resolver called per request. */
+  domains?: readonly string[] | DomainsResolver;
+  /** The API identifier(s) the token's `aud` must contain. Required. */
+  audience: string | readonly string[];
+  /** Access-token algorithms. Default `['RS256']`. */
+  algorithms?: Algorithm[];
+  /** Seconds of clock skew allowed for `exp`, `nbf` and `iat`. Default 5. */
+  clockTolerance?: number;
+  /** Reject tokens whose `iat` is older than this many seconds. */
+  maxTokenAge?: number;
+  /** RFC 9068 profile: `typ` `at+jwt` and `sub`, `client_id`, `iat`, `jti` required. Default false. */
+  strict?: boolean;
+  /** Which claim grants scopes. Default `scope`. */
+  scopeClaim?: ScopeClaim;
+  /** The scopes this API defines (name → description): shown in docs and RFC 9728 metadata. */
+  scopes?: Readonly<Record<string, string>>;
+  /** `fetch` used for discovery and key sets. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Discovery/JWKS request timeout in ms. Default 5000. */
+  timeout?: number;
+  /** Minimum seconds between key-set refetches triggered by unknown `kid`s. Default 30. */
+  cooldown?: number;
+  /** Seconds after which discovery and key sets are refreshed (in the background while they still work). Default 600. */
+  cacheMaxAge?: number;
+  /** Seconds the last good keys keep serving while the identity provider is down. Default 3600. */
+  maxStaleness?: number;
+  /** Largest discovery or key-set response accepted, in bytes. Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** DPoP (RFC 9449) settings. */
+  dpop?: DpopOptions;
+  /** The API's public URL (e.g. `https://api.example.com`): overrides Host and forwarded headers for `htu` and metadata. */
+  publicUrl?: string;
+  /** Path of the RFC 9728 document, referenced from every 401 challenge; `false` to leave it out. */
+  resourceMetadataPath?: string | false;
+  /** Cache verified tokens until they expire (successes only). Default on. */
+  tokenCache?: boolean | { maxEntries?: number };
+  /** Observability hook: called for every rejection and identity-provider fault. Must not throw. */
+  onEvent?: (event: AuthEvent) => void;
+}
+
+export interface ResolvedDpop {
+  mode: DpopMode;
+  algorithms: readonly Algorithm[];
+  iatLeeway: number;
+  iatOffset: number;
+  onStoreError: 'reject' | 'accept';
+}
+
+export interface ResolvedConfig {
+  /** Normalized origins (`https://host[:port]`) of the configured domain(s), or a resolver. */
+  domains: readonly string[] | DomainsResolver;
+  /** True when `domains` (several custom domains) was given: the token's issuer selects the domain. */
+  multipleDomains: boolean;
+  audiences: readonly string[];
+  algorithms: readonly Algorithm[];
+  clockTolerance: number;
+  maxTokenAge: number | undefined;
+  strict: boolean;
+  scopeClaim: ScopeClaim;
+  scopes: Readonly<Record<string, string>>;
+  fetch: typeof fetch;
+  timeout: number;
+  cooldown: number;
+  cacheMaxAge: number;
+  maxStaleness: number;
+  maxResponseBytes: number;
+  dpop: ResolvedDpop;
+  publicUrl: URL | undefined;
+  resourceMetadataPath: string | undefined;
+  tokenCacheSize: number;
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** True for hosts that never leave the machine: only these may use plain `http://` (development and tests). */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
+
+/**
+ * Normalizes a domain setting to an origin: `tenant.auth0.com`, `HTTPS://Tenant.auth0.com/` → `https://tenant.auth0.com`.
+ * `http://` only for loopback hosts; no path, query, fragment or credentials.
+ */
+export function normalizeDomain(value: unknown, option = 'domain'): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.trim() === 'undefined' || value.trim() === 'null') {
+    throw new ConfigurationError(option, `expected your Auth0 domain such as "tenant.us.auth0.com", got ${describe(value)} (is the environment variable set?)`);
+  }
+  const raw = value.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new ConfigurationError(option, `"${raw}" is not a valid domain; use the bare host, e.g. "tenant.us.auth0.com"`);
+  }
+  if (url.username || url.password) throw new ConfigurationError(option, `"${raw}" contains credentials; use the bare host, e.g. "tenant.us.auth0.com"`);
+  if (url.pathname !== '/' && url.pathname !== '') throw new ConfigurationError(option, `"${raw}" has a path; use the bare host, e.g. "tenant.us.auth0.com"`);
+  if (url.search || url.hash || raw.includes('?') || raw.includes('#')) throw new ConfigurationError(option, `"${raw}" has a query or fragment; use the bare host, e.g. "tenant.us.auth0.com"`);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ConfigurationError(option, `"${raw}" uses http://; use https:// (plain http is allowed only for localhost/127.0.0.1)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigurationError(option, `"${raw}" must be an https:// URL or a bare host`);
+  return url.origin;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return typeof value;
+}
+
+function positive(option: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ConfigurationError(option, `expected a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function algorithmList(option: string, value: readonly string[] | undefined, fallback: Algorithm[]): Algorithm[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.length === 0) throw new ConfigurationError(option, `expected a non-empty list such as ["${fallback[0]}"]`);
+  for (const alg of value) {
+    if (typeof alg !== 'string' || /^(none|HS\d+)$/i.test(alg)) {
+      throw new ConfigurationError(option, `"${String(alg)}" is refused: only asymmetric algorithms (e.g. RS256, ES256) are allowed`);
+    }
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new ConfigurationError(option, `"${alg}" is not supported; use one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+    }
+  }
+  return [...value] as Algorithm[];
+}
+
+/** Validates options and applies defaults. Throws {@link ConfigurationError}. */
+export function resolveConfig(options: ApiOptions): ResolvedConfig {
+  if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'expected an object with at least "domain" and "audience"');
+
+  let domains: readonly string[] | DomainsResolver;
+  const multipleDomains = options.domains !== undefined;
+  if (options.domains !== undefined) {
+    if (typeof options.domains === 'function') domains = options.domains;
+    else if (Array.isArray(options.domains) && options.domains.length > 0) {
+      domains = [...new Set(options.domains.map((d) => normalizeDomain(d, 'domains')))];
+    } else {
+      throw new ConfigurationError('domains', 'expected a non-empty list of domains or a resolver function (is AUTH0_DOMAINS set?)');
+    }
+  } else {
+    domains = [normalizeDomain(options.domain, 'domain')];
+  }
+
+  const audienceList = typeof options.audience === 'string' ? [options.audience] : options.audience;
+  if (!Array.isArray(audienceList) || audienceList.length === 0 || audienceList.some((a) => typeof a !== 'string' || a.trim() === '' || a === 'undefined')) {
+    throw new ConfigurationError('audience', `expected your API identifier such as "https://api.example.com", got ${describe(options.audience)} (is AUTH0_AUDIENCE set?)`);
+  }
+
+  const scopeClaim = options.scopeClaim ?? 'scope';
+  if (!['scope', 'permissions', 'scope,permissions'].includes(scopeClaim)) {
+    throw new ConfigurationError('scopeClaim', `expected "scope", "permissions" or "scope,permissions", got ${describe(scopeClaim)}`);
+  }
+
+  const dpop = options.dpop ?? {};
+  const mode = dpop.mode ?? 'allowed';
+  if (!['allowed', 'required', 'disabled'].includes(mode)) {
+    throw new ConfigurationError('dpop.mode', `expected "allowed", "required" or "disabled", got ${describe(mode)}`);
+  }
+  const onStoreError = dpop.onStoreError ?? 'reject';
+  if (onStoreError !== 'reject' && onStoreError !== 'accept') throw new ConfigurationError('dpop.onStoreError', 'expected "reject" or "accept"');
+
+  let publicUrl: URL | undefined;
+  if (options.publicUrl !== undefined) {
+    try {
+      publicUrl = new URL(options.publicUrl);
+    } catch {
+      throw new ConfigurationError('publicUrl', `"${options.publicUrl}" is not an absolute URL; use e.g. "https://api.example.com"`);
+    }
+    if (publicUrl.protocol !== 'https:' && publicUrl.protocol !== 'http:') throw new ConfigurationError('publicUrl', 'expected an http(s) URL');
+    if (publicUrl.search || publicUrl.hash) throw new ConfigurationError('publicUrl', 'must not have a query or fragment');
+  }
+
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('fetch', 'expected a fetch-compatible function');
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new ConfigurationError('onEvent', 'expected a function');
+  const metadataPath = options.resourceMetadataPath === false ? undefined : (options.resourceMetadataPath ?? '/.well-known/oauth-protected-resource');
+  if (metadataPath !== undefined && !metadataPath.startsWith('/')) throw new ConfigurationError('resourceMetadataPath', 'expected a path starting with "/"');
+
+  const tokenCache = options.tokenCache ?? true;
+  const tokenCacheSize = tokenCache === false ? 0 : typeof tokenCache === 'object' ? (tokenCache.maxEntries ?? 10_000) : 10_000;
+
+  return {
+    domains,
+    multipleDomains,
+    audiences: audienceList.map((a) => a.trim()),
+    algorithms: algorithmList('algorithms', options.algorithms, ['RS256']),
+    clockTolerance: positive('clockTolerance', options.clockTolerance, 5, true),
+    maxTokenAge: options.maxTokenAge === undefined ? undefined : positive('maxTokenAge', options.maxTokenAge, 0),
+    strict: options.strict === true,
+    scopeClaim,
+    scopes: options.scopes ?? {},
+    fetch: options.fetch ?? globalThis.fetch,
+    timeout: positive('timeout', options.timeout, 5000),
+    cooldown: positive('cooldown', options.cooldown, 30, true),
+    cacheMaxAge: positive('cacheMaxAge', options.cacheMaxAge, 600),
+    maxStaleness: positive('maxStaleness', options.maxStaleness, 3600, true),
+    maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024),
+    dpop: {
+      mode,
+      algorithms: algorithmList('dpop.algorithms', dpop.algorithms, ['ES256']),
+      iatLeeway: positive('dpop.iatLeeway', dpop.iatLeeway, 30, true),
+      iatOffset: positive('dpop.iatOffset', dpop.iatOffset, 300),
+      onStoreError,
+    },
+    publicUrl,
+    resourceMetadataPath: metadataPath,
+    tokenCacheSize,
+  };
+}

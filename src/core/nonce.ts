@@ -1,0 +1,87 @@
+/**
+ * Resource-server DPoP nonces (RFC 9449 §9). A nonce is `<window>.<HMAC(secret, window)>`: unpredictable without
+ * the secret, valid for the current and the previous time window, and verifiable by every instance that shares the
+ * secret (from options, or kept in Redis), with no per-nonce state.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RedisLike } from './replay-store.js';
+
+export interface NonceOptions {
+  /** Seconds each nonce window lasts; a nonce is accepted in its window and the next. Default 60. */
+  window?: number;
+  /** Shared secret (at least 32 bytes). Without it and without `redis`, a random per-process secret is used. */
+  secret?: string | Uint8Array;
+  /** Keep the secret in Redis so that every instance issues and accepts the same nonces. */
+  redis?: RedisLike;
+  /** Redis key of the secret. */
+  redisKey?: string;
+  now?: () => number;
+}
+
+export type NonceVerdict = 'current' | 'previous' | 'invalid';
+
+export class NonceManager {
+  private readonly window: number;
+  private readonly now: () => number;
+  private secret: Buffer | undefined;
+  private loading: Promise<Buffer> | undefined;
+
+  constructor(private readonly options: NonceOptions = {}) {
+    this.window = options.window ?? 60;
+    this.now = options.now ?? Date.now;
+    if (options.secret !== undefined) {
+      const secret = Buffer.from(options.secret);
+      if (secret.length < 32) throw new Error('auth0-tsoa-api: invalid option "dpop.nonce.secret": use at least 32 random bytes');
+      this.secret = secret;
+    } else if (!options.redis) {
+      this.secret = randomBytes(32);
+    }
+  }
+
+  private windowIndex(): number {
+    return Math.floor(this.now() / 1000 / this.window);
+  }
+
+  private async key(): Promise<Buffer> {
+    if (this.secret) return this.secret;
+    this.loading ??= this.loadFromRedis().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async loadFromRedis(): Promise<Buffer> {
+    const redis = this.options.redis!;
+    const key = this.options.redisKey ?? 'auth0-tsoa-api:dpop-nonce-secret';
+    // First instance wins; the others read what it wrote.
+    await redis.set(key, randomBytes(32).toString('base64url'), 'NX');
+    const value = await redis.get(key);
+    if (!value) throw new Error('nonce secret missing in redis');
+    this.secret = Buffer.from(value, 'base64url');
+    return this.secret;
+  }
+
+  private mac(secret: Buffer, index: number): string {
+    return createHmac('sha256', secret).update(`dpop-nonce:${index}`).digest('base64url').slice(0, 32);
+  }
+
+  /** The nonce to hand out now. */
+  async current(): Promise<string> {
+    const index = this.windowIndex();
+    return `${index.toString(36)}.${this.mac(await this.key(), index)}`;
+  }
+
+  /** Whether a nonce is from the current window, the previous one, or not ours / expired. */
+  async verify(nonce: unknown): Promise<NonceVerdict> {
+    if (typeof nonce !== 'string' || nonce.length > 64) return 'invalid';
+    const match = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{32})$/.exec(nonce);
+    if (!match) return 'invalid';
+    const index = parseInt(match[1]!, 36);
+    const currentIndex = this.windowIndex();
+    if (index !== currentIndex && index !== currentIndex - 1) return 'invalid';
+    const expected = Buffer.from(this.mac(await this.key(), index));
+    const given = Buffer.from(match[2]!);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'invalid';
+    return index === currentIndex ? 'current' : 'previous';
+  }
+}

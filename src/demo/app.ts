@@ -1,0 +1,36 @@
+/**
+ * The demo API: an Express app with tsoa's generated routes, protected by auth0-tsoa-api.
+ * This is the wiring to copy into your own app.
+ */
+import express, { type Express } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import { RegisterRoutes } from '../../build/generated/routes.js';
+import { Auth0Api, errorHandler, notFoundHandler } from '../express/index.js';
+
+export interface AppOptions {
+  auth0: Auth0Api;
+  spec: Record<string, unknown>;
+  /** Express `trust proxy` value; leave undefined when no reverse proxy sits in front. */
+  trustProxy?: boolean | number | string | undefined;
+}
+
+export function createApp({ auth0, spec, trustProxy }: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
+  app.use(express.json());
+  app.use(express.urlencoded({ extended: false }));
+
+  auth0.install(app); // tsoa's expressAuthentication finds it; serves /.well-known/oauth-protected-resource
+
+  app.get('/openapi.json', (_req, res) => {
+    res.json(spec);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(spec, { swaggerOptions: { persistAuthorization: true } }));
+
+  RegisterRoutes(app);
+
+  app.use(notFoundHandler());
+  app.use(errorHandler({ onError: (error) => console.error(error) }));
+  return app;
+}

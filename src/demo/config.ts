@@ -1,0 +1,99 @@
+/**
+ * The demo's configuration, read from the environment (and `.env`). Mistakes stop the start-up with one line that
+ * names the variable and the fix.
+ */
+import { normalizeDomain, ConfigurationError, type ScopeClaim } from '../core/index.js';
+import type { DpopMode } from '../core/index.js';
+
+export interface DemoConfig {
+  host: string;
+  port: number;
+  /** Issuer domains; empty means "start the development issuer". */
+  domains: string[];
+  /** True when AUTH0_DOMAINS (several custom domains) was set. */
+  multipleDomains: boolean;
+  audience: string;
+  dpop: DpopMode;
+  dpopNonce: boolean;
+  trustProxy: boolean | number | string | undefined;
+  redisUrl: string | undefined;
+  scopeClaim: ScopeClaim;
+  strict: boolean;
+  publicUrl: string | undefined;
+  devIssuer: { port: number; clientId: string; clientSecret: string } | undefined;
+}
+
+export const DEV_AUDIENCE = 'https://api.example.com';
+
+function fail(variable: string, message: string): never {
+  throw new ConfigurationError(variable, message);
+}
+
+function oneOf<T extends string>(variable: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) fail(variable, `expected one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+function boolean(variable: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  return fail(variable, `expected true or false, got "${value}"`);
+}
+
+function port(variable: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(variable, `expected a port number, got "${value}"`);
+  return n;
+}
+
+/** `AUTH0_TRUST_PROXY` uses Express's `trust proxy` syntax: true/false, a hop count, or addresses/subnets. */
+function trustProxy(value: string | undefined): DemoConfig['trustProxy'] {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const rawDomains = env.AUTH0_DOMAINS?.trim();
+  const rawDomain = env.AUTH0_DOMAIN?.trim();
+  const multipleDomains = Boolean(rawDomains);
+  const domains = rawDomains
+    ? rawDomains.split(',').map((d) => d.trim()).filter(Boolean).map((d) => normalizeDomain(d, 'AUTH0_DOMAINS'))
+    : rawDomain
+      ? [normalizeDomain(rawDomain, 'AUTH0_DOMAIN')]
+      : [];
+  if (multipleDomains && domains.length === 0) fail('AUTH0_DOMAINS', 'expected a comma-separated list of domains');
+
+  const httpPort = port('PORT', env.PORT, 3000);
+  let devIssuer: DemoConfig['devIssuer'];
+  if (domains.length === 0) {
+    if (env.NODE_ENV === 'production') fail('AUTH0_DOMAIN', 'is required in production: set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com');
+    devIssuer = {
+      port: port('AUTH0_DEV_ISSUER_PORT', env.AUTH0_DEV_ISSUER_PORT, httpPort === 0 ? 0 : httpPort + 1),
+      clientId: env.AUTH0_DEV_CLIENT_ID || 'demo-client',
+      clientSecret: env.AUTH0_DEV_CLIENT_SECRET || 'demo-secret',
+    };
+  }
+  const audience = env.AUTH0_AUDIENCE?.trim() || (devIssuer ? DEV_AUDIENCE : '');
+  if (!audience) fail('AUTH0_AUDIENCE', 'is required when a domain is set: set it to your API identifier, e.g. https://api.example.com');
+
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: httpPort,
+    domains,
+    multipleDomains,
+    audience,
+    dpop: oneOf('AUTH0_DPOP', env.AUTH0_DPOP, ['allowed', 'required', 'disabled'] as const, 'allowed'),
+    dpopNonce: boolean('AUTH0_DPOP_NONCE', env.AUTH0_DPOP_NONCE),
+    trustProxy: trustProxy(env.AUTH0_TRUST_PROXY),
+    redisUrl: env.REDIS_URL || undefined,
+    scopeClaim: oneOf('AUTH0_SCOPE_CLAIM', env.AUTH0_SCOPE_CLAIM, ['scope', 'permissions', 'scope,permissions'] as const, 'scope'),
+    strict: boolean('AUTH0_STRICT', env.AUTH0_STRICT),
+    publicUrl: env.AUTH0_PUBLIC_URL || undefined,
+    devIssuer,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Starts the demo API: reads the configuration, starts the development issuer when no Auth0 domain is set,
+ * and listens. `npm start` runs this file.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { createAuth0Api, jsonClientErrors } from '../express/index.js';
+import { RedisReplayStore, type ApiOptions, type AuthEvent } from '../core/index.js';
+import { createApp } from './app.js';
+import { readConfig } from './config.js';
+import { loadSpec, projectRoot } from './openapi.js';
+import { SCOPES } from './scopes.js';
+import { startDevIssuer, SPA_CLIENT_ID, type DevIssuer } from './dev-issuer.js';
+
+export interface RunningDemo {
+  url: string;
+  issuer: DevIssuer | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (event: AuthEvent) => void;
+  /** Override fetch for discovery/JWKS (tests that simulate identity-provider faults). */
+  fetch?: typeof fetch;
+  quiet?: boolean;
+}
+
+export async function startDemo(options: StartOptions = {}): Promise<RunningDemo> {
+  const config = readConfig(options.env ?? process.env);
+  const origin = (port: number) => `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  let issuer: DevIssuer | undefined;
+  let domains = config.domains;
+  if (config.devIssuer) {
+    // Swagger UI's redirect URI needs the API's port, known only once bound when PORT=0; tests use fixed ones.
+    issuer = await startDevIssuer({
+      port: config.devIssuer.port,
+      audience: config.audience,
+      scopes: { ...SCOPES },
+      clientId: config.devIssuer.clientId,
+      clientSecret: config.devIssuer.clientSecret,
+      spaRedirectUris: [`${origin(config.port)}/docs/oauth2-redirect.html`, `http://localhost:${config.port}/docs/oauth2-redirect.html`],
+      corsOrigins: [origin(config.port), `http://localhost:${config.port}`],
+    });
+    domains = [issuer.issuer];
+  }
+
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    // Fail fast instead of queueing: an unreachable store must answer 503 at once, not hang requests.
+    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000, lazyConnect: false });
+    redis.on('error', () => {}); // reported through onEvent when a request needs it
+  }
+
+  const apiOptions: ApiOptions = {
+    ...(config.multipleDomains ? { domains } : { domain: domains[0]! }),
+    audience: config.audience,
+    scopeClaim: config.scopeClaim,
+    strict: config.strict,
+    scopes: SCOPES,
+    dpop: {
+      mode: config.dpop,
+      ...(redis ? { replayStore: new RedisReplayStore(redis) } : {}),
+      ...(config.dpopNonce ? { nonce: redis ? { redis } : true } : {}),
+    },
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+  const auth0 = createAuth0Api(apiOptions);
+
+  let endpoints: { tokenUrl?: string | undefined; authorizationUrl?: string | undefined } = {};
+  if (issuer) endpoints = { tokenUrl: issuer.tokenEndpoint, authorizationUrl: issuer.authorizationEndpoint };
+  else endpoints = { tokenUrl: `${domains[0]}/oauth/token`, authorizationUrl: `${domains[0]}/authorize` };
+  const spec = loadSpec({ dpopMode: config.dpop, ...endpoints });
+
+  const app = createApp({ auth0, spec, trustProxy: config.trustProxy });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  jsonClientErrors(server);
+  const url = origin((server.address() as AddressInfo).port);
+
+  if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret);
+
+  return {
+    url,
+    issuer,
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await issuer?.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+function printBanner(url: string, issuer: DevIssuer | undefined, audience: string, clientId?: string, clientSecret?: string) {
+  const lines = [`auth0-tsoa-api demo listening on ${url}  (docs: ${url}/docs)`];
+  if (issuer) {
+    lines.push(
+      '',
+      `Development issuer (no AUTH0_DOMAIN set): ${issuer.issuer}`,
+      `  client_id=${clientId}  client_secret=${clientSecret}  audience=${audience}`,
+      `  Swagger UI: Authorize with "auth0 (OAuth2, clientCredentials)" or the PKCE client "${SPA_CLIENT_ID}".`,
+      '',
+      'Try it:',
+      `  TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d audience=${audience} ${issuer.tokenEndpoint} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+      `  curl -H "Authorization: Bearer $TOKEN" ${url}/api/private`,
+    );
+  }
+  console.log(lines.join('\n'));
+}
+
+export async function main(): Promise<void> {
+  const envFile = join(projectRoot(), '.env');
+  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  let demo: RunningDemo;
+  try {
+    demo = await startDemo();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message.split('\n')[0] : String(error));
+    process.exit(1);
+  }
+  const stop = () => {
+    demo.close().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();

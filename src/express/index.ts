@@ -1,0 +1,8 @@
+/**
+ * auth0-tsoa-api/express — the Express adapter.
+ * @packageDocumentation
+ */
+export { Auth0Api, createAuth0Api, getAuth } from './api.js';
+export type { AuthResult, RequireAuthOptions } from './api.js';
+export { errorHandler, notFoundHandler, jsonClientErrors } from './error-handler.js';
+export { publicRequestUrl, toRequestContext } from './request.js';
