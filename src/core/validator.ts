@@ -13,7 +13,7 @@ import { verifyProof, type VerifiedProof } from './dpop.js';
 import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 import { NonceManager } from './nonce.js';
-import { TokenCache } from './token-cache.js';
+import { TokenCache, type CachedToken } from './token-cache.js';
 import { safeSink, type EventSink } from './events.js';
 
 /** What an adapter tells the validator about a request. */
@@ -212,12 +212,8 @@ export class ApiValidator {
     const cacheKey = this.config.tokenCacheSize > 0 ? TokenCache.keyOf(token) : undefined;
     if (cacheKey !== undefined) {
       const hit = this.tokens.get(cacheKey);
-      if (hit) {
-        const now = Math.floor(Date.now() / 1000);
-        const client = this.issuers.get(hit.issuerOrigin);
-        if (client?.hasKid(hit.kid) && now - this.config.clockTolerance < hit.exp) return hit.value;
-        this.tokens.delete(cacheKey); // expired, or its key left the key set: verify from scratch
-      }
+      if (hit && (await this.cachedTokenStillValid(hit, request))) return hit.value;
+      if (hit) this.tokens.delete(cacheKey); // expired, too old, key left the key set, issuer no longer allowed
     }
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
     const client = await this.selectIssuer(decoded.payload.iss, request);
@@ -237,6 +233,24 @@ export class ApiValidator {
       this.tokens.set(cacheKey, { value: claims, exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
     }
     return claims;
+  }
+
+  /** A cache hit is used only while everything time- or request-dependent still holds. */
+  private async cachedTokenStillValid(hit: CachedToken<AccessTokenClaims>, request: RequestContext): Promise<boolean> {
+    const now = Math.floor(Date.now() / 1000);
+    const skew = this.config.clockTolerance;
+    if (now - skew >= hit.exp) return false;
+    if (this.config.maxTokenAge !== undefined && now - hit.value.iat > this.config.maxTokenAge + skew) return false;
+    if (!this.issuers.get(hit.issuerOrigin)?.hasKid(hit.kid)) return false;
+    if (typeof this.config.domains === 'function') {
+      // A resolver may allow different issuers per request (e.g. per Host): ask it again.
+      try {
+        return (await this.selectIssuer(hit.value.iss, request)).origin === hit.issuerOrigin;
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Picks the identity provider from configuration; with several domains, the unverified `iss` must be listed first. */
