@@ -4,12 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createAuth0Api, jsonClientErrors } from '../express/index.js';
-import { RedisReplayStore, type ApiOptions, type AuthEvent } from '../core/index.js';
+import { RedisReplayStore, type AuthEvent } from '../core/index.js';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
 import { loadSpec, projectRoot } from './openapi.js';
@@ -34,71 +34,74 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
   const config = readConfig(options.env ?? process.env);
   const origin = (port: number) => `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  let issuer: DevIssuer | undefined;
-  let domains = config.domains;
-  if (config.devIssuer) {
-    // Swagger UI's redirect URI needs the API's port, known only once bound when PORT=0; tests use fixed ones.
-    issuer = await startDevIssuer({
-      port: config.devIssuer.port,
-      audience: config.audience,
-      scopes: { ...SCOPES },
-      clientId: config.devIssuer.clientId,
-      clientSecret: config.devIssuer.clientSecret,
-      spaRedirectUris: [`${origin(config.port)}/docs/oauth2-redirect.html`, `http://localhost:${config.port}/docs/oauth2-redirect.html`],
-      corsOrigins: [origin(config.port), `http://localhost:${config.port}`],
-    });
-    domains = [issuer.issuer];
-  }
-
-  let redis: Redis | undefined;
-  if (config.redisUrl) {
-    // Fail fast instead of queueing: an unreachable store must answer 503 at once, not hang requests.
-    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000, lazyConnect: false });
-    redis.on('error', () => {}); // reported through onEvent when a request needs it
-  }
-
-  const apiOptions: ApiOptions = {
-    ...(config.multipleDomains ? { domains } : { domain: domains[0]! }),
-    audience: config.audience,
-    scopeClaim: config.scopeClaim,
-    strict: config.strict,
-    scopes: SCOPES,
-    dpop: {
-      mode: config.dpop,
-      ...(redis ? { replayStore: new RedisReplayStore(redis) } : {}),
-      ...(config.dpopNonce ? { nonce: redis ? { redis } : true } : {}),
-    },
-    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  };
-  const auth0 = createAuth0Api(apiOptions);
-
-  let endpoints: { tokenUrl?: string | undefined; authorizationUrl?: string | undefined } = {};
-  if (issuer) endpoints = { tokenUrl: issuer.tokenEndpoint, authorizationUrl: issuer.authorizationEndpoint };
-  else endpoints = { tokenUrl: `${domains[0]}/oauth/token`, authorizationUrl: `${domains[0]}/authorize` };
-  const spec = loadSpec({ dpopMode: config.dpop, ...endpoints });
-
-  const app = createApp({ auth0, spec, trustProxy: config.trustProxy });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  // Listen first: the development issuer registers Swagger UI's redirect URI, which needs the real port.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
   });
-  jsonClientErrors(server);
   const url = origin((server.address() as AddressInfo).port);
 
-  if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret);
-
-  return {
-    url,
-    issuer,
-    async close() {
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await issuer?.close();
-      redis?.disconnect();
-    },
+  let issuer: DevIssuer | undefined;
+  let redis: Redis | undefined;
+  const close = async () => {
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await issuer?.close();
+    redis?.disconnect();
   };
+
+  try {
+    let domains = config.domains;
+    if (config.devIssuer) {
+      issuer = await startDevIssuer({
+        port: config.devIssuer.port,
+        audience: config.audience,
+        scopes: { ...SCOPES },
+        clientId: config.devIssuer.clientId,
+        clientSecret: config.devIssuer.clientSecret,
+        spaRedirectUris: [`${url}/docs/oauth2-redirect.html`],
+        corsOrigins: [url],
+      });
+      domains = [issuer.issuer];
+    }
+
+    if (config.redisUrl) {
+      // Fail fast instead of queueing: an unreachable store must answer 503 at once, not hang requests.
+      redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
+      redis.on('error', () => {}); // reported through onEvent when a request needs it
+    }
+
+    const auth0 = createAuth0Api({
+      ...(config.multipleDomains ? { domains } : { domain: domains[0]! }),
+      audience: config.audience,
+      scopeClaim: config.scopeClaim,
+      strict: config.strict,
+      scopes: SCOPES,
+      dpop: {
+        mode: config.dpop,
+        ...(redis ? { replayStore: new RedisReplayStore(redis) } : {}),
+        ...(config.dpopNonce ? { nonce: redis ? { redis } : true } : {}),
+      },
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+
+    const endpoints = issuer
+      ? { tokenUrl: issuer.tokenEndpoint, authorizationUrl: issuer.authorizationEndpoint }
+      : { tokenUrl: `${domains[0]}/oauth/token`, authorizationUrl: `${domains[0]}/authorize` };
+    const spec = loadSpec({ dpopMode: config.dpop, ...endpoints });
+
+    server.on('request', createApp({ auth0, spec, trustProxy: config.trustProxy }));
+    jsonClientErrors(server);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret);
+  return { url, issuer, close };
 }
 
 function printBanner(url: string, issuer: DevIssuer | undefined, audience: string, clientId?: string, clientSecret?: string) {

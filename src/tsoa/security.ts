@@ -42,9 +42,8 @@ export function securityDefinitions(options: SecuritySchemeOptions): Record<stri
     dpop: {
       type: 'http',
       scheme: 'DPoP',
-      bearerFormat: 'JWT',
       description:
-        'DPoP-bound access token sent as `Authorization: DPoP <token>` with a fresh `DPoP` proof header per request (RFC 9449).',
+        'DPoP-bound JWT access token sent as `Authorization: DPoP <token>` with a fresh `DPoP` proof header per request (RFC 9449).',
     },
   };
 }
@@ -82,12 +81,8 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
   const name = options.name ?? 'auth0';
   const mode = options.dpopMode ?? 'allowed';
   const components = ((doc.components as Json | undefined) ?? {}) as Json;
-  const schemes = securityDefinitions(options);
-  if (mode === 'required') delete schemes.bearer;
-  if (mode === 'disabled') delete schemes.dpop;
-  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...schemes };
-  if (mode === 'required') delete (components.securitySchemes as Json).bearer;
-  if (mode === 'disabled') delete (components.securitySchemes as Json).dpop;
+  // All schemes stay defined; the DPoP mode decides which ones operations offer.
+  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...securityDefinitions(options) };
   components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
 
