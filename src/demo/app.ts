@@ -3,18 +3,19 @@
  * This is the wiring to copy into your own app.
  */
 import express, { type Express } from 'express';
-import swaggerUi from 'swagger-ui-express';
 import { RegisterRoutes } from '../../build/generated/routes.js';
-import { Auth0Api, errorHandler, notFoundHandler } from '../express/index.js';
+import { Auth0Api, errorHandler, notFoundHandler, swaggerUiHandlers, type SwaggerUiHandlerOptions } from '../express/index.js';
 
 export interface AppOptions {
   auth0: Auth0Api;
   spec: Record<string, unknown>;
   /** Express `trust proxy` value; leave undefined when no reverse proxy sits in front. */
   trustProxy?: boolean | number | string | undefined;
+  /** Swagger UI at /docs: OAuth2 client, audience and scopes of the Authorize dialog, DPoP. */
+  docs?: SwaggerUiHandlerOptions;
 }
 
-export function createApp({ auth0, spec, trustProxy }: AppOptions): Express {
+export function createApp({ auth0, spec, trustProxy, docs }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
@@ -26,7 +27,7 @@ export function createApp({ auth0, spec, trustProxy }: AppOptions): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(spec);
   });
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(spec, { swaggerOptions: { persistAuthorization: true } }));
+  app.use('/docs', swaggerUiHandlers(spec, docs));
 
   RegisterRoutes(app);
 

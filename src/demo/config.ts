@@ -20,6 +20,8 @@ export interface DemoConfig {
   scopeClaim: ScopeClaim;
   strict: boolean;
   publicUrl: string | undefined;
+  /** OAuth2 client id Swagger UI uses for authorization code + PKCE against your tenant. */
+  docsClientId: string | undefined;
   devIssuer: { port: number; clientId: string; clientSecret: string } | undefined;
 }
 
@@ -36,14 +38,15 @@ function oneOf<T extends string>(variable: string, value: string | undefined, al
 }
 
 function boolean(variable: string, value: string | undefined): boolean {
-  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
+  const v = value?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
   return fail(variable, `expected true or false, got "${value}"`);
 }
 
 function port(variable: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value.trim()); // Number(' ') is 0: a blank value must not mean "any free port"
   if (!Number.isInteger(n) || n < 0 || n > 65535) fail(variable, `expected a port number, got "${value}"`);
   return n;
 }
@@ -55,6 +58,26 @@ function trustProxy(value: string | undefined): DemoConfig['trustProxy'] {
   if (value === 'false') return false;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
+}
+
+/** Empty, or the text a shell or template leaves for a missing value. */
+function unset(value: string | undefined): boolean {
+  const v = value?.trim();
+  return !v || v === 'undefined' || v === 'null';
+}
+
+/** `AUTH0_PUBLIC_URL`: the API's public URL as clients call it. Checked here so the message names the variable. */
+function publicUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return fail('AUTH0_PUBLIC_URL', `"${value}" is not an absolute URL; use e.g. https://api.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('AUTH0_PUBLIC_URL', `expected an http(s) URL, got "${value}"`);
+  if (url.search || url.hash || url.username || url.password) fail('AUTH0_PUBLIC_URL', `must not have credentials, a query or a fragment, got "${value}"`);
+  return value.trim();
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
@@ -78,7 +101,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
       clientSecret: env.AUTH0_DEV_CLIENT_SECRET || 'demo-secret',
     };
   }
-  const audience = env.AUTH0_AUDIENCE?.trim() || (devIssuer ? DEV_AUDIENCE : '');
+  const audience = unset(env.AUTH0_AUDIENCE) ? (devIssuer ? DEV_AUDIENCE : '') : env.AUTH0_AUDIENCE!.trim();
   if (!audience) fail('AUTH0_AUDIENCE', 'is required when a domain is set: set it to your API identifier, e.g. https://api.example.com');
 
   return {
@@ -93,7 +116,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     redisUrl: env.REDIS_URL || undefined,
     scopeClaim: oneOf('AUTH0_SCOPE_CLAIM', env.AUTH0_SCOPE_CLAIM, ['scope', 'permissions', 'scope,permissions'] as const, 'scope'),
     strict: boolean('AUTH0_STRICT', env.AUTH0_STRICT),
-    publicUrl: env.AUTH0_PUBLIC_URL || undefined,
+    publicUrl: publicUrl(env.AUTH0_PUBLIC_URL),
+    docsClientId: env.AUTH0_DOCS_CLIENT_ID || undefined,
     devIssuer,
   };
 }

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { createAuth0Api, jsonClientErrors } from '../express/index.js';
+import { createAuth0Api, jsonClientErrors, type SwaggerUiHandlerOptions } from '../express/index.js';
 import { RedisReplayStore, type AuthEvent } from '../core/index.js';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
@@ -93,7 +93,18 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       : { tokenUrl: `${domains[0]}/oauth/token`, authorizationUrl: `${domains[0]}/authorize` };
     const spec = loadSpec({ dpopMode: config.dpop, ...endpoints });
 
-    server.on('request', createApp({ auth0, spec, trustProxy: config.trustProxy }));
+    // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
+    const docsClientId = issuer ? SPA_CLIENT_ID : config.docsClientId;
+    const docs: SwaggerUiHandlerOptions = {
+      oauth: {
+        audience: config.audience,
+        scopes: Object.keys(SCOPES),
+        usePkce: true,
+        ...(docsClientId ? { clientId: docsClientId } : {}),
+        ...(issuer ? { clientCredentials: { clientId: issuer.clientId, clientSecret: issuer.clientSecret } } : {}),
+      },
+    };
+    server.on('request', createApp({ auth0, spec, trustProxy: config.trustProxy, docs }));
     jsonClientErrors(server);
   } catch (error) {
     await close();

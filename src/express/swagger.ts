@@ -1,0 +1,215 @@
+/**
+ * Swagger UI for testing protected operations: Bearer (paste a token), DPoP (paste a DPoP-bound token, or get one
+ * through OAuth2; proofs are made in the browser) and OAuth2 (client credentials, authorization code + PKCE with
+ * Auth0's `audience`). Built on `swagger-ui-express` (an optional peer dependency, loaded when this is called).
+ *
+ * The browser code is part of this package and served by the returned router, no CDN:
+ * `<mount>/auth0-tsoa-api/swagger-dpop-plugin.js` (static/) and `<mount>/auth0-tsoa-api/dpop.js` (the compiled
+ * `auth0-tsoa-api/client` DPoP helper).
+ *
+ * @example
+ * ```ts
+ * app.use('/docs', swaggerUiHandlers(spec, {
+ *   oauth: { clientId: 'SPA_CLIENT_ID', audience: 'https://api.example.com', scopes: ['read:messages'] },
+ *   dpop: true,
+ * }));
+ * ```
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Router, type Request, type Response } from 'express';
+
+/** OAuth2 settings of the "Authorize" dialog (Swagger UI's `initOAuth`). */
+export interface SwaggerUiOAuthOptions {
+  /**
+   * The client the dialog starts with: for authorization code + PKCE a public (SPA) client whose allowed callback
+   * URL is `<origin><mount>/oauth2-redirect.html` (e.g. `https://api.example.com/docs/oauth2-redirect.html`).
+   */
+  clientId?: string;
+  /** The API identifier, sent as Auth0's `audience` parameter so the token is issued for this API. */
+  audience?: string;
+  /** Scopes checked by default. */
+  scopes?: readonly string[];
+  /** Use PKCE (S256) with the authorization code flow. Default true. */
+  usePkce?: boolean;
+  /** Shown on the authorization server's login page when it supports it. */
+  appName?: string;
+  /**
+   * Pre-fills the client credentials flow (its client id, and secret). **Development only**: anyone who can load
+   * the docs page can read the secret. The demo sets it for its embedded development issuer.
+   */
+  clientCredentials?: { clientId: string; clientSecret?: string };
+}
+
+/** DPoP settings of the docs page. */
+export interface SwaggerUiDpopOptions {
+  /**
+   * Whether "Bind the token to this browser's DPoP key" starts switched on for the OAuth2 flows (the user's
+   * choice is then remembered in the browser). Default: on when the spec has no `http` `bearer` scheme (DPoP
+   * required), off otherwise.
+   */
+  oauth2?: boolean;
+}
+
+/** Options of {@link swaggerUiHandlers}. */
+export interface SwaggerUiHandlerOptions {
+  /** OAuth2 flows of the dialog; leave out when the spec has no `oauth2` scheme or you do not want to prefill it. */
+  oauth?: SwaggerUiOAuthOptions;
+  /**
+   * DPoP in the browser: the `http` `DPoP` scheme gets a token field and every request to an operation accepting
+   * it gets `Authorization: DPoP <token>` and a fresh proof. Default: on when the spec has an `http` DPoP scheme.
+   */
+  dpop?: boolean | SwaggerUiDpopOptions;
+  /** Keep authorizations across reloads (in localStorage; the DPoP key stays in IndexedDB). Default true. */
+  persistAuthorization?: boolean;
+  /** The page title. Default "<spec title> – Swagger UI". */
+  title?: string;
+  /**
+   * More Swagger UI options, merged last. Functions are sent to the browser as source text (swagger-ui-express
+   * serializes them with `toString`), so they cannot use variables of your server code. A custom
+   * `requestInterceptor` replaces the DPoP one: call `window.auth0TsoaApiSwagger.requestInterceptor(request)` from it.
+   */
+  swaggerOptions?: Record<string, unknown>;
+}
+
+/** The path, under the mount point, of the package's browser files. */
+export const SWAGGER_ASSETS_PATH = '/auth0-tsoa-api';
+
+type Json = Record<string, unknown>;
+
+interface SwaggerUiExpress {
+  serveFiles(spec: Json, options: Json): ((req: Request, res: Response, next: () => void) => void)[];
+  generateHTML(spec: Json, options: Json): string;
+}
+
+function loadSwaggerUiExpress(): SwaggerUiExpress {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('swagger-ui-express') as SwaggerUiExpress;
+  } catch (error) {
+    throw new Error('swaggerUiHandlers needs the swagger-ui-express package: npm install swagger-ui-express', { cause: error });
+  }
+}
+
+/** The folder of this package: the nearest package.json named auth0-tsoa-api above this file (src/ or build/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'auth0-tsoa-api') return dir;
+      } catch {
+        /* not ours */
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`auth0-tsoa-api: package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** The browser files, by URL name. `dpop.js` is the compiled client helper, which imports nothing. */
+function assetFiles(): Record<string, string[]> {
+  const root = packageRoot();
+  return {
+    'swagger-dpop-plugin.js': [join(root, 'static/swagger-dpop-plugin.js')],
+    // Next to this file once compiled (build/dist/src/express → ../client); from the build when run from src/.
+    'dpop.js': [fileURLToPath(new URL('../client/dpop.js', import.meta.url)), join(root, 'build/dist/src/client/dpop.js')],
+  };
+}
+
+function securitySchemes(spec: Json): Record<string, Json> {
+  const components = spec.components as Json | undefined;
+  return (components?.securitySchemes as Record<string, Json> | undefined) ?? {};
+}
+
+function hasHttpScheme(spec: Json, scheme: string): boolean {
+  return Object.values(securitySchemes(spec)).some((s) => s.type === 'http' && String(s.scheme).toLowerCase() === scheme);
+}
+
+/**
+ * A browser function for Swagger UI options. swagger-ui-express writes functions into the page with `toString()`,
+ * so they are built from source text: nothing from this module (nor any build-tool helper) leaks into them.
+ */
+function browserFunction(params: string, body: string): (...args: unknown[]) => unknown {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(params, body) as (...args: unknown[]) => unknown;
+}
+
+/** The swagger-ui-express options for a spec; exported for tests and custom setups. */
+export function swaggerUiOptions(spec: Json, options: SwaggerUiHandlerOptions = {}): Json {
+  const dpopEnabled = options.dpop === undefined ? hasHttpScheme(spec, 'dpop') : options.dpop !== false;
+  const dpopOAuth2 =
+    typeof options.dpop === 'object' && options.dpop.oauth2 !== undefined ? options.dpop.oauth2 : dpopEnabled && !hasHttpScheme(spec, 'bearer');
+  const oauth = options.oauth;
+  const info = spec.info as Json | undefined;
+
+  const swaggerOptions: Json = {
+    persistAuthorization: options.persistAuthorization ?? true,
+    // Our plugin next to the download-URL plugin that swagger-ui-express installs by default.
+    plugins: [
+      browserFunction('system', 'return SwaggerUIBundle.plugins.DownloadUrl(system);'),
+      browserFunction('system', 'return window.auth0TsoaApiSwagger.plugin(system);'),
+    ],
+    requestInterceptor: browserFunction('request', 'return window.auth0TsoaApiSwagger.requestInterceptor(request);'),
+    auth0TsoaApi: {
+      dpop: dpopEnabled,
+      dpopOAuth2,
+      ...(oauth?.clientCredentials ? { clientCredentials: oauth.clientCredentials } : {}),
+    },
+  };
+  if (oauth) {
+    swaggerOptions.oauth = {
+      ...(oauth.clientId ? { clientId: oauth.clientId } : {}),
+      ...(oauth.scopes ? { scopes: [...oauth.scopes] } : {}),
+      ...(oauth.appName ? { appName: oauth.appName } : {}),
+      usePkceWithAuthorizationCodeGrant: oauth.usePkce ?? true,
+      ...(oauth.audience ? { additionalQueryStringParams: { audience: oauth.audience } } : {}),
+    };
+  }
+  Object.assign(swaggerOptions, options.swaggerOptions);
+
+  return {
+    swaggerOptions,
+    customJs: [`.${SWAGGER_ASSETS_PATH}/swagger-dpop-plugin.js`],
+    customSiteTitle: options.title ?? `${typeof info?.title === 'string' ? info.title : 'API'} – Swagger UI`,
+  };
+}
+
+/**
+ * Express router serving Swagger UI for `spec`, with Bearer, DPoP and OAuth2 token testing. Mount it where the
+ * docs live: `app.use('/docs', swaggerUiHandlers(spec, options))`. It serves the page, Swagger UI's files
+ * (`swagger-ui-dist`, including `oauth2-redirect.html`) and this package's browser files. Each call has its own
+ * page settings (unlike `swaggerUi.serve`, which shares one per process).
+ */
+export function swaggerUiHandlers(spec: Json, options: SwaggerUiHandlerOptions = {}): Router {
+  const swaggerUi = loadSwaggerUiExpress();
+  const uiOptions = swaggerUiOptions(spec, options);
+  const html = swaggerUi.generateHTML(spec, uiOptions);
+  const assets = assetFiles();
+  const router = Router();
+
+  router.get(`${SWAGGER_ASSETS_PATH}/:file`, (req, res, next) => {
+    const candidates = assets[req.params.file as string];
+    if (!candidates) return next();
+    const file = candidates.find((path) => existsSync(path));
+    if (!file) {
+      res.status(500).json({ error: 'server_error', error_description: `${req.params.file} is missing: build the package (npm run build)` });
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    // `root` keeps send's dot-file rule to the file name (packages may live under node_modules/.pnpm/…).
+    res.type('text/javascript').sendFile(basename(file), { root: dirname(file) });
+  });
+  const page = (_req: Request, res: Response) => {
+    res.type('html').send(html);
+  };
+  router.get('/index.html', page); // before swagger-ui-dist's own index.html (the Petstore demo)
+  // Per-instance swagger-ui-init.js, then swagger-ui-dist's files (which redirect `/docs` to `/docs/`).
+  router.use(...swaggerUi.serveFiles(spec, uiOptions));
+  router.get('/', page);
+  return router;
+}
