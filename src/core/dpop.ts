@@ -4,8 +4,8 @@
  * Binding to the token (`cnf.jkt`), nonces and replay are applied by the validator, which knows the token.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { compactVerify, calculateJwkThumbprint, type JWK } from 'jose';
 import { AuthError } from './errors.js';
+import { FastVerifyError, verifyCompactSignature } from './fast-verify.js';
 import { htuMatches } from './htu.js';
 import { keyFitsAlgorithm } from './issuer.js';
 import type { Algorithm } from './config.js';
@@ -14,6 +14,11 @@ export const MAX_PROOF_LENGTH = 8 * 1024;
 export const MAX_JTI_LENGTH = 256;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+/** RFC 7638 §3.2: the required members of each key type, in lexicographic order. */
+const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly string[]>> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] };
+/** Imported proof keys by thumbprint: a client reuses its key, and importing one costs ~100 µs. Bounded. */
+const KEY_CACHE_SIZE = 1000;
+const keyCache = new Map<string, KeyObject>();
 
 export interface ProofRules {
   method: string;
@@ -52,20 +57,45 @@ export function accessTokenHash(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
-/** Imports the header `jwk` as a public key, refusing private members and keys that do not fit `alg`. */
-function importProofKey(jwk: unknown, alg: Algorithm): KeyObject {
-  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) throw bad('The DPoP proof has no jwk header', 'jwk_missing');
-  const members = jwk as Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((m) => m in members)) throw bad('The DPoP proof jwk must be a public key', 'jwk_private');
-  if (members.kty !== 'EC' && members.kty !== 'RSA' && members.kty !== 'OKP') throw bad('The DPoP proof jwk key type is not supported', 'jwk_kty');
-  let key: KeyObject;
+/** RFC 7638 thumbprint (SHA-256) of a JWK whose `kty` is known; undefined when a required member is not a string. */
+function thumbprintOf(members: Record<string, unknown>): string | undefined {
+  const canonical: Record<string, string> = {};
+  for (const name of THUMBPRINT_MEMBERS[members.kty as string] ?? []) {
+    const value = members[name];
+    if (typeof value !== 'string' || value.length === 0) return undefined;
+    canonical[name] = value;
+  }
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
+}
+
+/** The public key for the required members behind `thumbprint`, imported once. */
+function publicKeyFor(thumbprint: string, members: Record<string, unknown>): KeyObject {
+  let key = keyCache.get(thumbprint);
+  if (key) return key;
   try {
     key = createPublicKey({ key: members as import('node:crypto').JsonWebKey, format: 'jwk' });
   } catch {
     throw bad('The DPoP proof jwk is invalid', 'jwk_invalid');
   }
-  if (!keyFitsAlgorithm(key, alg)) throw bad('The DPoP proof jwk does not match its alg', 'jwk_alg');
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(thumbprint, key);
   return key;
+}
+
+/**
+ * Imports the header `jwk` as a public key, refusing private members and keys that do not fit `alg`.
+ * Returns the key and its RFC 7638 thumbprint.
+ */
+function importProofKey(jwk: unknown, alg: Algorithm): { key: KeyObject; thumbprint: string } {
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) throw bad('The DPoP proof has no jwk header', 'jwk_missing');
+  const members = jwk as Record<string, unknown>;
+  if (PRIVATE_MEMBERS.some((m) => m in members)) throw bad('The DPoP proof jwk must be a public key', 'jwk_private');
+  if (members.kty !== 'EC' && members.kty !== 'RSA' && members.kty !== 'OKP') throw bad('The DPoP proof jwk key type is not supported', 'jwk_kty');
+  const thumbprint = thumbprintOf(members);
+  if (thumbprint === undefined) throw bad('The DPoP proof jwk is invalid', 'jwk_invalid');
+  const key = publicKeyFor(thumbprint, members);
+  if (key.type !== 'public' || !keyFitsAlgorithm(key, alg)) throw bad('The DPoP proof jwk does not match its alg', 'jwk_alg');
+  return { key, thumbprint };
 }
 
 /** Checks one proof against the request. Throws `invalid_dpop_proof` AuthErrors. */
@@ -78,19 +108,20 @@ export async function verifyProof(proof: string, rules: ProofRules): Promise<Ver
   const alg = header.alg;
   if (typeof alg !== 'string' || !(rules.algorithms as readonly string[]).includes(alg)) throw bad('The DPoP proof alg is not allowed', 'alg');
   if (header.crit !== undefined || header.b64 !== undefined) throw bad('The DPoP proof uses unsupported header parameters', 'crit');
-  const key = importProofKey(header.jwk, alg as Algorithm);
+  const { key, thumbprint } = importProofKey(header.jwk, alg as Algorithm);
   try {
-    await compactVerify(proof, key, { algorithms: [alg] });
-  } catch {
+    verifyCompactSignature(proof, alg, key); // synchronous node:crypto: no WebCrypto round trip per proof
+  } catch (error) {
+    if (error instanceof FastVerifyError && error.reason === 'malformed') throw bad('The DPoP proof is not a compact JWS', 'malformed');
     throw bad('The DPoP proof signature is invalid', 'signature');
   }
   const payload = decodeJson(p);
   if (!payload) throw bad('The DPoP proof payload is not a JSON object', 'malformed_payload');
-  return checkProofClaims(payload, header.jwk as JWK, rules);
+  return checkProofClaims(payload, thumbprint, rules);
 }
 
 /** The claim checks of a proof whose signature is already verified. */
-export async function checkProofClaims(payload: Record<string, unknown>, jwk: JWK, rules: ProofRules): Promise<VerifiedProof> {
+export function checkProofClaims(payload: Record<string, unknown>, thumbprint: string, rules: ProofRules): VerifiedProof {
   const now = rules.now ?? Math.floor(Date.now() / 1000);
   const { jti, htm, htu, iat, ath, exp } = payload;
   if (typeof jti !== 'string' || jti.length === 0) throw bad('The DPoP proof has no jti', 'jti_missing');
@@ -102,5 +133,5 @@ export async function checkProofClaims(payload: Record<string, unknown>, jwk: JW
   if (iat < now - rules.iatOffset) throw bad('The DPoP proof is too old', 'iat_old');
   if (exp !== undefined && (typeof exp !== 'number' || exp <= now)) throw bad('The DPoP proof expired', 'exp');
   if (typeof ath !== 'string' || ath !== accessTokenHash(rules.accessToken)) throw bad('The DPoP proof ath does not match the access token', 'ath');
-  return { thumbprint: await calculateJwkThumbprint(jwk, 'sha256'), jti, iat, nonce: payload.nonce, payload };
+  return { thumbprint, jti, iat, nonce: payload.nonce, payload };
 }

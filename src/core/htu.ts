@@ -4,27 +4,48 @@
  * encodings of unreserved characters decoded and the others upper-cased. A trailing slash is significant.
  */
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+// `scheme://` followed by a host: WHATWG URL would also take `https:host/x` or `https:///host/x`, which RFC 3986
+// reads differently (no authority), so such values are refused rather than guessed at.
+const ABSOLUTE_HTTP = /^https?:\/\/[^/\\?#]/i;
+// Whitespace, controls and backslashes: WHATWG URL silently strips or rewrites them.
+const FORBIDDEN = /[\x00-\x20\x7f\\]/;
+// A percent encoding, or a character RFC 3986 does not allow in a path (WHATWG leaves `^ | [ ]` raw).
+const PATH_TOKEN = /%([0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g;
 
-function normalizePercentEncoding(path: string): string {
-  return path.replace(/%([0-9A-Fa-f]{2})/g, (_match, hex: string) => {
+function percentEncode(text: string): string {
+  return [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+}
+
+function normalizePath(path: string): string {
+  return path.replace(PATH_TOKEN, (match, hex: string | undefined) => {
+    if (hex === undefined) return percentEncode(match);
     const char = String.fromCharCode(parseInt(hex, 16));
     return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
   });
 }
 
+/** Longest URL (without query and fragment) compared, before and after normalization. A proof is at most 8 KiB. */
+const MAX_HTU_LENGTH = 8192;
+
 /** Returns the normalized form, or undefined when the value is not an absolute http(s) URL. */
 export function normalizeHtu(value: string): string | undefined {
-  if (typeof value !== 'string' || value.length > 4096) return undefined;
+  if (typeof value !== 'string') return undefined;
+  // Query and fragment are not compared: cut them first, so that a long query string cannot hit the length cap.
+  const end = value.search(/[?#]/);
+  const resource = end === -1 ? value : value.slice(0, end);
+  if (resource.length > MAX_HTU_LENGTH || !ABSOLUTE_HTTP.test(resource) || FORBIDDEN.test(resource)) return undefined;
   let url: URL;
   try {
-    url = new URL(value);
+    url = new URL(resource);
   } catch {
     return undefined;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   if (url.username || url.password) return undefined;
   // WHATWG URL already lower-cases scheme and host, drops default ports and resolves dot segments.
-  return `${url.protocol}//${url.host}${normalizePercentEncoding(url.pathname)}`;
+  const normalized = `${url.protocol}//${url.host}${normalizePath(url.pathname)}`;
+  // Percent-encoding can triple the length; capping the output too keeps normalization idempotent.
+  return normalized.length <= MAX_HTU_LENGTH ? normalized : undefined;
 }
 
 /** True when the proof's `htu` names the same resource as the request URL. */

@@ -25,6 +25,8 @@ export class NonceManager {
   private readonly now: () => number;
   private secret: Buffer | undefined;
   private loading: Promise<Buffer> | undefined;
+  /** When the Redis secret was last read (ms): it is re-read once per window, see {@link NonceManager.key}. */
+  private loadedAt = 0;
 
   constructor(private readonly options: NonceOptions = {}) {
     this.window = options.window ?? 60;
@@ -42,23 +44,32 @@ export class NonceManager {
     return Math.floor(this.now() / 1000 / this.window);
   }
 
+  /**
+   * The secret. A Redis-kept secret is re-read once per window: if Redis lost it (a restart without persistence)
+   * and another instance wrote a new one, every instance converges on that one instead of splitting the fleet.
+   * While Redis is unreachable, the secret already loaded keeps serving.
+   */
   private async key(): Promise<Buffer> {
-    if (this.secret) return this.secret;
+    const stale = this.options.redis !== undefined && this.options.secret === undefined && this.now() - this.loadedAt >= this.window * 1000;
+    if (this.secret && !stale) return this.secret;
     this.loading ??= this.loadFromRedis().finally(() => {
       this.loading = undefined;
     });
-    return this.loading;
+    if (!this.secret) return this.loading;
+    return this.loading.catch(() => this.secret!);
   }
 
   private async loadFromRedis(): Promise<Buffer> {
     const redis = this.options.redis!;
     const key = this.options.redisKey ?? 'auth0-tsoa-api:dpop-nonce-secret';
+    this.loadedAt = this.now(); // a failed attempt also waits a window before the next one
     // First instance wins; the others read what it wrote.
     await redis.set(key, randomBytes(32).toString('base64url'), 'NX');
     const value = await redis.get(key);
-    if (!value) throw new Error('nonce secret missing in redis');
-    this.secret = Buffer.from(value, 'base64url');
-    return this.secret;
+    const secret = value ? Buffer.from(value, 'base64url') : undefined;
+    if (!secret || secret.length < 32) throw new Error('nonce secret missing or too short in redis');
+    this.secret = secret;
+    return secret;
   }
 
   private mac(secret: Buffer, index: number): string {

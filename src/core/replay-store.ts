@@ -21,6 +21,8 @@ export class ReplayStoreError extends Error {
 export class MemoryReplayStore implements ReplayStore {
   private readonly entries = new Map<string, number>(); // key -> expiry (ms); insertion order ≈ expiry order
   private readonly maxEntries: number;
+  /** No entry expires before this time (ms), so a sweep before it frees nothing: a flood costs O(1) per refusal. */
+  private earliestExpiry = 0;
   private readonly now: () => number;
 
   constructor(options: { maxEntries?: number; now?: () => number } = {}) {
@@ -39,19 +41,27 @@ export class MemoryReplayStore implements ReplayStore {
     if (expiry !== undefined) this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.sweep(now);
     if (this.entries.size >= this.maxEntries) throw new ReplayStoreError('replay store is full');
-    this.entries.set(key, now + ttlSeconds * 1000);
+    const expiresAt = now + ttlSeconds * 1000;
+    this.entries.set(key, expiresAt);
+    this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
     return true;
   }
 
   private sweep(now: number): void {
+    if (now < this.earliestExpiry) return;
     // Entries share one TTL, so the oldest come first: stop at the first live one.
     for (const [key, expiry] of this.entries) {
       if (expiry > now) break;
       this.entries.delete(key);
     }
-    if (this.entries.size >= this.maxEntries) {
-      for (const [key, expiry] of this.entries) if (expiry <= now) this.entries.delete(key);
+    if (this.entries.size < this.maxEntries) return;
+    // Mixed TTLs: expired entries may sit behind live ones. Scan them all once, and note when the next one expires.
+    let earliest = Infinity;
+    for (const [key, expiry] of this.entries) {
+      if (expiry <= now) this.entries.delete(key);
+      else earliest = Math.min(earliest, expiry);
     }
+    this.earliestExpiry = earliest;
   }
 }
 
