@@ -20,15 +20,22 @@ export interface ChallengeInput {
   realm?: string | undefined;
 }
 
-/** A quoted-string (RFC 9110 §5.6.4) whose content never needs escaping: we only allow safe characters. */
-function quoted(value: string): string {
-  return `"${sanitizeDescription(value)}"`;
+/**
+ * A quoted-string (RFC 9110 §5.6.4) whose content never needs escaping: only RFC 6750 §3 characters are kept.
+ * Only `error_description` is shortened; cutting a scope list or a URL would change its meaning.
+ */
+function quoted(name: string, value: string): string {
+  return `"${name === 'error_description' ? sanitizeDescription(value) : safeChars(value)}"`;
+}
+
+function safeChars(value: string): string {
+  return value.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '');
 }
 
 function params(entries: Array<[string, string | undefined]>): string {
   return entries
     .filter((e): e is [string, string] => e[1] !== undefined)
-    .map(([k, v]) => `${k}=${quoted(v)}`)
+    .map(([k, v]) => `${k}=${quoted(k, v)}`)
     .join(', ');
 }
 

@@ -133,6 +133,8 @@ export function normalizeDomain(value: unknown, option = 'domain'): string {
     throw new ConfigurationError(option, `expected your Auth0 domain such as "tenant.us.auth0.com", got ${describe(value)} (is the environment variable set?)`);
   }
   const raw = value.trim();
+  // URL parsing silently drops tabs and newlines: "tenant\nevil.example" would become another host.
+  if (/[\x00-\x1f\x7f]/.test(raw)) throw new ConfigurationError(option, 'contains control characters; use the bare host, e.g. "tenant.us.auth0.com"');
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
   let url: URL;
   try {
@@ -156,10 +158,12 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function positive(option: string, value: number | undefined, fallback: number, allowZero = false): number {
+type Unit = 'seconds' | 'milliseconds' | 'bytes';
+
+function positive(option: string, value: number | undefined, fallback: number, allowZero = false, unit: Unit = 'seconds'): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ConfigurationError(option, `expected a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got ${describe(value)}`);
+    throw new ConfigurationError(option, `expected a ${allowZero ? 'non-negative' : 'positive'} number of ${unit}, got ${describe(value)}`);
   }
   return value;
 }
@@ -243,11 +247,11 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
     scopeClaim,
     scopes: options.scopes ?? {},
     fetch: options.fetch ?? globalThis.fetch,
-    timeout: positive('timeout', options.timeout, 5000),
+    timeout: positive('timeout', options.timeout, 5000, false, 'milliseconds'),
     cooldown: positive('cooldown', options.cooldown, 30, true),
     cacheMaxAge: positive('cacheMaxAge', options.cacheMaxAge, 600),
     maxStaleness: positive('maxStaleness', options.maxStaleness, 3600, true),
-    maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024),
+    maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, false, 'bytes'),
     dpop: {
       mode,
       algorithms: algorithmList('dpop.algorithms', dpop.algorithms, ['ES256']),

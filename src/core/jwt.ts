@@ -40,6 +40,11 @@ function invalid(description: string, reason: string): AuthError {
   return new AuthError('invalid_token', description, { reason });
 }
 
+/** True when decoding and re-encoding gives the same text: no stray bits, no impossible length. */
+function isCanonicalBase64url(segment: string): boolean {
+  return segment.length % 4 !== 1 && Buffer.from(segment, 'base64url').toString('base64url') === segment;
+}
+
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
@@ -56,7 +61,12 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 export function decodeAccessToken(token: string, algorithms: readonly Algorithm[], strict: boolean): DecodedToken {
   if (token.length > MAX_TOKEN_LENGTH) throw invalid('The access token is too large', 'token_too_large');
   if (!COMPACT_JWS.test(token)) throw invalid('The access token is not a compact JWS', 'malformed');
-  const [h, p] = token.split('.') as [string, string, string];
+  const [h, p, s] = token.split('.') as [string, string, string];
+  // One token, one spelling: lenient decoders ignore the unused low bits of the last character (RFC 4648 §3.5),
+  // so without this check 15 other strings would carry the same signature.
+  if (!isCanonicalBase64url(h) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {
+    throw invalid('The access token is not canonical base64url', 'malformed');
+  }
   const header = decodeSegment(h);
   const payload = decodeSegment(p);
   if (!header) throw invalid('The access token header is malformed', 'malformed_header');

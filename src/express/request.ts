@@ -11,9 +11,18 @@ export interface PublicUrlOptions {
   publicUrl?: URL | undefined;
 }
 
-// host = reg-name / IPv4 / [IPv6], optional port (RFC 3986 §3.2.2). No userinfo, path or spaces.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+// host = reg-name / IPv4 / [IPv6], optional port (RFC 3986 §3.2.2). No userinfo, path or spaces. Underscores are
+// valid in a reg-name and common in container service names (`http://my_api:3000`).
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const PREFIX = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=@]+)+\/?$/;
+const TRAILING_PORT = /:(\d{1,5})$/; // after HOST matched, only a port can end in ":digits" (IPv6 ends in "]")
+
+/** A syntactically valid host with, if any, a port in 1–65535. */
+function validHost(host: string): boolean {
+  if (!HOST.test(host)) return false;
+  const port = TRAILING_PORT.exec(host)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+}
 
 function first(value: string | string[] | undefined): string | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
@@ -38,13 +47,18 @@ export function publicRequestUrl(req: Request, options: PublicUrlOptions = {}): 
   }
   const trusted = proxyTrusted(req);
   const host = (trusted && first(req.headers['x-forwarded-host'])) || req.headers.host;
-  if (!host || !HOST.test(host)) throw new AuthError('invalid_request', 'The Host header is missing or invalid', { reason: 'bad_host' });
+  if (!host || !validHost(host)) throw new AuthError('invalid_request', 'The Host header is missing or invalid', { reason: 'bad_host' });
+  // A trusted X-Forwarded-Proto reaches req.protocol verbatim: only http(s) can be a public URL.
+  const protocol = req.protocol.toLowerCase();
+  if (protocol !== 'http' && protocol !== 'https') {
+    throw new AuthError('invalid_request', 'The forwarded protocol is invalid', { reason: 'bad_proto' });
+  }
   let prefix = '';
   const forwardedPrefix = trusted ? first(req.headers['x-forwarded-prefix']) : undefined;
   if (forwardedPrefix && PREFIX.test(forwardedPrefix) && !/(^|\/)\.\.?(\/|$)|%2e/i.test(forwardedPrefix)) {
     prefix = forwardedPrefix.replace(/\/+$/, '');
   }
-  return `${req.protocol}://${host}${prefix}${path}`;
+  return `${protocol}://${host}${prefix}${path}`;
 }
 
 /** Headers for the core: Node keeps only the first Authorization header, so restore duplicates from rawHeaders. */
@@ -62,9 +76,12 @@ function hasAccessTokenParam(source: unknown): boolean {
   return source !== null && typeof source === 'object' && Object.prototype.hasOwnProperty.call(source, 'access_token');
 }
 
-/** True when the request carries `access_token` in its query string or (parsed) body. */
+/**
+ * True when the request carries `access_token` in its query string or (parsed) body. The parsed query is checked
+ * (not the raw URL): its names are percent-decoded, so `acc%65ss_token` counts too.
+ */
 function tokenOutsideHeader(req: Request): boolean {
-  const query = req.originalUrl?.includes('access_token') ? req.query : undefined;
+  const query = (req.originalUrl ?? req.url ?? '').includes('?') ? req.query : undefined;
   return hasAccessTokenParam(query) || hasAccessTokenParam(req.body);
 }
 
