@@ -228,7 +228,8 @@ export class ApiValidator {
     };
     checkClaims(decoded.payload, rules);
     const key = await client.getKey(decoded.kid, decoded.alg);
-    const claims = await verifyAccessToken(token, decoded, key, rules);
+    // Frozen: the same claims object is shared by every request that presents this token (cache hits).
+    const claims = deepFreeze(await verifyAccessToken(token, decoded, key, rules));
     if (cacheKey !== undefined) {
       this.tokens.set(cacheKey, { value: claims, exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
     }
@@ -326,6 +327,14 @@ export class ApiValidator {
     this.emit({ type: 'request_rejected', code: authError.code, reason: authError.reason, status: authError.status });
     return authError;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 function issuerOrigin(iss: unknown): string | undefined {

@@ -298,6 +298,9 @@ async function authorizeClientCredentials(page: Page, options: { dpop: boolean; 
   await closeDialog(page);
 }
 
+/** The demo's default audience in development mode, which Swagger UI sends with token requests. */
+const AUDIENCE_FOR_DOCS = 'https://api.example.com';
+
 describe('Swagger UI with OAuth2 against the development issuer', () => {
   let demo: RunningDemo;
   let issuerUrl: string;
@@ -319,7 +322,8 @@ describe('Swagger UI with OAuth2 against the development issuer', () => {
       await authorizeClientCredentials(page, { dpop: false, clientId: 'demo-client', clientSecret: 'demo-secret' });
       expect((await tryItOut(page, 'get', '/api/messages')).status).toBe('200');
       const [tokenRequest, apiRequest] = await settled(exchanges);
-      expect(tokenRequest).toMatchObject({ url: demo.issuer!.tokenEndpoint, status: 200, dpop: undefined });
+      // Swagger UI appends additionalQueryStringParams (the Auth0-style audience) to the token URL.
+      expect(tokenRequest).toMatchObject({ url: `${demo.issuer!.tokenEndpoint}?audience=${encodeURIComponent(AUDIENCE_FOR_DOCS)}`, status: 200, dpop: undefined });
       expect(apiRequest).toMatchObject({ status: 200, dpop: undefined, authorization: expect.stringMatching(/^Bearer /) });
 
       // Log out, switch "Bind the token to this browser's DPoP key" on, and get a new token.
@@ -333,7 +337,7 @@ describe('Swagger UI with OAuth2 against the development issuer', () => {
       await page.screenshot({ path: `${ARTIFACTS}swagger-ui-client-credentials-dpop-200.png`, fullPage: true });
 
       const [boundTokenRequest, boundApiRequest] = await settled(exchanges);
-      expect(boundTokenRequest).toMatchObject({ url: demo.issuer!.tokenEndpoint, status: 200 });
+      expect(boundTokenRequest).toMatchObject({ url: `${demo.issuer!.tokenEndpoint}?audience=${encodeURIComponent(AUDIENCE_FOR_DOCS)}`, status: 200 });
       expect(await verifyProof(boundTokenRequest!.dpop)).toMatchObject({ htm: 'POST', htu: demo.issuer!.tokenEndpoint });
       expect(boundApiRequest).toMatchObject({ status: 200, authorization: expect.stringMatching(/^DPoP /) });
       const token = boundApiRequest!.authorization!.slice('DPoP '.length);
