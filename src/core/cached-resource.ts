@@ -35,16 +35,8 @@ export class CachedResource<T> {
 
   /** The current value, loading it when absent or too stale. Throws {@link Unavailable}. */
   async get(): Promise<T> {
-    const value = this.value;
-    if (value !== undefined) {
-      const age = this.now() - this.fetchedAt;
-      if (age <= this.options.maxAge) return value;
-      if (age <= this.options.maxAge + this.options.maxStaleness) {
-        if (this.mayAttempt()) this.refresh().catch(() => {}); // stale-while-revalidate
-        else if (this.lastFailure !== undefined) this.onStale?.(age);
-        return value;
-      }
-    }
+    const value = this.usable();
+    if (value !== undefined) return value;
     if (this.inflight) return this.inflight;
     if (this.lastFailure !== undefined && this.now() - this.lastAttempt < this.options.retryInterval) {
       throw new Unavailable(this.lastAttempt + this.options.retryInterval - this.now(), this.lastFailure);
@@ -55,6 +47,22 @@ export class CachedResource<T> {
   /** The value if one is loaded, fresh or not. */
   peek(): T | undefined {
     return this.value;
+  }
+
+  /**
+   * The value while it may still be served: fresh, or stale within `maxStaleness` (a background refresh is then
+   * started, at most once per `minInterval`). Undefined beyond that window, so that nothing derived from an
+   * outdated value (e.g. a cached token verdict) outlives the staleness bound. Never waits, never throws.
+   */
+  usable(): T | undefined {
+    const value = this.value;
+    if (value === undefined) return undefined;
+    const age = this.now() - this.fetchedAt;
+    if (age <= this.options.maxAge) return value;
+    if (age > this.options.maxAge + this.options.maxStaleness) return undefined;
+    if (this.mayAttempt()) this.refresh().catch(() => {}); // stale-while-revalidate
+    else if (this.lastFailure !== undefined) this.onStale?.(age);
+    return value;
   }
 
   /** Forces a reload unless one ran within `minInterval`; resolves to whether a reload happened. */

@@ -81,6 +81,8 @@ export interface ApiOptions {
   resourceMetadataPath?: string | false;
   /** Cache verified tokens until they expire (successes only). Default on. */
   tokenCache?: boolean | { maxEntries?: number };
+  /** `native` (default): synchronous `node:crypto` signature checks; `jose`: jose's `jwtVerify`. Same verdicts. */
+  signatureVerifier?: 'native' | 'jose';
   /** Observability hook: called for every rejection and identity-provider fault. Must not throw. */
   onEvent?: (event: AuthEvent) => void;
 }
@@ -115,6 +117,7 @@ export interface ResolvedConfig {
   publicUrl: URL | undefined;
   resourceMetadataPath: string | undefined;
   tokenCacheSize: number;
+  signatureVerifier: 'native' | 'jose';
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -180,6 +183,11 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
     }
   }
   return [...value] as Algorithm[];
+}
+
+function signatureVerifier(value: unknown): 'native' | 'jose' {
+  if (value === undefined || value === 'native' || value === 'jose') return value ?? 'native';
+  throw new ConfigurationError('signatureVerifier', `expected "native" or "jose", got ${describe(value)}`);
 }
 
 /** Validates options and applies defaults. Throws {@link ConfigurationError}. */
@@ -262,5 +270,6 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
     publicUrl,
     resourceMetadataPath: metadataPath,
     tokenCacheSize,
+    signatureVerifier: signatureVerifier(options.signatureVerifier),
   };
 }

@@ -134,9 +134,13 @@ export class IssuerClient {
     return fitting[0]!.key;
   }
 
-  /** True while `kid` is in the current key set (used to drop cached tokens of removed keys). */
+  /**
+   * True while `kid` is in a key set that may still be served (fresh, or stale within `maxStaleness`). The token
+   * cache asks this on every hit: cached verdicts drop when their key leaves the set, and do not outlive the
+   * staleness bound during an outage. A due refresh starts in the background, as for {@link getKey}.
+   */
   hasKid(kid: string): boolean {
-    return this.keys.peek()?.byKid.has(kid) ?? false;
+    return this.keys.usable()?.byKid.has(kid) ?? false;
   }
 
   private async loadDiscovery(url: string): Promise<Discovery> {

@@ -5,6 +5,7 @@
 import { jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { AuthError } from './errors.js';
+import { FastVerifyError, verifyCompactSignature } from './fast-verify.js';
 import type { Algorithm } from './config.js';
 
 /** Claims of a verified access token. Extend it with your own custom claims. */
@@ -99,8 +100,30 @@ export interface ClaimRules {
   now?: number; // seconds
 }
 
-/** Verifies the signature with `key` (jose) and then every claim rule. */
-export async function verifyAccessToken(token: string, decoded: DecodedToken, key: KeyObject, rules: ClaimRules): Promise<AccessTokenClaims> {
+/**
+ * How signatures are checked: `native` (default) calls `node:crypto.verify` synchronously on the imported key —
+ * same verdicts as jose (differential test in test/core/fast-verify.test.ts), stricter base64url, and no WebCrypto
+ * thread-pool hop per request; `jose` uses jose's `jwtVerify`.
+ */
+export type SignatureVerifier = 'native' | 'jose';
+
+/** Verifies the signature with `key`, then every claim rule. */
+export async function verifyAccessToken(
+  token: string,
+  decoded: DecodedToken,
+  key: KeyObject,
+  rules: ClaimRules,
+  verifier: SignatureVerifier = 'native',
+): Promise<AccessTokenClaims> {
+  if (verifier === 'native') {
+    try {
+      verifyCompactSignature(token, decoded.alg, key);
+    } catch (error) {
+      if (error instanceof FastVerifyError && error.reason === 'malformed') throw invalid('The access token is not a compact JWS', 'malformed');
+      throw invalid('The access token signature is invalid', 'signature');
+    }
+    return checkClaims(decoded.payload, rules);
+  }
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, key, { algorithms: [decoded.alg], clockTolerance: rules.clockTolerance, ...(rules.now === undefined ? {} : { currentDate: new Date(rules.now * 1000) }) }));

@@ -136,7 +136,7 @@ export class ApiValidator {
 
   private async authenticate(request: RequestContext): Promise<VerifiedRequest> {
     const { mode } = this.config.dpop;
-    const credentials = parseAuthorization(request.headers);
+    const credentials = this.parseCredentials(request);
     if (credentials.kind === 'none') {
       throw new AuthError('unauthorized', 'Authentication required', { reason: request.tokenOutsideHeader ? 'token_outside_header' : 'no_credentials' });
     }
@@ -176,6 +176,18 @@ export class ApiValidator {
     return { claims, token: credentials.token, scheme: 'dpop', url: request.url, proof, responseHeaders };
   }
 
+  /** A malformed header of a scheme the mode refuses is "unsupported scheme" (401), not a malformed request (400). */
+  private parseCredentials(request: RequestContext) {
+    try {
+      return parseAuthorization(request.headers);
+    } catch (error) {
+      const { mode } = this.config.dpop;
+      const refused = error instanceof AuthError && ((mode === 'required' && error.scheme === 'bearer') || (mode === 'disabled' && error.scheme === 'dpop'));
+      if (refused) throw new AuthError('unauthorized', 'Unsupported authentication scheme', { reason: 'unsupported_scheme' });
+      throw error;
+    }
+  }
+
   private async nonceVerdict(nonce: unknown) {
     try {
       return await this.nonces!.verify(nonce);
@@ -212,7 +224,8 @@ export class ApiValidator {
     const cacheKey = this.config.tokenCacheSize > 0 ? TokenCache.keyOf(token) : undefined;
     if (cacheKey !== undefined) {
       const hit = this.tokens.get(cacheKey);
-      if (hit && (await this.cachedTokenStillValid(hit, request))) return hit.value;
+      // Each request gets its own copy: handlers (and tsoa's @RequestProp validation) may modify claims.
+      if (hit && (await this.cachedTokenStillValid(hit, request))) return structuredClone(hit.value);
       if (hit) this.tokens.delete(cacheKey); // expired, too old, key left the key set, issuer no longer allowed
     }
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
@@ -228,10 +241,10 @@ export class ApiValidator {
     };
     checkClaims(decoded.payload, rules);
     const key = await client.getKey(decoded.kid, decoded.alg);
-    // Frozen: the same claims object is shared by every request that presents this token (cache hits).
-    const claims = deepFreeze(await verifyAccessToken(token, decoded, key, rules));
+    const claims = await verifyAccessToken(token, decoded, key, rules, this.config.signatureVerifier);
     if (cacheKey !== undefined) {
-      this.tokens.set(cacheKey, { value: claims, exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
+      // The cached copy is frozen and never handed out: hits get clones.
+      this.tokens.set(cacheKey, { value: deepFreeze(structuredClone(claims)), exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
     }
     return claims;
   }
@@ -263,7 +276,10 @@ export class ApiValidator {
     let allowed: readonly string[];
     if (typeof domains === 'function') {
       try {
-        const result = await domains({ url: request.url, headers: request.headers, unverifiedIssuer: origin });
+        const result = await withTimeout(
+          Promise.resolve(domains({ url: request.url, headers: request.headers, unverifiedIssuer: origin })),
+          this.config.timeout,
+        );
         if (!Array.isArray(result)) throw new Error('resolver did not return a list');
         allowed = result.map((d) => normalizeDomain(d, 'domains'));
       } catch (error) {
@@ -327,6 +343,15 @@ export class ApiValidator {
     this.emit({ type: 'request_rejected', code: authError.code, reason: authError.reason, status: authError.status });
     return authError;
   }
+}
+
+/** Rejects when `promise` does not settle within `ms` (a resolver that hangs must not hang requests). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function deepFreeze<T>(value: T): T {

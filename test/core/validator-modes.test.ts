@@ -1,0 +1,50 @@
+/**
+ * Malformed credentials of a scheme the DPoP mode refuses are an unsupported scheme (401 unauthorized, plain
+ * challenge), not a malformed request (400): contract decision 5. And a domains resolver that never answers
+ * becomes a 503, not a hung request. Neither case reaches the network.
+ */
+import { describe, expect, it } from 'vitest';
+import { ApiValidator, AuthError } from '../../src/core/index.js';
+import { parseChallenges } from '../support/demo.js';
+
+const url = 'https://api.example.com/api/private';
+
+async function rejection(validator: ApiValidator, authorization: string): Promise<AuthError> {
+  const error = await validator.verifyRequest({ method: 'GET', url, headers: { authorization } }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(AuthError);
+  return error as AuthError;
+}
+
+describe.each([
+  { mode: 'required' as const, header: 'Bearer a b', schemes: ['DPoP'] },
+  { mode: 'required' as const, header: 'Bearer', schemes: ['DPoP'] },
+  { mode: 'disabled' as const, header: 'DPoP a b', schemes: ['Bearer'] },
+  { mode: 'disabled' as const, header: 'DPoP', schemes: ['Bearer'] },
+])('$mode mode, "$header"', ({ mode, header, schemes }) => {
+  it('is 401 unauthorized with a challenge that carries no error', async () => {
+    const validator = new ApiValidator({ domain: 'tenant.example.com', audience: 'https://api.example.com', dpop: { mode } });
+    const error = await rejection(validator, header);
+    expect(error.status).toBe(401);
+    expect(error.toJSON().error).toBe('unauthorized');
+    const challenges = parseChallenges(error.headers['WWW-Authenticate']!);
+    expect(challenges.map((c) => c.scheme)).toEqual(schemes);
+    expect(challenges.every((c) => c.params.error === undefined)).toBe(true);
+  });
+});
+
+it('still answers 400 invalid_request for a malformed header of an accepted scheme', async () => {
+  const validator = new ApiValidator({ domain: 'tenant.example.com', audience: 'https://api.example.com', dpop: { mode: 'required' } });
+  const error = await rejection(validator, 'DPoP a b');
+  expect(error.status).toBe(400);
+  expect(error.toJSON().error).toBe('invalid_request');
+});
+
+it('turns a domains resolver that never settles into a 503 within the timeout', async () => {
+  const validator = new ApiValidator({ domains: () => new Promise<string[]>(() => {}), audience: 'https://api.example.com', timeout: 200 });
+  const token = ['{"alg":"RS256","kid":"k"}', '{"iss":"https://tenant.example.com/"}'].map((p) => Buffer.from(p).toString('base64url')).join('.') + '.c2ln';
+  const started = Date.now();
+  const error = await rejection(validator, `Bearer ${token}`);
+  expect(error.status).toBe(503);
+  expect(error.toJSON().error).toBe('temporarily_unavailable');
+  expect(Date.now() - started).toBeLessThan(2000);
+});

@@ -1,0 +1,879 @@
+/**
+ * The attack catalogue of D-perf-security.md §2.2, row by row, against the real demo over HTTP (and, for the ES256
+ * rows the RS256-only demo cannot reach, against the core validator configured for ES256).
+ *
+ * Every forged token is signed with the issuer's REAL key whenever the attack allows it, so that the only thing
+ * wrong with it is the attack itself: a 401 then proves the check, not a bad signature.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { constants, createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { TestIssuer, generateSigningKey, type SigningKey } from '../support/test-issuer.js';
+import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
+import type { RunningDemo } from '../../src/demo/server.js';
+import { ApiValidator } from '../../src/core/validator.js';
+import { AuthError } from '../../src/core/errors.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixtures: one issuer (RSA 2048, RSA 1024, EC P-256 keys), the demo (default and strict), an attacker server.
+
+let issuer: TestIssuer;
+let demo: RunningDemo;
+let strictDemo: RunningDemo;
+let attacker: CountingServer;
+let rsa: SigningKey; // the legitimate signing key, kid "key-1"
+let weak: SigningKey; // 1024-bit RSA, published in the JWKS
+let ec: SigningKey; // ES256 key, published in the JWKS
+const evil = generateSigningKey('RS256', 'attacker-kid'); // never published by the issuer
+
+beforeAll(async () => {
+  rsa = generateSigningKey('RS256', 'key-1');
+  weak = generateSigningKey('RS256', 'weak-1024', 1024);
+  ec = generateSigningKey('ES256', 'ec-1');
+  issuer = await TestIssuer.start({ keys: [rsa, weak, ec] });
+  attacker = await startCountingServer({ keys: [evil.publicJwk] });
+  demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin });
+  strictDemo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, AUTH0_STRICT: 'true' });
+});
+afterAll(async () => {
+  await demo?.close();
+  await strictDemo?.close();
+  await attacker?.close();
+  await issuer?.close();
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Token crafting: header and payload as objects, or as raw JSON text (duplicate members, 1e400, non-objects).
+
+class RawJson {
+  constructor(readonly text: string) {}
+}
+type Part = RawJson | unknown;
+
+const b64u = (data: string | Buffer) => Buffer.from(data).toString('base64url');
+const json = (part: Part) => (part instanceof RawJson ? part.text : JSON.stringify(part));
+const now = () => Math.floor(Date.now() / 1000);
+
+type Signer = (input: string) => string;
+const rs = (key: KeyObject, hash = 'sha256'): Signer => (input) => cryptoSign(hash, Buffer.from(input), key).toString('base64url');
+const es256 = (key: KeyObject, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): Signer => (input) =>
+  cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding }).toString('base64url');
+const hmac = (secret: string | Buffer): Signer => (input) => createHmac('sha256', secret).update(input).digest('base64url');
+
+/** `base64url(header).base64url(payload).signature`, signed by `signer` (default: the issuer's real RSA key). */
+function forge(header: Part, payload: Part, signer: Signer = rs(rsa.privateKey)): string {
+  const input = `${b64u(json(header))}.${b64u(json(payload))}`;
+  return `${input}.${signer(input)}`;
+}
+
+/** A valid Auth0-shaped claim set for the demo; `undefined` values remove a claim. */
+function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const t = now();
+  const out: Record<string, unknown> = {
+    iss: issuer.issuer,
+    sub: 'auth0|victim',
+    aud: AUDIENCE,
+    iat: t,
+    exp: t + 3600,
+    scope: 'read:messages',
+    client_id: 'client-1',
+    jti: randomUUID(),
+    ...overrides,
+  };
+  for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+  return out;
+}
+
+const rsHeader = (extra: Record<string, unknown> = {}) => ({ alg: 'RS256', typ: 'at+jwt', kid: 'key-1', ...extra });
+/** A token that differs from a valid one only by `claimOverrides`/`headerExtra`, signed by the real key. */
+const signed = (claimOverrides: Record<string, unknown> = {}, headerExtra: Record<string, unknown> = {}) =>
+  forge(rsHeader(headerExtra), claims(claimOverrides));
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP and assertions.
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers: Headers;
+  challenges: ReturnType<typeof parseChallenges>;
+}
+
+async function call(authorization: string | undefined, options: { path?: string; method?: string; server?: RunningDemo; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (authorization !== undefined) headers.authorization = authorization;
+  const res = await fetch(`${(options.server ?? demo).url}${options.path ?? '/api/private'}`, { method: options.method ?? 'GET', headers });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep the text: the assertion on the body will show it */
+  }
+  return { status: res.status, body, headers: res.headers, challenges: parseChallenges(res.headers.get('www-authenticate')) };
+}
+
+const bearer = (token: string, options?: Parameters<typeof call>[1]) => call(`Bearer ${token}`, options);
+
+// RFC 6750 §3: error_description characters are %x20-21 / %x23-5B / %x5D-7E.
+const SAFE_DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function expectError(reply: Reply, status: number, code: string, scheme: 'Bearer' | 'DPoP' = 'Bearer', server: RunningDemo = demo): void {
+  expect(reply.status, JSON.stringify(reply.body)).toBe(status);
+  expect(reply.body).toEqual({ error: code, error_description: expect.stringMatching(SAFE_DESCRIPTION) });
+  const challenge = reply.challenges.find((c) => c.scheme === scheme);
+  expect(challenge, reply.headers.get('www-authenticate') ?? 'no challenge').toBeDefined();
+  expect(challenge!.params.error).toBe(code);
+  if (status === 401) expect(challenge!.params.resource_metadata).toBe(`${server.url}/.well-known/oauth-protected-resource`);
+  // Error attributes go on the scheme the client used only.
+  for (const other of reply.challenges.filter((c) => c.scheme !== scheme)) expect(other.params.error).toBeUndefined();
+}
+
+const expectInvalidToken = (reply: Reply, scheme: 'Bearer' | 'DPoP' = 'Bearer', server?: RunningDemo) => expectError(reply, 401, 'invalid_token', scheme, server);
+
+async function expectAccepted(token: string, server?: RunningDemo): Promise<void> {
+  const reply = await bearer(token, server ? { server } : {});
+  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  expect(reply.body).toEqual({ user: 'auth0|victim' });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A second local server: the attacker's key host (jku/x5u targets). It counts every request it gets.
+
+interface CountingServer {
+  url: string;
+  requests: number;
+  close(): Promise<void>;
+}
+
+async function startCountingServer(content: { keys: JWK[] }): Promise<CountingServer> {
+  const state = { requests: 0 };
+  const server: Server = createServer((_req, res) => {
+    state.requests++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(content));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return state.requests;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** One raw HTTP/1.1 exchange, to see the response bytes exactly as sent (header injection checks). */
+function rawExchange(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    // write, not end: a half-closed socket makes Node abort the in-flight request. `Connection: close` ends it.
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+// ===============================================================================================================
+
+describe('control: the crafting helpers produce tokens the demo accepts', () => {
+  it('a token forged with the real key and valid claims is accepted (so every 401 below is the attack)', async () => {
+    await expectAccepted(signed());
+  });
+});
+
+describe('#1 alg none', () => {
+  it.each(['none', 'None', 'NONE', 'nOnE'])('alg "%s" with an empty signature is 401 invalid_token', async (alg) => {
+    const token = forge({ alg, typ: 'at+jwt', kid: 'key-1' }, claims(), () => '');
+    expectInvalidToken(await bearer(token));
+  });
+  it.each(['none', 'None'])('alg "%s" with a leftover signature is 401 invalid_token', async (alg) => {
+    const real = signed().split('.')[2]!;
+    expectInvalidToken(await bearer(forge({ alg, typ: 'at+jwt', kid: 'key-1' }, claims(), () => real)));
+  });
+  it('alg missing from the header is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge({ typ: 'at+jwt', kid: 'key-1' }, claims())));
+  });
+});
+
+describe('#2 HS/RS confusion: HMAC keyed with the RSA public key', () => {
+  // The public key as a server would store it: SPKI "BEGIN PUBLIC KEY" or PKCS#1 "BEGIN RSA PUBLIC KEY".
+  const publicPem = (type: 'spki' | 'pkcs1') => createPublicKey(rsa.privateKey).export({ type, format: 'pem' }) as string;
+  const secrets: Array<[string, () => string]> = [
+    ['SPKI PEM', () => publicPem('spki')],
+    ['PKCS#1 PEM (BEGIN RSA PUBLIC KEY)', () => publicPem('pkcs1')],
+    ['PEM with leading whitespace', () => `\n  ${publicPem('spki')}`],
+    ['PEM without its final newline', () => publicPem('spki').trimEnd()],
+    ['the JWK modulus', () => String(rsa.publicJwk.n)],
+    ['a blank secret', () => ''],
+  ];
+  it.each(secrets)('HS256 keyed with %s is 401 invalid_token', async (_name, secret) => {
+    const token = forge({ alg: 'HS256', typ: 'at+jwt', kid: 'key-1' }, claims(), hmac(secret()));
+    expectInvalidToken(await bearer(token));
+  });
+  it.each(['HS384', 'HS512'])('%s is 401 invalid_token', async (alg) => {
+    expectInvalidToken(await bearer(forge({ alg, typ: 'at+jwt', kid: 'key-1' }, claims(), hmac(publicPem('spki')))));
+  });
+});
+
+describe('#3 alg not allowed / alg-key mismatch (demo allows RS256 only)', () => {
+  it('RS512 signed with the real key is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge(rsHeader({ alg: 'RS512' }), claims(), rs(rsa.privateKey, 'sha512'))));
+  });
+  it('PS256 signed with the real key is 401 invalid_token', async () => {
+    const pss: Signer = (input) =>
+      cryptoSign('sha256', Buffer.from(input), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url');
+    expectInvalidToken(await bearer(forge(rsHeader({ alg: 'PS256' }), claims(), pss)));
+  });
+  it('ES256 on the RSA kid is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge(rsHeader({ alg: 'ES256' }), claims(), es256(ec.privateKey))));
+  });
+  it('ES256 on the published EC kid is 401 invalid_token (alg not configured)', async () => {
+    expectInvalidToken(await bearer(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-1' }, claims(), es256(ec.privateKey))));
+  });
+  it('RS256 header naming the EC kid is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge({ alg: 'RS256', typ: 'at+jwt', kid: 'ec-1' }, claims())));
+  });
+  it.each([['RS256 '], ['rs256'], [['RS256']], [null], [256]])('alg %j (not exactly "RS256") is 401 invalid_token', async (alg) => {
+    expectInvalidToken(await bearer(forge({ alg, typ: 'at+jwt', kid: 'key-1' }, claims())));
+  });
+});
+
+describe('#4-#6 ECDSA signatures (core validator configured for ES256 and RS256)', () => {
+  // The demo accepts RS256 only, so these rows run against the core validator with ES256 enabled.
+  const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const bytes32 = (n: bigint) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
+  let validator: ApiValidator;
+  const ecHeader = (extra: Record<string, unknown> = {}) => ({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-1', ...extra });
+
+  beforeAll(() => {
+    validator = new ApiValidator({ domain: issuer.origin, audience: AUDIENCE, algorithms: ['ES256', 'RS256'], tokenCache: false });
+  });
+
+  async function verdict(token: string): Promise<{ status: number; code?: string; challenge?: ReturnType<typeof parseChallenges> }> {
+    try {
+      await validator.verifyRequest({ method: 'GET', url: 'http://api.test/api/private', headers: { authorization: `Bearer ${token}` } });
+      return { status: 200 };
+    } catch (error) {
+      expect(error).toBeInstanceOf(AuthError);
+      const e = error as AuthError;
+      return { status: e.status, code: e.code, challenge: parseChallenges(e.headers['WWW-Authenticate'] ?? null) };
+    }
+  }
+  async function expectCoreInvalid(token: string): Promise<void> {
+    const v = await verdict(token);
+    expect(v.status).toBe(401);
+    expect(v.code).toBe('invalid_token');
+    expect(v.challenge!.find((c) => c.scheme === 'Bearer')!.params.error).toBe('invalid_token');
+  }
+  const withSignature = (token: string, signature: Buffer | string) =>
+    `${token.split('.').slice(0, 2).join('.')}.${typeof signature === 'string' ? signature : signature.toString('base64url')}`;
+
+  it('control: a correct ES256 token is accepted by this validator', async () => {
+    expect((await verdict(forge(ecHeader(), claims(), es256(ec.privateKey)))).status).toBe(200);
+  });
+  it('#4 psychic signature r=s=0 (64 zero bytes) is 401 invalid_token', async () => {
+    await expectCoreInvalid(withSignature(forge(ecHeader(), claims(), es256(ec.privateKey)), Buffer.alloc(64)));
+  });
+  it('#4 r=s=n (the curve order) is 401 invalid_token', async () => {
+    await expectCoreInvalid(withSignature(forge(ecHeader(), claims(), es256(ec.privateKey)), Buffer.concat([bytes32(P256_N), bytes32(P256_N)])));
+  });
+  it('#5 a DER-encoded ECDSA signature (valid, wrong encoding) is 401 invalid_token', async () => {
+    await expectCoreInvalid(forge(ecHeader(), claims(), es256(ec.privateKey, 'der')));
+  });
+  it('#5 a P1363 signature with a trailing extra byte is 401 invalid_token', async () => {
+    const token = forge(ecHeader(), claims(), es256(ec.privateKey));
+    await expectCoreInvalid(withSignature(token, Buffer.concat([Buffer.from(token.split('.')[2]!, 'base64url'), Buffer.from([0])])));
+  });
+  it('#6 high-S (r, n-s) is still a valid ECDSA signature: accepted (nothing relies on signature bytes being unique)', async () => {
+    const token = forge(ecHeader(), claims(), es256(ec.privateKey));
+    const sig = Buffer.from(token.split('.')[2]!, 'base64url');
+    const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+    const malleated = withSignature(token, Buffer.concat([sig.subarray(0, 32), bytes32(P256_N - s)]));
+    expect(malleated).not.toBe(token);
+    expect((await verdict(malleated)).status).toBe(200);
+  });
+  it('#3 ES256 header naming the RSA kid is 401 invalid_token (key type must fit alg)', async () => {
+    await expectCoreInvalid(forge(ecHeader({ kid: 'key-1' }), claims(), es256(ec.privateKey)));
+  });
+  it('#3 RS256 header naming the EC kid is 401 invalid_token', async () => {
+    await expectCoreInvalid(forge({ alg: 'RS256', typ: 'at+jwt', kid: 'ec-1' }, claims()));
+  });
+  it('#8 an embedded jwk holding the attacker EC key is ignored: 401 invalid_token', async () => {
+    const mine = generateSigningKey('ES256', 'ec-1');
+    await expectCoreInvalid(forge(ecHeader({ jwk: mine.publicJwk }), claims(), es256(mine.privateKey)));
+  });
+});
+
+describe('#5 non-canonical base64url', () => {
+  it('a trailing "=" on the signature is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(`${signed()}=`));
+  });
+  it('"==" padding inside the token (header segment) is not token68: 400 invalid_request', async () => {
+    const [h, p, s] = signed().split('.');
+    expectError(await bearer(`${h}==.${p}.${s}`), 400, 'invalid_request');
+  });
+  it('"=" padding on the payload segment of an otherwise valid token is refused', async () => {
+    const [h, p, s] = signed().split('.');
+    expectError(await bearer(`${h}.${p}=.${s}`), 400, 'invalid_request');
+  });
+  it('standard base64 alphabet ("+" and "/") in the signature is 401 invalid_token', async () => {
+    // Find a real signature that contains "-" or "_" so that the standard alphabet changes it.
+    let token = signed();
+    while (!/[-_]/.test(token.split('.')[2]!)) token = signed();
+    const [h, p, s] = token.split('.');
+    expectInvalidToken(await bearer(`${h}.${p}.${s!.replace(/-/g, '+').replace(/_/g, '/')}`));
+  });
+  it('non-zero unused bits in the last signature character (same bytes, other text) is 401 invalid_token', async () => {
+    // A 256-byte RS256 signature is 342 base64url characters; the last one carries 2 bits and 4 unused ones.
+    // Lenient decoders ignore those bits, so 15 other strings decode to the same signature (RFC 4648 §3.5).
+    const token = signed();
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const index = ALPHABET.indexOf(s.at(-1)!);
+    const variant = `${h}.${p}.${s.slice(0, -1)}${ALPHABET[(index & ~15) | ((index + 1) & 15)]}`;
+    expect(Buffer.from(variant.split('.')[2]!, 'base64url').equals(Buffer.from(s, 'base64url'))).toBe(true);
+    expect(variant).not.toBe(token);
+    expectInvalidToken(await bearer(variant));
+  });
+  it('whitespace inside a segment is not token68: 400 invalid_request', async () => {
+    const [h, p, s] = signed().split('.');
+    const reply = await bearer(`${h}.${p}.${s!.slice(0, 10)} ${s!.slice(10)}`);
+    expectError(reply, 400, 'invalid_request');
+  });
+});
+
+describe('#7 weak key in the JWKS', () => {
+  it('a token signed by the published 1024-bit RSA key is 401 invalid_token', async () => {
+    expect(issuer.jwks().keys.some((k) => k.kid === 'weak-1024')).toBe(true);
+    expectInvalidToken(await bearer(forge({ alg: 'RS256', typ: 'at+jwt', kid: 'weak-1024' }, claims(), rs(weak.privateKey))));
+  });
+});
+
+describe('#8 embedded keys and key URLs: never trusted, never fetched', () => {
+  const attackerHeader = (extra: Record<string, unknown>) => ({ alg: 'RS256', typ: 'at+jwt', kid: 'attacker-kid', ...extra });
+  const bySelf = rs(evil.privateKey);
+  const cases: Array<[string, () => Record<string, unknown>]> = [
+    ['jwk = attacker key, attacker kid', () => attackerHeader({ jwk: evil.publicJwk })],
+    ['jwk = attacker key, legitimate kid', () => attackerHeader({ kid: 'key-1', jwk: evil.publicJwk })],
+    ['jku = attacker JWKS URL', () => attackerHeader({ jku: `${attacker.url}/jwks.json` })],
+    ['jku = attacker URL, legitimate kid', () => attackerHeader({ kid: 'key-1', jku: `${attacker.url}/jwks.json` })],
+    ['x5u = attacker URL', () => attackerHeader({ x5u: `${attacker.url}/cert.pem` })],
+    ['x5c = attacker certificate chain', () => attackerHeader({ x5c: [Buffer.from('attacker self-signed certificate (DER)').toString('base64')] })],
+    ['jku + x5u + jwk together', () => attackerHeader({ jku: `${attacker.url}/a`, x5u: `${attacker.url}/b`, jwk: evil.publicJwk })],
+  ];
+  it.each(cases)('%s: 401 invalid_token', async (_name, header) => {
+    expectInvalidToken(await bearer(forge(header(), claims(), bySelf)));
+  });
+  it('the attacker server received zero requests from all of the above', async () => {
+    for (const [, header] of cases) await bearer(forge(header(), claims(), bySelf));
+    expect(attacker.requests).toBe(0);
+  });
+  it('the attacker key set is really served (so zero requests is meaningful)', async () => {
+    const before = attacker.requests;
+    const res = await fetch(`${attacker.url}/jwks.json`);
+    expect(((await res.json()) as { keys: JWK[] }).keys[0]!.kid).toBe('attacker-kid');
+    expect(attacker.requests).toBe(before + 1);
+  });
+});
+
+describe('#9 kid injection: exact-match lookup only', () => {
+  it('kid "../../dev/null" with HS256 and an empty key is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge({ alg: 'HS256', typ: 'at+jwt', kid: '../../dev/null' }, claims(), hmac(''))));
+  });
+  it.each([
+    ['path traversal', '../../dev/null'],
+    ['SQL injection', "x' UNION SELECT 'key-1'--"],
+    ['legit kid with a trailing space', 'key-1 '],
+    ['legit kid in another case', 'KEY-1'],
+    ['legit kid with a NUL', 'key-1\u0000'],
+    ['__proto__', '__proto__'],
+    ['constructor', 'constructor'],
+    ['hasOwnProperty', 'hasOwnProperty'],
+    ['empty string', ''],
+  ])('kid = %s, signed by the real key, is 401 invalid_token', async (_name, kid) => {
+    expectInvalidToken(await bearer(signed({}, { kid })));
+  });
+  it('a 10 KB kid is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { kid: 'k'.repeat(10 * 1024) })));
+  });
+  it.each([[1], [true], [null], [{}], [['key-1']], [{ toString: 'key-1' }]])('non-string kid %j (even one "containing" the real kid) is 401 invalid_token', async (kid) => {
+    expectInvalidToken(await bearer(signed({}, { kid })));
+  });
+  it('no kid at all is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge({ alg: 'RS256', typ: 'at+jwt' }, claims())));
+  });
+});
+
+describe('#10 crit and b64', () => {
+  it('crit ["x-pol"] with the extension present is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { crit: ['x-pol'], 'x-pol': true })));
+  });
+  it('b64:false with crit ["b64"] (RFC 7797 signing input) is 401 invalid_token', async () => {
+    const header = b64u(JSON.stringify(rsHeader({ b64: false, crit: ['b64'] })));
+    const body = JSON.stringify(claims());
+    // The compact form still carries base64url; the signature covers the unencoded payload as RFC 7797 says.
+    const token = `${header}.${b64u(body)}.${rs(rsa.privateKey)(`${header}.${body}`)}`;
+    expectInvalidToken(await bearer(token));
+  });
+  it('an empty crit list is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { crit: [] })));
+  });
+  it('b64:true without crit is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { b64: true })));
+  });
+});
+
+describe('#11 duplicate JSON members: consistent last-wins', () => {
+  const dup = (first: Record<string, unknown>, second: Record<string, unknown>) => {
+    const base = JSON.stringify(claims(Object.fromEntries(Object.keys(first).map((k) => [k, undefined]))));
+    const extra = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
+    return new RawJson(`{${extra(first)},${extra(second)},${base.slice(1)}`);
+  };
+  it('iss = ours then attacker (attacker wins) is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge(rsHeader(), dup({ iss: issuer.issuer }, { iss: 'https://attacker.example/' }))));
+  });
+  it('iss = attacker then ours is judged on the last one, the same value the whole pipeline sees', async () => {
+    const reply = await bearer(forge(rsHeader(), dup({ iss: 'https://attacker.example/' }, { iss: issuer.issuer })));
+    expect(reply.status).toBe(200);
+  });
+  it('sub duplicated: the response shows the last value (the claims used are the claims checked)', async () => {
+    const reply = await bearer(forge(rsHeader(), dup({ sub: 'auth0|attacker' }, { sub: 'auth0|victim' })));
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ user: 'auth0|victim' });
+  });
+  it('alg duplicated in the header ("RS256" then "none") is 401 invalid_token', async () => {
+    const header = new RawJson(`{"alg":"RS256","typ":"at+jwt","kid":"key-1","alg":"none"}`);
+    expectInvalidToken(await bearer(forge(header, claims())));
+  });
+  it('aud duplicated (ours then another) is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge(rsHeader(), dup({ aud: AUDIENCE }, { aud: 'https://other.example' }))));
+  });
+});
+
+describe('#12 JWE, nested JWT, JSON serialization, wrong segment counts', () => {
+  it('a 5-part JWE is 401 invalid_token', async () => {
+    const header = b64u(JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'key-1', typ: 'at+jwt' }));
+    const jwe = [header, b64u(Buffer.alloc(256, 1)), b64u(Buffer.alloc(12, 2)), b64u('ciphertext'), b64u(Buffer.alloc(16, 3))].join('.');
+    expectInvalidToken(await bearer(jwe));
+  });
+  it('a JWE-style header ("enc") on a 3-part token is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { enc: 'A256GCM' })));
+  });
+  it('nested JWT (cty "JWT", payload = a valid inner token) is 401 invalid_token', async () => {
+    const inner = signed();
+    const header = b64u(JSON.stringify(rsHeader({ cty: 'JWT' })));
+    const input = `${header}.${b64u(inner)}`;
+    expectInvalidToken(await bearer(`${input}.${rs(rsa.privateKey)(input)}`));
+  });
+  it('a zip (compressed) payload header is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { zip: 'DEF' })));
+  });
+  it.each([
+    ['4 segments', () => `${signed()}.${b64u('x')}`],
+    ['2 segments', () => signed().split('.').slice(0, 2).join('.')],
+    ['1 segment', () => signed().split('.')[1]!],
+    ['empty middle segment', () => { const [h, , s] = signed().split('.'); return `${h}..${s}`; }],
+    ['only dots', () => '..'],
+  ])('%s is 401 invalid_token', async (_name, token) => {
+    expectInvalidToken(await bearer(token()));
+  });
+  it('JWS JSON serialization in the header is not token68: 400 invalid_request', async () => {
+    const [h, p, s] = signed().split('.');
+    const serialized = JSON.stringify({ payload: p, signatures: [{ protected: h, signature: s }] });
+    expectError(await bearer(serialized), 400, 'invalid_request');
+  });
+});
+
+describe('#13 non-object payloads (signed by the real key)', () => {
+  it.each([
+    ['array of claims', () => new RawJson(JSON.stringify([claims()]))],
+    ['string', () => new RawJson(JSON.stringify('auth0|victim'))],
+    ['null', () => new RawJson('null')],
+    ['number', () => new RawJson('42')],
+    ['boolean', () => new RawJson('true')],
+    ['not JSON', () => new RawJson('{"iss":')],
+  ])('payload = %s is 401 invalid_token', async (_name, payload) => {
+    expectInvalidToken(await bearer(forge(rsHeader(), payload())));
+  });
+  it('a non-object header (array) is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge(new RawJson(JSON.stringify([rsHeader()])), claims())));
+  });
+});
+
+describe('#14 typ confusion', () => {
+  it.each([['dpop+jwt'], ['application/dpop+jwt'], ['JOSE'], ['JOSE+JSON'], ['id_token+jwt'], ['logout+jwt'], ['JWT '], [1], [null], [['at+jwt']]])(
+    'typ %j is 401 invalid_token',
+    async (typ) => {
+      expectInvalidToken(await bearer(signed({}, { typ })));
+    },
+  );
+  it.each([['JWT'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt']])('typ %j is accepted in the default mode (contract decision 2)', async (typ) => {
+    await expectAccepted(signed({}, { typ }));
+  });
+  it('an ID-token-shaped token (typ JWT, aud = a client id, nonce) is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ aud: 'client-1', nonce: 'n-0S6_WzA2Mj', azp: 'client-1' }, { typ: 'JWT' })));
+  });
+  it('strict mode (RFC 9068): typ "JWT" is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({}, { typ: 'JWT' }), { server: strictDemo }), 'Bearer', strictDemo);
+  });
+  it('strict mode: no typ is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(forge({ alg: 'RS256', kid: 'key-1' }, claims()), { server: strictDemo }), 'Bearer', strictDemo);
+  });
+  it('strict mode: typ "at+jwt" is accepted (control)', async () => {
+    await expectAccepted(signed(), strictDemo);
+  });
+});
+
+describe('#15 exp', () => {
+  it.each([
+    ['missing', { exp: undefined }],
+    ['a string', { exp: String(now() + 3600) }],
+    ['null', { exp: null }],
+    ['a boolean', { exp: true }],
+    ['60 s in the past', { exp: now() - 60 }],
+    ['zero', { exp: 0 }],
+    ['negative', { exp: -1 }],
+  ])('exp %s is 401 invalid_token', async (_name, overrides) => {
+    expectInvalidToken(await bearer(signed(overrides)));
+  });
+  it('exp = 1e400 (JSON number that parses to Infinity) is 401 invalid_token', async () => {
+    const text = JSON.stringify(claims({ exp: 111 })).replace('"exp":111', '"exp":1e400');
+    expectInvalidToken(await bearer(forge(rsHeader(), new RawJson(text))));
+  });
+});
+
+describe('#16 leeway boundary (5 s tolerance)', () => {
+  it('exp = now-3 is accepted', async () => {
+    await expectAccepted(signed({ exp: now() - 3, iat: now() - 600 }));
+  });
+  it('exp = now-10 is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ exp: now() - 10, iat: now() - 600 })));
+  });
+});
+
+describe('#17 nbf and iat in the future', () => {
+  it('nbf = now+1h is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ nbf: now() + 3600 })));
+  });
+  it('nbf = now+3 is accepted (within tolerance)', async () => {
+    await expectAccepted(signed({ nbf: now() + 3 }));
+  });
+  it('nbf as a string is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ nbf: String(now()) })));
+  });
+  it('iat = now+1h is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ iat: now() + 3600 })));
+  });
+  it('iat = now+30 is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ iat: now() + 30 })));
+  });
+  it('iat = now+3 is accepted (within tolerance)', async () => {
+    await expectAccepted(signed({ iat: now() + 3 }));
+  });
+  it('iat missing is 401 invalid_token (required claim)', async () => {
+    expectInvalidToken(await bearer(signed({ iat: undefined })));
+  });
+});
+
+describe('#18 iss: exact match only', () => {
+  it.each([
+    ['without the trailing slash', () => issuer.origin],
+    ['upper-case scheme', () => issuer.issuer.replace('http://', 'HTTP://')],
+    ['localhost instead of 127.0.0.1', () => issuer.issuer.replace('127.0.0.1', 'localhost')],
+    ['https instead of http', () => issuer.issuer.replace('http://', 'https://')],
+    ['double trailing slash', () => `${issuer.issuer}/`],
+    ['trailing space', () => `${issuer.issuer} `],
+    ['array [attacker, ours]', () => ['https://attacker.example/', issuer.issuer]],
+    ['array [ours]', () => [issuer.issuer]],
+    ['attacker', () => 'https://attacker.example/'],
+    ['null', () => null],
+    ['missing', () => undefined],
+  ])('iss %s is 401 invalid_token', async (_name, iss) => {
+    expectInvalidToken(await bearer(signed({ iss: iss() })));
+  });
+});
+
+describe('#19/#20 aud', () => {
+  it('#19 an array containing our audience is accepted', async () => {
+    await expectAccepted(signed({ aud: ['https://other.example', AUDIENCE] }));
+  });
+  it.each([
+    ['[]', []],
+    ['another audience', 'https://other.example'],
+    ['trailing-slash variant', `${AUDIENCE}/`],
+    ['upper-case variant', AUDIENCE.toUpperCase()],
+    ['a number', 42],
+    ['null', null],
+    ['missing', undefined],
+    ['an object', { aud: AUDIENCE }],
+    ['an array with a non-string next to ours', [AUDIENCE, 1]],
+    ['a nested array', [[AUDIENCE]]],
+  ])('#20 aud %s is 401 invalid_token', async (_name, aud) => {
+    expectInvalidToken(await bearer(signed({ aud })));
+  });
+});
+
+describe('#21 profile claims', () => {
+  it('sub missing is 401 invalid_token in every mode', async () => {
+    expectInvalidToken(await bearer(signed({ sub: undefined })));
+  });
+  it('sub not a string is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ sub: 12345 })));
+  });
+  it.each([['client_id'], ['jti']])('strict mode: %s missing is 401 invalid_token', async (claim) => {
+    expectInvalidToken(await bearer(signed({ [claim]: undefined }), { server: strictDemo }), 'Bearer', strictDemo);
+  });
+  it('default mode: client_id and jti are optional (contract decision 2)', async () => {
+    await expectAccepted(signed({ client_id: undefined, jti: undefined }));
+  });
+});
+
+describe('#22 scopes', () => {
+  it('"read:message" (prefix) on a read:messages route is 403 insufficient_scope', async () => {
+    const reply = await bearer(signed({ scope: 'read:message' }), { path: '/api/messages' });
+    expectError(reply, 403, 'insufficient_scope');
+    expect(reply.challenges.find((c) => c.scheme === 'Bearer')!.params.scope).toBe('read:messages');
+  });
+  it('"read:datawrite:data" (concatenation) on the read+write route is 403 insufficient_scope', async () => {
+    const reply = await bearer(signed({ scope: 'read:datawrite:data' }), { path: '/api/data', method: 'POST' });
+    expectError(reply, 403, 'insufficient_scope');
+    expect(reply.challenges.find((c) => c.scheme === 'Bearer')!.params.scope).toBe('read:data write:data');
+  });
+  it('read only on the read+write route is 403 insufficient_scope', async () => {
+    expectError(await bearer(signed({ scope: 'read:data' }), { path: '/api/data', method: 'POST' }), 403, 'insufficient_scope');
+  });
+  it('scopes in a non-scope claim ("scp") are not granted: 403', async () => {
+    expectError(await bearer(signed({ scope: undefined, scp: 'read:messages' }), { path: '/api/messages' }), 403, 'insufficient_scope');
+  });
+  it('control: the exact scopes are accepted', async () => {
+    const reply = await bearer(signed({ scope: 'write:data read:data' }), { path: '/api/data', method: 'POST' });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ created: true });
+  });
+});
+
+describe('#23 oversize tokens and dot bombs', () => {
+  it('a 20 KB token is refused before parsing: 431 with the JSON error body', async () => {
+    const reply = await bearer(`${signed()}${'A'.repeat(20 * 1024)}`);
+    expect(reply.status).toBe(431);
+    expect(reply.body).toEqual({ error: 'request_header_fields_too_large', error_description: expect.any(String) });
+  });
+  it('a 13 KB token (under the header limit, over the token cap) is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(signed({ pad: 'x'.repeat(9 * 1024) })));
+  });
+  it('8000 dots is 401 invalid_token, promptly', async () => {
+    const started = performance.now();
+    expectInvalidToken(await bearer('.'.repeat(8000)));
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+  it('8000 "a." segments is 401 invalid_token, promptly', async () => {
+    const started = performance.now();
+    expectInvalidToken(await bearer('a.'.repeat(4000)));
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+  it('the server still answers afterwards', async () => {
+    await expectAccepted(signed());
+  });
+});
+
+describe('#24 random-kid flood over HTTP', () => {
+  it('40 tokens with random kids cause at most one JWKS fetch (cooldown) and all get 401', async () => {
+    const before = issuer.jwksFetches;
+    const replies = await Promise.all(Array.from({ length: 40 }, () => bearer(signed({}, { kid: `rnd-${randomUUID()}` }))));
+    for (const reply of replies) expectInvalidToken(reply);
+    expect(issuer.jwksFetches - before).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('#26/#27 token cache and crypto flood', () => {
+  it('a cached valid token does not vouch for the same header.payload with another signature', async () => {
+    const token = signed();
+    await expectAccepted(token); // now cached
+    const [h, p, s] = token.split('.');
+    const flipped = s!.slice(0, -2) + (s!.at(-2) === 'A' ? 'B' : 'A') + s!.at(-1);
+    expectInvalidToken(await bearer(`${h}.${p}.${flipped}`));
+  });
+  it('known kid + random signatures: every one is 401 with the same body (uniform)', async () => {
+    const [h, p] = signed().split('.');
+    const replies = await Promise.all(Array.from({ length: 20 }, () => bearer(`${h}.${p}.${b64u(randomBytes(256))}`)));
+    for (const reply of replies) expectInvalidToken(reply);
+    expect(new Set(replies.map((r) => JSON.stringify(r.body))).size).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// DPoP rows (brief: the DPoP matrix has its own suite). A P-256 proof key, bound tokens, hand-made proofs.
+
+describe('#28-#37 DPoP rows', () => {
+  const proofKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  let proofJwk: JWK;
+  let jkt: string;
+  const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+  beforeAll(async () => {
+    proofJwk = await exportJWK(proofKey.publicKey);
+    jkt = await calculateJwkThumbprint(proofJwk);
+  });
+
+  const url = (path = '/api/private') => `${demo.url}${path}`;
+  const boundToken = () => signed({ cnf: { jkt } });
+
+  async function proof(token: string, options: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: KeyObject } = {}): Promise<string> {
+    return new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url(), iat: now(), ath: ath(token), ...options.claims })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: proofJwk, ...options.header })
+      .sign(options.key ?? proofKey.privateKey);
+  }
+  const dpopCall = (token: string, proofs: string | string[] | undefined, path?: string) => {
+    const headers: Record<string, string> = {};
+    if (proofs !== undefined) headers.dpop = Array.isArray(proofs) ? proofs.join(', ') : proofs;
+    return call(`DPoP ${token}`, { headers, ...(path ? { path } : {}) });
+  };
+
+  it('control: a bound token with a correct proof is accepted', async () => {
+    const token = boundToken();
+    const reply = await dpopCall(token, await proof(token));
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ user: 'auth0|victim' });
+  });
+  it('#28 a bound token sent as Bearer is 401 invalid_token', async () => {
+    expectInvalidToken(await bearer(boundToken()));
+  });
+  it('#29 DPoP scheme without a proof is 400 invalid_request on DPoP', async () => {
+    expectError(await dpopCall(boundToken(), undefined), 400, 'invalid_request', 'DPoP');
+  });
+  it('#29 two proofs are 400 invalid_request', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, [await proof(token), await proof(token)]), 400, 'invalid_request', 'DPoP');
+  });
+  it('#30 proof typ "JWT" is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { header: { typ: 'JWT' } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#30 proof alg none is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    const [, p] = (await proof(token)).split('.');
+    const none = `${b64u(JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: proofJwk }))}.${p}.`;
+    const reply = await dpopCall(token, none);
+    expect([400, 401]).toContain(reply.status); // an empty signature is not even a compact JWS
+    expect((reply.body as { error: string }).error).toMatch(/^(invalid_dpop_proof|invalid_request)$/);
+  });
+  it('#30 proof HS256 keyed with the public jwk is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    const header = { alg: 'HS256', typ: 'dpop+jwt', jwk: proofJwk };
+    const body = { jti: randomUUID(), htm: 'GET', htu: url(), iat: now(), ath: ath(token) };
+    expectError(await dpopCall(token, forge(header, body, hmac(JSON.stringify(proofJwk)))), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#30 proof jwk carrying the private "d" is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    const privateJwk = await exportJWK(proofKey.privateKey);
+    expectError(await dpopCall(token, await proof(token, { header: { jwk: privateJwk } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#30 proof signed by another key than its jwk is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    expectError(await dpopCall(token, await proof(token, { key: other })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#31 htm POST on a GET is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { claims: { htm: 'POST' } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#31 htu for another path is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { claims: { htu: url('/api/profile') } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#32 htu with query and fragment, upper-case scheme and %72 for "r" is accepted', async () => {
+    const token = boundToken();
+    const htu = `HTTP://${url().slice('http://'.length).replace('private', '%70%72ivate')}?a=1#f`;
+    const reply = await dpopCall(token, await proof(token, { claims: { htu } }));
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  });
+  it('#34 proof iat 10 minutes old is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { claims: { iat: now() - 600 } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#34 proof iat 2 minutes ahead is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { claims: { iat: now() + 120 } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#35 the same proof twice: the second is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    const once = await proof(token);
+    expect((await dpopCall(token, once)).status).toBe(200);
+    expectError(await dpopCall(token, once), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#36 proof without jti is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { claims: { jti: undefined } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#36 proof with a 6000-character jti is refused (401 or 431)', async () => {
+    const token = boundToken();
+    const reply = await dpopCall(token, await proof(token, { claims: { jti: 'j'.repeat(6000) } }));
+    expect([401, 431]).toContain(reply.status);
+  });
+  it('#36 ath of another token is 401 invalid_dpop_proof', async () => {
+    const token = boundToken();
+    expectError(await dpopCall(token, await proof(token, { claims: { ath: ath(boundToken()) } })), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+  it('#37 proof key different from cnf.jkt is 401 invalid_token on DPoP', async () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const token = boundToken();
+    const otherProof = await proof(token, { key: other.privateKey, header: { jwk: await exportJWK(other.publicKey) } });
+    expectError(await dpopCall(token, otherProof), 401, 'invalid_token', 'DPoP');
+  });
+  it('#37 an unbound token with a valid proof is 401 invalid_token on DPoP', async () => {
+    const token = signed();
+    expectError(await dpopCall(token, await proof(token)), 401, 'invalid_token', 'DPoP');
+  });
+});
+
+describe('#40 header forms', () => {
+  it('no Authorization: 401 unauthorized, challenges without error', async () => {
+    const reply = await call(undefined);
+    expect(reply.status).toBe(401);
+    expect(reply.body).toEqual({ error: 'unauthorized', error_description: expect.any(String) });
+    expect(reply.challenges.map((c) => c.scheme)).toEqual(['Bearer', 'DPoP']);
+    for (const c of reply.challenges) expect(c.params.error).toBeUndefined();
+  });
+  it('"Basic x": 401 unauthorized without error', async () => {
+    const reply = await call('Basic eDp5');
+    expect(reply.status).toBe(401);
+    expect(reply.body).toEqual({ error: 'unauthorized', error_description: expect.any(String) });
+    for (const c of reply.challenges) expect(c.params.error).toBeUndefined();
+  });
+  it('"Bearer a b": 400 invalid_request', async () => {
+    expectError(await call('Bearer a b'), 400, 'invalid_request');
+  });
+});
+
+describe('#41 reflection: attacker text never reaches headers or body', () => {
+  const INJECTED = 'a"\r\nX-Injected: y';
+  const cases: Array<[string, () => string]> = [
+    ['kid', () => signed({}, { kid: INJECTED })],
+    ['alg', () => signed({}, { alg: INJECTED })],
+    ['typ', () => signed({}, { typ: INJECTED })],
+    ['iss', () => signed({ iss: INJECTED })],
+    ['aud', () => signed({ aud: INJECTED })],
+    ['sub (valid token otherwise: 403 path)', () => signed({ sub: INJECTED, scope: 'none' })],
+  ];
+  it.each(cases)('%s with quotes and CRLF: 401/403 with fixed text, no injected header', async (_name, token) => {
+    const { port } = new URL(demo.url);
+    const raw = await rawExchange(demo.url, `GET /api/messages HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token()}\r\nConnection: close\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 40[13] /);
+    const [head, body] = raw.split('\r\n\r\n');
+    expect(head!.toLowerCase()).not.toContain('x-injected');
+    expect(body).not.toContain('X-Injected');
+    expect(body).not.toContain('a\\"');
+    const www = head!.split('\r\n').find((l) => l.toLowerCase().startsWith('www-authenticate:'))!;
+    expect(www).toBeDefined();
+    expect(() => parseChallenges(www.slice(www.indexOf(':') + 1).trim())).not.toThrow();
+    expect(www).not.toContain('X-Injected');
+  });
+});
