@@ -7,6 +7,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { AuthError } from './errors.js';
 import { FastVerifyError, verifyCompactSignature } from './fast-verify.js';
 import { htuMatches } from './htu.js';
+import { decodeJsonSegment } from './jwt.js';
 import { keyFitsAlgorithm } from './issuer.js';
 import type { Algorithm } from './config.js';
 
@@ -41,15 +42,6 @@ export interface VerifiedProof {
 
 function bad(description: string, reason: string): AuthError {
   return new AuthError('invalid_dpop_proof', description, { scheme: 'dpop', reason });
-}
-
-function decodeJson(segment: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** base64url(SHA-256(access token)), the `ath` value (RFC 9449 §4.2). */
@@ -102,7 +94,7 @@ function importProofKey(jwk: unknown, alg: Algorithm): { key: KeyObject; thumbpr
 export async function verifyProof(proof: string, rules: ProofRules): Promise<VerifiedProof> {
   if (proof.length > MAX_PROOF_LENGTH || !COMPACT_JWS.test(proof)) throw bad('The DPoP proof is not a compact JWS', 'malformed');
   const [h, p] = proof.split('.') as [string, string, string];
-  const header = decodeJson(h);
+  const header = decodeJsonSegment(h);
   if (!header) throw bad('The DPoP proof header is malformed', 'malformed_header');
   if (header.typ !== 'dpop+jwt') throw bad('The DPoP proof typ must be dpop+jwt', 'typ');
   const alg = header.alg;
@@ -115,7 +107,7 @@ export async function verifyProof(proof: string, rules: ProofRules): Promise<Ver
     if (error instanceof FastVerifyError && error.reason === 'malformed') throw bad('The DPoP proof is not a compact JWS', 'malformed');
     throw bad('The DPoP proof signature is invalid', 'signature');
   }
-  const payload = decodeJson(p);
+  const payload = decodeJsonSegment(p);
   if (!payload) throw bad('The DPoP proof payload is not a JSON object', 'malformed_payload');
   return checkProofClaims(payload, thumbprint, rules);
 }

@@ -46,7 +46,8 @@ function isCanonicalBase64url(segment: string): boolean {
   return segment.length % 4 !== 1 && Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
-function decodeSegment(segment: string): Record<string, unknown> | undefined {
+/** Decodes a base64url JWS segment holding a JSON object; undefined for anything else. */
+export function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
@@ -68,8 +69,8 @@ export function decodeAccessToken(token: string, algorithms: readonly Algorithm[
   if (!isCanonicalBase64url(h) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {
     throw invalid('The access token is not canonical base64url', 'malformed');
   }
-  const header = decodeSegment(h);
-  const payload = decodeSegment(p);
+  const header = decodeJsonSegment(h);
+  const payload = decodeJsonSegment(p);
   if (!header) throw invalid('The access token header is malformed', 'malformed_header');
   if (!payload) throw invalid('The access token payload is not a JSON object', 'malformed_payload');
   const alg = header.alg;

@@ -10,6 +10,7 @@ import { generateKeyPair, generateProof, type JWSAlgorithm } from 'dpop';
 import { verifyProof, accessTokenHash, MAX_JTI_LENGTH, MAX_PROOF_LENGTH, type ProofRules } from '../../src/core/dpop.js';
 import { AuthError } from '../../src/core/errors.js';
 import type { Algorithm } from '../../src/core/config.js';
+import { rejection } from '../support/helpers.js';
 
 const HTU = 'https://api.example.com/api/private';
 const ACCESS_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl';
@@ -54,15 +55,6 @@ function rawJws(header: unknown, payload: unknown, signer: (input: Buffer) => Bu
 }
 
 const es256Signer = (key: KeyObject) => (input: Buffer) => cryptoSign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
-}
 
 /** Asserts the proof is refused as `invalid_dpop_proof` for `reason`, on the DPoP scheme. */
 async function expectRefused(proofText: string, reason: string, overrides: Partial<ProofRules> = {}): Promise<void> {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiValidator, AuthError, type ApiOptions, type AuthEvent } from '../../src/core/index.js';
 import { keyFitsAlgorithm } from '../../src/core/issuer.js';
 import { TestIssuer, generateSigningKey, type Fault } from '../support/test-issuer.js';
+import { rejection } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
 const URL_ = 'http://api.test/api/private';
@@ -44,15 +45,6 @@ async function outcome(v: ApiValidator, token: string): Promise<number> {
     () => 200,
     (e: AuthError) => e.status,
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
 }
 
 /** 503 temporarily_unavailable: Retry-After in whole seconds, no challenge needed, nothing internal in the text. */

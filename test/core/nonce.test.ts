@@ -3,11 +3,11 @@
  * or forged nonces do not; managers sharing a secret (in options or in the real Redis on 127.0.0.1:6379) accept
  * each other's nonces, managers with different secrets do not.
  */
-import { createServer } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { NonceManager } from '../../src/core/nonce.js';
+import { closedPort } from '../support/helpers.js';
 
 const WINDOW = 60;
 const START = 1_749_999_980_000; // 20 s into a 60 s window (1_749_999_960 is a multiple of 60)
@@ -22,14 +22,6 @@ function forge(nonce: string): string {
   const [index, mac] = nonce.split('.') as [string, string];
   const flipped = mac[5] === 'A' ? 'B' : 'A';
   return `${index}.${mac.slice(0, 5)}${flipped}${mac.slice(6)}`;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('NonceManager time windows', () => {

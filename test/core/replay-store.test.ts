@@ -2,20 +2,13 @@
  * DPoP replay stores: the in-memory store (first use true, replay false, expiry, bounded under a flood) and the
  * Redis store against the real Redis server on 127.0.0.1:6379 (atomic set-if-absent, TTL, outage → error).
  */
-import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { MemoryReplayStore, RedisReplayStore, ReplayStoreError } from '../../src/core/replay-store.js';
+import { closedPort } from '../support/helpers.js';
 
 /** A TCP port nothing listens on: bind port 0, note the port, close. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A manual clock for the in-memory store. */
 function clock(start = 1_000_000) {

@@ -8,6 +8,7 @@ import { SignJWT, calculateJwkThumbprint } from 'jose';
 import { ApiValidator, AuthError, type ApiOptions, type AuthEvent, type RequestContext } from '../../src/core/index.js';
 import { TestIssuer, generateSigningKey } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/demo.js';
+import { rejection } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
 const URL_ = 'http://api.test:8080/api/private';
@@ -37,15 +38,6 @@ function validator(options: Partial<ApiOptions> = {}): ApiValidator {
 
 function request(authorization?: string | string[], extra: Partial<RequestContext> = {}): RequestContext {
   return { method: 'GET', url: URL_, headers: authorization === undefined ? {} : { authorization }, ...extra };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
 }
 
 /** Status, code, safe description and the challenge: the error attributes on Bearer only, resource_metadata on all. */
