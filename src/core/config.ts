@@ -81,8 +81,11 @@ export interface ApiOptions {
   resourceMetadataPath?: string | false;
   /** Cache verified tokens until they expire (successes only). Default on. */
   tokenCache?: boolean | { maxEntries?: number };
-  /** `native` (default): synchronous `node:crypto` signature checks; `jose`: jose's `jwtVerify`. Same verdicts. */
-  signatureVerifier?: 'native' | 'jose';
+  /**
+   * `native` (default): `node:crypto` signature checks on the thread pool; `native-sync`: on the event loop;
+   * `jose`: jose's `jwtVerify`. Same verdicts.
+   */
+  signatureVerifier?: 'native' | 'native-sync' | 'jose';
   /** Observability hook: called for every rejection and identity-provider fault. Must not throw. */
   onEvent?: (event: AuthEvent) => void;
 }
@@ -117,7 +120,7 @@ export interface ResolvedConfig {
   publicUrl: URL | undefined;
   resourceMetadataPath: string | undefined;
   tokenCacheSize: number;
-  signatureVerifier: 'native' | 'jose';
+  signatureVerifier: 'native' | 'native-sync' | 'jose';
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -185,9 +188,10 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
   return [...value] as Algorithm[];
 }
 
-function signatureVerifier(value: unknown): 'native' | 'jose' {
-  if (value === undefined || value === 'native' || value === 'jose') return value ?? 'native';
-  throw new ConfigurationError('signatureVerifier', `expected "native" or "jose", got ${describe(value)}`);
+function signatureVerifier(value: unknown): 'native' | 'native-sync' | 'jose' {
+  if (value === undefined) return 'native';
+  if (value === 'native' || value === 'native-sync' || value === 'jose') return value;
+  throw new ConfigurationError('signatureVerifier', `expected "native", "native-sync" or "jose", got ${describe(value)}`);
 }
 
 /** Validates options and applies defaults. Throws {@link ConfigurationError}. */

@@ -5,7 +5,7 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { AuthError } from './errors.js';
-import { FastVerifyError, verifyCompactSignature } from './fast-verify.js';
+import { FastVerifyError, verifyCompactSignatureAsync } from './fast-verify.js';
 import { htuMatches } from './htu.js';
 import { decodeJsonSegment } from './jwt.js';
 import { keyFitsAlgorithm } from './issuer.js';
@@ -102,7 +102,7 @@ export async function verifyProof(proof: string, rules: ProofRules): Promise<Ver
   if (header.crit !== undefined || header.b64 !== undefined) throw bad('The DPoP proof uses unsupported header parameters', 'crit');
   const { key, thumbprint } = importProofKey(header.jwk, alg as Algorithm);
   try {
-    verifyCompactSignature(proof, alg, key); // synchronous node:crypto: no WebCrypto round trip per proof
+    await verifyCompactSignatureAsync(proof, alg, key); // node:crypto on the thread pool, no WebCrypto layer
   } catch (error) {
     if (error instanceof FastVerifyError && error.reason === 'malformed') throw bad('The DPoP proof is not a compact JWS', 'malformed');
     throw bad('The DPoP proof signature is invalid', 'signature');

@@ -122,23 +122,57 @@ export function verifySignature(alg: string, key: KeyObject, signingInput: Buffe
 }
 
 /**
- * Verifies the signature of a compact JWS whose header was already decoded and checked by the caller (`alg`
- * allowed and matching the header): only the signing input and the signature are looked at. Throws a
- * {@link FastVerifyError} (`malformed` or `signature`).
+ * {@link verifySignature} as a libuv thread-pool job (the callback form of `crypto.verify`, as jose 4 and
+ * express-oauth2-jwt-bearer do): the same OpenSSL call and verdict, but the event loop only pays for dispatching
+ * it, so that under concurrent load the signature math runs on another core. Costs a thread-pool round trip of
+ * latency per call. Never rejects.
  */
-export function verifyCompactSignature(jws: string, alg: string, key: KeyObject): void {
+export function verifySignatureAsync(alg: string, key: KeyObject, signingInput: Buffer, signature: Buffer): Promise<boolean> {
+  const spec = SPECS[alg];
+  if (spec === undefined || !keyMatchesAlgorithm(key, alg)) return Promise.resolve(false);
+  if (spec.kind === 'ec' && signature.length !== spec.sigLength) return Promise.resolve(false);
+  const input =
+    spec.kind === 'pss'
+      ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.saltLength! }
+      : spec.kind === 'ec'
+        ? { key, dsaEncoding: 'ieee-p1363' as const }
+        : key;
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(spec.hash, signingInput, input, signature, (error, ok) => resolve(!error && ok === true));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+/** Splits a compact JWS for signature checking; throws `malformed` unless it has three canonical segments. */
+function signingParts(jws: string): [Buffer, Buffer] {
   const first = jws.indexOf('.');
   const second = first < 0 ? -1 : jws.indexOf('.', first + 1);
   if (second < 0 || jws.indexOf('.', second + 1) !== -1) throw new FastVerifyError('malformed', 'Invalid Compact JWS');
-  const signingInput = jws.slice(0, second);
   if (!isCanonicalBase64url(jws.slice(0, first)) || !isCanonicalBase64url(jws.slice(first + 1, second))) {
     throw new FastVerifyError('malformed', 'JWS segments must be canonical base64url');
   }
   const signature = decodeBase64urlStrict(jws.slice(second + 1));
   if (signature === undefined) throw new FastVerifyError('malformed', 'JWS signature must be canonical base64url');
-  if (!verifySignature(alg, key, Buffer.from(signingInput, 'latin1'), signature)) {
-    throw new FastVerifyError('signature', 'signature verification failed');
-  }
+  return [Buffer.from(jws.slice(0, second), 'latin1'), signature];
+}
+
+/**
+ * Verifies the signature of a compact JWS whose header was already decoded and checked by the caller (`alg`
+ * allowed and matching the header): only the signing input and the signature are looked at. Throws a
+ * {@link FastVerifyError} (`malformed` or `signature`).
+ */
+export function verifyCompactSignature(jws: string, alg: string, key: KeyObject): void {
+  const [signingInput, signature] = signingParts(jws);
+  if (!verifySignature(alg, key, signingInput, signature)) throw new FastVerifyError('signature', 'signature verification failed');
+}
+
+/** {@link verifyCompactSignature} with the signature math on the thread pool ({@link verifySignatureAsync}). */
+export async function verifyCompactSignatureAsync(jws: string, alg: string, key: KeyObject): Promise<void> {
+  const [signingInput, signature] = signingParts(jws);
+  if (!(await verifySignatureAsync(alg, key, signingInput, signature))) throw new FastVerifyError('signature', 'signature verification failed');
 }
 
 export interface FastVerifiedJws {

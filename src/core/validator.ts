@@ -224,8 +224,9 @@ export class ApiValidator {
     const cacheKey = this.config.tokenCacheSize > 0 ? TokenCache.keyOf(token) : undefined;
     if (cacheKey !== undefined) {
       const hit = this.tokens.get(cacheKey);
-      // Each request gets its own copy: handlers (and tsoa's @RequestProp validation) may modify claims.
-      if (hit && (await this.cachedTokenStillValid(hit, request))) return structuredClone(hit.value);
+      // Each request gets its own (shallow) copy of the frozen cached claims: tsoa's @RequestProp validation and
+      // handlers may set top-level members; nested values stay frozen.
+      if (hit && (await this.cachedTokenStillValid(hit, request))) return { ...hit.value };
       if (hit) this.tokens.delete(cacheKey); // expired, too old, key left the key set, issuer no longer allowed
     }
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);

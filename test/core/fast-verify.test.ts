@@ -17,6 +17,7 @@ import {
   isCanonicalBase64url,
   keyMatchesAlgorithm,
   verifyCompactSignature,
+  verifyCompactSignatureAsync,
 } from '../../src/core/fast-verify.js';
 
 type Pair = { publicKey: KeyObject; privateKey: KeyObject };
@@ -137,9 +138,27 @@ async function check(c: Case): Promise<void> {
   if (c.expected !== undefined) expect({ name: c.name, jose }).toEqual({ name: c.name, jose: c.expected });
   // Never more permissive than jose; equal to jose unless the case is a documented stricter one.
   expect({ name: c.name, fast }).toEqual({ name: c.name, fast: jose && !stricter });
-  // The header-already-checked variant gives the same signature verdict when the header alg is allowed.
-  if (fast) {
-    expect(() => verifyCompactSignature(c.token, JSON.parse(Buffer.from(c.token.split('.')[0]!, 'base64url').toString()).alg, c.key)).not.toThrow();
+  // The header-already-checked variants (sync and thread pool) give the same signature verdict for the header alg.
+  let headerAlg: unknown;
+  try {
+    headerAlg = JSON.parse(Buffer.from(c.token.split('.')[0]!, 'base64url').toString()).alg;
+  } catch {
+    headerAlg = undefined;
+  }
+  if (typeof headerAlg === 'string') {
+    let sync = true;
+    try {
+      verifyCompactSignature(c.token, headerAlg, c.key);
+    } catch (error) {
+      expect(error).toBeInstanceOf(FastVerifyError);
+      sync = false;
+    }
+    const async = await verifyCompactSignatureAsync(c.token, headerAlg, c.key).then(() => true, (error) => {
+      expect(error).toBeInstanceOf(FastVerifyError);
+      return false;
+    });
+    expect({ name: c.name, async }).toEqual({ name: c.name, async: sync });
+    if (fast) expect(sync).toBe(true);
   }
 }
 
@@ -343,7 +362,7 @@ describe('fast-verify agrees with jose compactVerify', () => {
 });
 
 describe('verifyCompactSignature (header already checked by the caller)', () => {
-  it('verifies the signing input and refuses non-canonical or tampered tokens', () => {
+  it('verifies the signing input and refuses non-canonical or tampered tokens', async () => {
     for (const alg of ALL_ALGS) {
       const pub = keyFor(alg).publicKey;
       const token = jws(alg);
@@ -355,6 +374,10 @@ describe('verifyCompactSignature (header already checked by the caller)', () => 
       const odd = withTrailingBits(s);
       if (odd) expect(() => verifyCompactSignature(`${h}.${p}.${odd}`, alg, pub)).toThrow(FastVerifyError);
       expect(() => verifyCompactSignature(token, alg === 'RS256' ? 'ES256' : 'RS256', pub)).toThrow(FastVerifyError);
+      await expect(verifyCompactSignatureAsync(token, alg, pub)).resolves.toBeUndefined();
+      await expect(verifyCompactSignatureAsync(`${h}.${flipChar(p, 3)}.${s}`, alg, pub)).rejects.toBeInstanceOf(FastVerifyError);
+      await expect(verifyCompactSignatureAsync(token, alg, keyFor(alg, other).publicKey)).rejects.toBeInstanceOf(FastVerifyError);
+      await expect(verifyCompactSignatureAsync(`${token}.`, alg, pub)).rejects.toBeInstanceOf(FastVerifyError);
     }
   });
 

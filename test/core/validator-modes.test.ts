@@ -48,3 +48,22 @@ it('turns a domains resolver that never settles into a 503 within the timeout', 
   expect(error.toJSON().error).toBe('temporarily_unavailable');
   expect(Date.now() - started).toBeLessThan(2000);
 });
+
+describe.each(['native', 'native-sync', 'jose'] as const)('signatureVerifier %s', (signatureVerifier) => {
+  it('accepts a valid token and refuses a tampered one', async () => {
+    const { TestIssuer } = await import('../support/test-issuer.js');
+    const issuer = await TestIssuer.start();
+    try {
+      const validator = new ApiValidator({ domain: issuer.origin, audience: 'https://api.example.com', signatureVerifier, tokenCache: false });
+      const token = await issuer.token('https://api.example.com');
+      await expect(validator.verifyAccessToken(token)).resolves.toMatchObject({ sub: 'auth0|user-1' });
+      const [h, p, sig] = token.split('.') as [string, string, string];
+      const tampered = `${h}.${p}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+      const error = await validator.verifyAccessToken(tampered).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthError);
+      expect((error as AuthError).reason).toBe('signature');
+    } finally {
+      await issuer.close();
+    }
+  });
+});
