@@ -126,6 +126,8 @@ export async function verifyAccessToken(
       if (error instanceof FastVerifyError && error.reason === 'malformed') throw invalid('The access token is not a compact JWS', 'malformed');
       throw invalid('The access token signature is invalid', 'signature');
     }
+    // The signed payload is exactly `decoded.payload` (canonical base64url), whose claims the caller may have
+    // checked already; checking again is cheap and keeps this function safe on its own.
     return checkClaims(decoded.payload, rules);
   }
   let payload: JWTPayload;

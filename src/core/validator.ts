@@ -226,7 +226,9 @@ export class ApiValidator {
       const hit = this.tokens.get(cacheKey);
       // Each request gets its own (shallow) copy of the frozen cached claims: tsoa's @RequestProp validation and
       // handlers may set top-level members; nested values stay frozen.
-      if (hit && (await this.cachedTokenStillValid(hit, request))) return { ...hit.value };
+      if (hit && this.cachedTokenFresh(hit) && (typeof this.config.domains !== 'function' || (await this.resolverStillAllows(hit, request)))) {
+        return { ...hit.value };
+      }
       if (hit) this.tokens.delete(cacheKey); // expired, too old, key left the key set, issuer no longer allowed
     }
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
@@ -242,30 +244,30 @@ export class ApiValidator {
     };
     checkClaims(decoded.payload, rules);
     const key = await client.getKey(decoded.kid, decoded.alg);
-    const claims = await verifyAccessToken(token, decoded, key, rules, this.config.signatureVerifier);
+    const claims = deepFreeze(await verifyAccessToken(token, decoded, key, rules, this.config.signatureVerifier));
     if (cacheKey !== undefined) {
-      // The cached copy is frozen and never handed out: hits get clones.
-      this.tokens.set(cacheKey, { value: deepFreeze(structuredClone(claims)), exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
+      // The frozen claims are cached; every request (this one included) gets a shallow copy.
+      this.tokens.set(cacheKey, { value: claims, exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
     }
-    return claims;
+    return { ...claims };
   }
 
-  /** A cache hit is used only while everything time- or request-dependent still holds. */
-  private async cachedTokenStillValid(hit: CachedToken<AccessTokenClaims>, request: RequestContext): Promise<boolean> {
+  /** A cache hit is used only while everything time-dependent still holds (checked synchronously: the hot path). */
+  private cachedTokenFresh(hit: CachedToken<AccessTokenClaims>): boolean {
     const now = Math.floor(Date.now() / 1000);
     const skew = this.config.clockTolerance;
     if (now - skew >= hit.exp) return false;
     if (this.config.maxTokenAge !== undefined && now - hit.value.iat > this.config.maxTokenAge + skew) return false;
-    if (!this.issuers.get(hit.issuerOrigin)?.hasKid(hit.kid)) return false;
-    if (typeof this.config.domains === 'function') {
-      // A resolver may allow different issuers per request (e.g. per Host): ask it again.
-      try {
-        return (await this.selectIssuer(hit.value.iss, request)).origin === hit.issuerOrigin;
-      } catch {
-        return false;
-      }
+    return this.issuers.get(hit.issuerOrigin)?.hasKid(hit.kid) ?? false;
+  }
+
+  /** A resolver may allow different issuers per request (e.g. per Host): ask it again on every hit. */
+  private async resolverStillAllows(hit: CachedToken<AccessTokenClaims>, request: RequestContext): Promise<boolean> {
+    try {
+      return (await this.selectIssuer(hit.value.iss, request)).origin === hit.issuerOrigin;
+    } catch {
+      return false;
     }
-    return true;
   }
 
   /** Picks the identity provider from configuration; with several domains, the unverified `iss` must be listed first. */

@@ -28,6 +28,7 @@ declare global {
 }
 
 const API_KEY = Symbol.for('auth0-tsoa-api');
+const MEMO = Symbol('auth0-tsoa-api.authentication');
 
 export interface RequireAuthOptions {
   /** Scopes that must all be granted. */
@@ -36,7 +37,6 @@ export interface RequireAuthOptions {
 
 export class Auth0Api {
   readonly validator: ApiValidator;
-  private readonly memo = new WeakMap<Request, Promise<VerifiedRequest>>();
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
@@ -63,11 +63,12 @@ export class Auth0Api {
    * parallel) share the result, so a token is verified and a DPoP `jti` recorded only once.
    */
   authenticate<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): Promise<AuthResult<C>> {
-    let pending = this.memo.get(req);
-    if (!pending) {
-      pending = this.authenticateUncached(req);
-      this.memo.set(req, pending);
-    }
+    // A symbol-keyed property of the request (cheaper than a WeakMap lookup on the hot path).
+    const holder = req as Request & { [MEMO]?: { api: Auth0Api; pending: Promise<VerifiedRequest> } };
+    const memo = holder[MEMO];
+    if (memo?.api === this) return memo.pending as Promise<AuthResult<C>>;
+    const pending = this.authenticateUncached(req);
+    if (!memo) holder[MEMO] = { api: this, pending };
     return pending as Promise<AuthResult<C>>;
   }
 
