@@ -112,6 +112,10 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
   }
 
   if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret);
+  if (!options.quiet && (options.env ?? process.env).NODE_ENV === 'production' && !config.publicUrl) {
+    // DPoP `htu` and RFC 9728 URLs then come from the Host header (or trusted forwarded headers): see README, Security.
+    console.warn('auth0-tsoa-api: set AUTH0_PUBLIC_URL to the public URL of this API (e.g. https://api.example.com) in production');
+  }
   return { url, issuer, close };
 }
 
