@@ -8,7 +8,7 @@ import { buildChallenge } from './challenge.js';
 import { resolveConfig, normalizeDomain, isLoopbackHost, type ApiOptions, type ResolvedConfig } from './config.js';
 import { parseAuthorization, getDpopProof, hasDpopHeader, type Headers } from './authorization.js';
 import { IssuerClient } from './issuer.js';
-import { decodeAccessToken, verifyAccessToken, checkClaims, type AccessTokenClaims } from './jwt.js';
+import { decodeAccessToken, verifyTokenSignature, checkClaims, type AccessTokenClaims } from './jwt.js';
 import { verifyProof, type VerifiedProof } from './dpop.js';
 import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
@@ -234,7 +234,7 @@ export class ApiValidator {
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
     const client = await this.selectIssuer(decoded.payload.iss, request);
     const discovery = await client.getDiscovery();
-    // Cheap claim checks first, so that expired or foreign tokens cost no key lookup or signature.
+    // Claims first, so that expired or foreign tokens cost no key lookup or signature.
     const rules = {
       issuer: discovery.issuer,
       audiences: this.config.audiences,
@@ -242,12 +242,12 @@ export class ApiValidator {
       maxTokenAge: this.config.maxTokenAge,
       strict: this.config.strict,
     };
-    checkClaims(decoded.payload, rules);
+    const claims = deepFreeze(checkClaims(decoded.payload, rules));
     const key = await client.getKey(decoded.kid, decoded.alg);
-    const claims = deepFreeze(await verifyAccessToken(token, decoded, key, rules, this.config.signatureVerifier));
+    await verifyTokenSignature(token, decoded, key, this.config.signatureVerifier);
     if (cacheKey !== undefined) {
       // The frozen claims are cached; every request (this one included) gets a shallow copy.
-      this.tokens.set(cacheKey, { value: claims, exp: claims.exp, nbf: undefined, kid: decoded.kid, issuerOrigin: client.origin });
+      this.tokens.set(cacheKey, { value: claims, exp: claims.exp, kid: decoded.kid, issuerOrigin: client.origin });
     }
     return { ...claims };
   }

@@ -1,6 +1,6 @@
 /**
  * Access-token checks without the network: the shape and header checks that need no key (`decodeAccessToken`),
- * the claim rules (`checkClaims`) and the signature check with jose (`verifyAccessToken`). Keys are generated here.
+ * the claim rules (`checkClaims`) and the signature check (`verifyAccessToken`). Keys are generated here.
  */
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -221,7 +221,7 @@ describe('checkClaims', () => {
   });
 });
 
-describe('verifyAccessToken (signature with jose, then the claims)', () => {
+describe('verifyAccessToken (signature, then the claims)', () => {
   const now = () => Math.floor(Date.now() / 1000);
   const realRules = (): ClaimRules => ({ ...rules, now: undefined });
   const sign = (payload: Record<string, unknown>, key = rsa, header: Record<string, unknown> = {}) =>
