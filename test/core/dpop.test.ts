@@ -8,9 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CompactSign, SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { generateKeyPair, generateProof, type JWSAlgorithm } from 'dpop';
 import { verifyProof, accessTokenHash, MAX_JTI_LENGTH, MAX_PROOF_LENGTH, type ProofRules } from '../../src/core/dpop.js';
-import { AuthError } from '../../src/core/errors.js';
 import type { Algorithm } from '../../src/core/config.js';
-import { rejection } from '../support/helpers.js';
+import { rejection, highS } from '../support/helpers.js';
 
 const HTU = 'https://api.example.com/api/private';
 const ACCESS_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl';
@@ -331,17 +330,6 @@ describe('verifyProof: signature', () => {
     await expectRefused(`${h}.${p}.${other.split('.')[2]}`, 'signature');
   });
 });
-
-const P256_ORDER = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
-
-/** The same ES256 proof with its signature (r, s) replaced by (r, n - s): equally valid ECDSA, different bytes. */
-function highS(proofText: string): string {
-  const [h, p, sig] = proofText.split('.') as [string, string, string];
-  const raw = Buffer.from(sig, 'base64url');
-  const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
-  const flipped = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
-  return `${h}.${p}.${Buffer.concat([raw.subarray(0, 32), flipped]).toString('base64url')}`;
-}
 
 describe('verifyProof: signature encodings (attack catalogue #4-#6)', () => {
   it('refuses the psychic signature (r = s = 0)', async () => {

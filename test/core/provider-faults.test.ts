@@ -7,8 +7,6 @@
  * One HTTP test checks the demo's 503 response on the wire.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { TestIssuer, generateSigningKey } from '../support/test-issuer.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
@@ -16,6 +14,7 @@ import { ApiValidator } from '../../src/core/validator.js';
 import { AuthError } from '../../src/core/errors.js';
 import type { ApiOptions } from '../../src/core/config.js';
 import type { AuthEvent } from '../../src/core/events.js';
+import { closedPort as findClosedPort, startCountingServer, type CountingServer } from '../support/helpers.js';
 
 let issuer: TestIssuer;
 // RSA key generation takes a while: make the extra keys once.
@@ -27,7 +26,7 @@ let closedPort: number;
 
 beforeAll(async () => {
   issuer = await TestIssuer.start();
-  redirectTarget = await startCountingServer();
+  redirectTarget = await startCountingServer(() => ({ ...issuer.jwks(), issuer: issuer.issuer, jwks_uri: `${issuer.origin}/.well-known/jwks.json` }));
   closedPort = await findClosedPort();
 });
 afterAll(async () => {
@@ -43,41 +42,6 @@ beforeEach(() => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-interface CountingServer {
-  url: string;
-  requests: number;
-  close(): Promise<void>;
-}
-
-/** A server that must never be contacted (redirect targets): it counts and answers a valid-looking JWKS. */
-async function startCountingServer(): Promise<CountingServer> {
-  const state = { requests: 0 };
-  const server: Server = createServer((_req, res) => {
-    state.requests++;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...issuer.jwks(), issuer: issuer.issuer, jwks_uri: `${issuer.origin}/.well-known/jwks.json` }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get requests() {
-      return state.requests;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** A loopback port nothing listens on: bind one, then close it. */
-async function findClosedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Harness {
   validator: ApiValidator;

@@ -11,6 +11,7 @@ import { generateKeyPair, generateProof, type KeyPair } from 'dpop';
 import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
+import { highS } from '../support/helpers.js';
 
 type Mode = 'allowed' | 'required' | 'disabled';
 type Scheme = 'Bearer' | 'DPoP';
@@ -109,17 +110,6 @@ async function brokenProof(url: string, token: string, options: { claims?: Recor
   const header: Record<string, unknown> = { alg: 'ES256', typ: 'dpop+jwt', jwk: clientJwk, ...options.header };
   for (const o of [claims, header]) for (const [k, v] of Object.entries(o)) if (v === undefined) delete o[k];
   return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(options.signWith ?? client.privateKey);
-}
-
-const P256_ORDER = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
-
-/** The same ES256 proof with signature (r, n - s): an equally valid signature over the same claims. */
-function highS(proofText: string): string {
-  const [h, p, sig] = proofText.split('.') as [string, string, string];
-  const raw = Buffer.from(sig, 'base64url');
-  const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
-  const flipped = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
-  return `${h}.${p}.${Buffer.concat([raw.subarray(0, 32), flipped]).toString('base64url')}`;
 }
 
 // --- expectations ---------------------------------------------------------------------------------------------------

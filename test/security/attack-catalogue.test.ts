@@ -7,15 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { constants, createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { TestIssuer, generateSigningKey, type SigningKey } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { ApiValidator } from '../../src/core/validator.js';
 import { AuthError } from '../../src/core/errors.js';
+import { startCountingServer, type CountingServer } from '../support/helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures: one issuer (RSA 2048, RSA 1024, EC P-256 keys), the demo (default and strict), an attacker server.
@@ -34,7 +33,7 @@ beforeAll(async () => {
   weak = generateSigningKey('RS256', 'weak-1024', 1024);
   ec = generateSigningKey('ES256', 'ec-1');
   issuer = await TestIssuer.start({ keys: [rsa, weak, ec] });
-  attacker = await startCountingServer({ keys: [evil.publicJwk] });
+  attacker = await startCountingServer(() => ({ keys: [evil.publicJwk] }));
   demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin });
   strictDemo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, AUTH0_STRICT: 'true' });
 });
@@ -142,31 +141,6 @@ async function expectAccepted(token: string, server?: RunningDemo): Promise<void
 
 // ---------------------------------------------------------------------------------------------------------------
 // A second local server: the attacker's key host (jku/x5u targets). It counts every request it gets.
-
-interface CountingServer {
-  url: string;
-  requests: number;
-  close(): Promise<void>;
-}
-
-async function startCountingServer(content: { keys: JWK[] }): Promise<CountingServer> {
-  const state = { requests: 0 };
-  const server: Server = createServer((_req, res) => {
-    state.requests++;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(content));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get requests() {
-      return state.requests;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /** One raw HTTP/1.1 exchange, to see the response bytes exactly as sent (header injection checks). */
 function rawExchange(url: string, request: string): Promise<string> {
