@@ -88,10 +88,7 @@ export class Auth0Api {
   /** Authenticates and checks scopes; rejects with a decorated AuthError. */
   async authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, scopes?: string | readonly string[]): Promise<AuthResult<C>> {
     const result = await this.authenticate<C>(req);
-    const required = toScopeList(scopes);
-    if (required.length > 0) {
-      await this.validator.assertScopes(result, required, { url: result.url });
-    }
+    await this.validator.assertScopes(result, scopes, { url: result.url }); // no-op when no scope is required
     return result;
   }
 
