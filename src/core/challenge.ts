@@ -4,9 +4,9 @@
  * Which challenges appear depends on the DPoP mode; error attributes go only on the scheme the client used.
  */
 import { sanitizeDescription, type AuthErrorCode, type AuthScheme } from './errors.js';
+import type { DpopMode } from './config.js';
 
-export type DpopMode = 'allowed' | 'required' | 'disabled';
-
+/** What a challenge is built from. */
 export interface ChallengeInput {
   mode: DpopMode;
   /** Proof algorithms advertised in `DPoP algs="…"`. */

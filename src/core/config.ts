@@ -1,20 +1,22 @@
 /**
  * Options, their defaults, and the checks that make misconfiguration fail at start-up with one clear line.
+ * Everything is resolved here, once: the domains, the stores, the nonces, the event sink.
  */
 import { ConfigurationError } from './errors.js';
-import type { DpopMode } from './challenge.js';
-import type { ReplayStore } from './replay-store.js';
-import type { NonceOptions } from './nonce.js';
-import type { AuthEvent } from './events.js';
+import { SUPPORTED_ALGORITHMS, type Algorithm } from './jws.js';
+import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
+import { NonceManager, type NonceOptions } from './nonce.js';
+import { safeSink, type AuthEvent, type EventSink } from './events.js';
+import type { IssuerClientOptions } from './issuer.js';
+import type { MtlsMode } from './confirmation.js';
 
-/** Asymmetric JWS algorithms this library can verify. `none` and `HS*` are never accepted. */
-export const SUPPORTED_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
-] as const;
-export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+export { SUPPORTED_ALGORITHMS, type Algorithm };
 
 /** Which claims grant scopes: the OAuth `scope` claim, Auth0 RBAC `permissions`, or the union of both. */
 export type ScopeClaim = 'scope' | 'permissions' | 'scope,permissions';
+
+/** `allowed`: Bearer and DPoP; `required`: DPoP only; `disabled`: Bearer only. */
+export type DpopMode = 'allowed' | 'required' | 'disabled';
 
 /** Context given to a {@link DomainsResolver}. Everything in it is attacker-controlled: treat it as untrusted. */
 export interface DomainsResolverContext {
@@ -25,6 +27,7 @@ export interface DomainsResolverContext {
 }
 export type DomainsResolver = (context: DomainsResolverContext) => readonly string[] | Promise<readonly string[]>;
 
+/** DPoP (RFC 9449) settings. */
 export interface DpopOptions {
   /** `allowed` (default): Bearer and DPoP; `required`: DPoP only; `disabled`: Bearer only. */
   mode?: DpopMode;
@@ -34,7 +37,7 @@ export interface DpopOptions {
   iatLeeway?: number;
   /** How old a proof may be, in seconds. Default 300. */
   iatOffset?: number;
-  /** Where used proof `jti`s are remembered. Default: a bounded in-memory store (one instance only). */
+  /** Where used proofs are remembered. Default: a bounded, fair in-memory store (one instance only). */
   replayStore?: ReplayStore;
   /** Resource-server nonces (RFC 9449 §9). Off by default. */
   nonce?: NonceOptions | boolean;
@@ -42,6 +45,18 @@ export interface DpopOptions {
   onStoreError?: 'reject' | 'accept';
 }
 
+/** Certificate-bound access tokens (RFC 8705) settings. */
+export interface MtlsOptions {
+  /**
+   * `disabled` (default): tokens bound with `cnf["x5t#S256"]` are refused (401), since they cannot be verified;
+   * `allowed`: such tokens are accepted only with the client certificate they are bound to;
+   * `required`: every token must be certificate-bound.
+   * The certificate comes from the TLS connection, or from a trusted proxy's `Client-Cert` header (RFC 9440).
+   */
+  mode?: MtlsMode;
+}
+
+/** The options of `createAuth0Api` and `createValidator`. Only `audience` and a domain are required. */
 export interface ApiOptions {
   /** The tenant (or custom) domain: `tenant.us.auth0.com` or `https://tenant.us.auth0.com`. */
   domain?: string;
@@ -59,7 +74,7 @@ export interface ApiOptions {
   strict?: boolean;
   /** Which claim grants scopes. Default `scope`. */
   scopeClaim?: ScopeClaim;
-  /** The scopes this API defines (name → description): shown in docs and RFC 9728 metadata. */
+  /** The scopes this API defines (name → description): docs, OpenAPI, RFC 9728 metadata, the development issuer. */
   scopes?: Readonly<Record<string, string>>;
   /** `fetch` used for discovery and key sets. Default: the global `fetch`. */
   fetch?: typeof fetch;
@@ -75,34 +90,38 @@ export interface ApiOptions {
   maxResponseBytes?: number;
   /** DPoP (RFC 9449) settings. */
   dpop?: DpopOptions;
+  /** Certificate-bound tokens (RFC 8705) settings. */
+  mtls?: MtlsOptions;
   /** The API's public URL (e.g. `https://api.example.com`): overrides Host and forwarded headers for `htu` and metadata. */
   publicUrl?: string;
   /** Path of the RFC 9728 document, referenced from every 401 challenge; `false` to leave it out. */
   resourceMetadataPath?: string | false;
   /** Cache verified tokens until they expire (successes only). Default on. */
   tokenCache?: boolean | { maxEntries?: number };
-  /**
-   * `native` (default): `node:crypto` signature checks on the thread pool; `native-sync`: on the event loop;
-   * `jose`: jose's `jwtVerify`. Same verdicts.
-   */
-  signatureVerifier?: 'native' | 'native-sync' | 'jose';
   /** Observability hook: called for every rejection and identity-provider fault. Must not throw. */
   onEvent?: (event: AuthEvent) => void;
 }
 
+/** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
+export type DomainSource =
+  | { kind: 'single'; origin: string }
+  | { kind: 'list'; origins: readonly string[] }
+  | { kind: 'resolver'; resolve: DomainsResolver };
+
+/** DPoP settings with defaults applied and their parts built. */
 export interface ResolvedDpop {
   mode: DpopMode;
   algorithms: readonly Algorithm[];
   iatLeeway: number;
   iatOffset: number;
   onStoreError: 'reject' | 'accept';
+  replayStore: ReplayStore;
+  nonces: NonceManager | undefined;
 }
 
+/** Every option resolved once, with defaults applied: what the validator and the adapters read. */
 export interface ResolvedConfig {
-  /** Normalized origins (`https://host[:port]`) of the configured domain(s), or a resolver. */
-  domains: readonly string[] | DomainsResolver;
-  /** True when `domains` (several custom domains) was given: the token's issuer selects the domain. */
-  multipleDomains: boolean;
+  domains: DomainSource;
   audiences: readonly string[];
   algorithms: readonly Algorithm[];
   clockTolerance: number;
@@ -110,18 +129,19 @@ export interface ResolvedConfig {
   strict: boolean;
   scopeClaim: ScopeClaim;
   scopes: Readonly<Record<string, string>>;
-  fetch: typeof fetch;
-  timeout: number;
-  cooldown: number;
-  cacheMaxAge: number;
-  maxStaleness: number;
-  maxResponseBytes: number;
+  /** What issuer clients use (fetch, timeouts, cache timing). */
+  issuer: IssuerClientOptions;
   dpop: ResolvedDpop;
+  mtls: { mode: MtlsMode };
   publicUrl: URL | undefined;
   resourceMetadataPath: string | undefined;
   tokenCacheSize: number;
-  signatureVerifier: 'native' | 'native-sync' | 'jose';
+  /** The `onEvent` hook, made safe (a throwing hook never changes a verdict). */
+  emit: EventSink;
 }
+
+/** A static list is held whole (no eviction, see issuer-pool.ts); beyond this, use a resolver. */
+export const MAX_STATIC_DOMAINS = 1000;
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
@@ -188,28 +208,54 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
   return [...value] as Algorithm[];
 }
 
-function signatureVerifier(value: unknown): 'native' | 'native-sync' | 'jose' {
-  if (value === undefined) return 'native';
-  if (value === 'native' || value === 'native-sync' || value === 'jose') return value;
-  throw new ConfigurationError('signatureVerifier', `expected "native", "native-sync" or "jose", got ${describe(value)}`);
+const KNOWN_OPTIONS = new Set([
+  'domain', 'domains', 'audience', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'scopeClaim', 'scopes', 'fetch',
+  'timeout', 'cooldown', 'cacheMaxAge', 'maxStaleness', 'maxResponseBytes', 'dpop', 'mtls', 'publicUrl',
+  'resourceMetadataPath', 'tokenCache', 'onEvent',
+]);
+const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffset', 'replayStore', 'nonce', 'onStoreError']);
+
+/** A misspelt or removed option must not be silently ignored: a security setting that does nothing is worse than an error. */
+function checkKnown(options: object, known: ReadonlySet<string>, prefix: string): void {
+  for (const name of Object.keys(options)) {
+    if (known.has(name)) continue;
+    if (name === 'signatureVerifier') throw new ConfigurationError(name, 'was removed in 1.0: signatures are always checked with node:crypto; delete the option');
+    throw new ConfigurationError(`${prefix}${name}`, `is not an option; the options are ${[...known].join(', ')}`);
+  }
 }
 
-/** Validates options and applies defaults. Throws {@link ConfigurationError}. */
+function domainSource(options: ApiOptions): DomainSource {
+  if (options.domains === undefined) return { kind: 'single', origin: normalizeDomain(options.domain, 'domain') };
+  if (options.domain !== undefined) throw new ConfigurationError('domains', 'give either "domain" or "domains", not both');
+  if (typeof options.domains === 'function') return { kind: 'resolver', resolve: options.domains };
+  if (!Array.isArray(options.domains) || options.domains.length === 0) {
+    throw new ConfigurationError('domains', 'expected a non-empty list of domains or a resolver function (is AUTH0_DOMAINS set?)');
+  }
+  if (options.domains.length > MAX_STATIC_DOMAINS) {
+    throw new ConfigurationError('domains', `lists ${options.domains.length} domains; at most ${MAX_STATIC_DOMAINS} are held at once: use a resolver function`);
+  }
+  return { kind: 'list', origins: [...new Set(options.domains.map((d) => normalizeDomain(d, 'domains')))] };
+}
+
+function nonceManager(nonce: NonceOptions | boolean | undefined): NonceManager | undefined {
+  if (nonce === undefined || nonce === false) return undefined;
+  if (nonce !== true && (nonce === null || typeof nonce !== 'object')) throw new ConfigurationError('dpop.nonce', 'expected true, false or { secret } / { redis }');
+  return new NonceManager(nonce === true ? {} : nonce);
+}
+
+function replayStore(store: ReplayStore | undefined): ReplayStore {
+  if (store === undefined) return new MemoryReplayStore();
+  if (store === null || typeof (store as ReplayStore).checkAndRemember !== 'function') {
+    throw new ConfigurationError('dpop.replayStore', 'expected a replay store such as new RedisReplayStore(redis) (an object with checkAndRemember(record))');
+  }
+  return store;
+}
+
+/** Validates options and applies defaults. Throws {@link ConfigurationError} naming the option and the fix. */
 export function resolveConfig(options: ApiOptions): ResolvedConfig {
   if (options === null || typeof options !== 'object') throw new ConfigurationError('options', 'expected an object with at least "domain" and "audience"');
-
-  let domains: readonly string[] | DomainsResolver;
-  const multipleDomains = options.domains !== undefined;
-  if (options.domains !== undefined) {
-    if (typeof options.domains === 'function') domains = options.domains;
-    else if (Array.isArray(options.domains) && options.domains.length > 0) {
-      domains = [...new Set(options.domains.map((d) => normalizeDomain(d, 'domains')))];
-    } else {
-      throw new ConfigurationError('domains', 'expected a non-empty list of domains or a resolver function (is AUTH0_DOMAINS set?)');
-    }
-  } else {
-    domains = [normalizeDomain(options.domain, 'domain')];
-  }
+  checkKnown(options, KNOWN_OPTIONS, '');
+  const domains = domainSource(options);
 
   const audienceList = typeof options.audience === 'string' ? [options.audience] : options.audience;
   if (!Array.isArray(audienceList) || audienceList.length === 0 || audienceList.some((a) => typeof a !== 'string' || a.trim() === '' || a === 'undefined')) {
@@ -220,14 +266,24 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
   if (!['scope', 'permissions', 'scope,permissions'].includes(scopeClaim)) {
     throw new ConfigurationError('scopeClaim', `expected "scope", "permissions" or "scope,permissions", got ${describe(scopeClaim)}`);
   }
+  if (options.scopes !== undefined && (options.scopes === null || typeof options.scopes !== 'object' || Object.values(options.scopes).some((d) => typeof d !== 'string'))) {
+    throw new ConfigurationError('scopes', 'expected an object of scope name → description, e.g. { "read:messages": "Read messages" }');
+  }
 
   const dpop = options.dpop ?? {};
+  if (dpop === null || typeof dpop !== 'object') throw new ConfigurationError('dpop', 'expected an object such as { mode: "allowed" }');
+  checkKnown(dpop, KNOWN_DPOP_OPTIONS, 'dpop.');
   const mode = dpop.mode ?? 'allowed';
   if (!['allowed', 'required', 'disabled'].includes(mode)) {
     throw new ConfigurationError('dpop.mode', `expected "allowed", "required" or "disabled", got ${describe(mode)}`);
   }
   const onStoreError = dpop.onStoreError ?? 'reject';
   if (onStoreError !== 'reject' && onStoreError !== 'accept') throw new ConfigurationError('dpop.onStoreError', 'expected "reject" or "accept"');
+
+  const mtlsMode = options.mtls?.mode ?? 'disabled';
+  if (!['allowed', 'required', 'disabled'].includes(mtlsMode)) {
+    throw new ConfigurationError('mtls.mode', `expected "allowed", "required" or "disabled", got ${describe(mtlsMode)}`);
+  }
 
   let publicUrl: URL | undefined;
   if (options.publicUrl !== undefined) {
@@ -243,37 +299,44 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('fetch', 'expected a fetch-compatible function');
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new ConfigurationError('onEvent', 'expected a function');
   const metadataPath = options.resourceMetadataPath === false ? undefined : (options.resourceMetadataPath ?? '/.well-known/oauth-protected-resource');
-  if (metadataPath !== undefined && !metadataPath.startsWith('/')) throw new ConfigurationError('resourceMetadataPath', 'expected a path starting with "/"');
+  if (metadataPath !== undefined && (typeof metadataPath !== 'string' || !metadataPath.startsWith('/'))) {
+    throw new ConfigurationError('resourceMetadataPath', 'expected a path starting with "/" (or false)');
+  }
 
   const tokenCache = options.tokenCache ?? true;
   const tokenCacheSize = tokenCache === false ? 0 : typeof tokenCache === 'object' ? (tokenCache.maxEntries ?? 10_000) : 10_000;
+  if (!Number.isInteger(tokenCacheSize) || tokenCacheSize < 0) throw new ConfigurationError('tokenCache.maxEntries', 'expected a non-negative integer');
 
   return {
     domains,
-    multipleDomains,
     audiences: audienceList.map((a) => a.trim()),
     algorithms: algorithmList('algorithms', options.algorithms, ['RS256']),
     clockTolerance: positive('clockTolerance', options.clockTolerance, 5, true),
     maxTokenAge: options.maxTokenAge === undefined ? undefined : positive('maxTokenAge', options.maxTokenAge, 0),
     strict: options.strict === true,
     scopeClaim,
-    scopes: options.scopes ?? {},
-    fetch: options.fetch ?? globalThis.fetch,
-    timeout: positive('timeout', options.timeout, 5000, false, 'milliseconds'),
-    cooldown: positive('cooldown', options.cooldown, 30, true),
-    cacheMaxAge: positive('cacheMaxAge', options.cacheMaxAge, 600),
-    maxStaleness: positive('maxStaleness', options.maxStaleness, 3600, true),
-    maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, false, 'bytes'),
+    scopes: { ...(options.scopes ?? {}) },
+    issuer: {
+      fetch: options.fetch ?? globalThis.fetch,
+      timeout: positive('timeout', options.timeout, 5000, false, 'milliseconds'),
+      cooldown: positive('cooldown', options.cooldown, 30, true),
+      cacheMaxAge: positive('cacheMaxAge', options.cacheMaxAge, 600),
+      maxStaleness: positive('maxStaleness', options.maxStaleness, 3600, true),
+      maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, false, 'bytes'),
+    },
     dpop: {
       mode,
       algorithms: algorithmList('dpop.algorithms', dpop.algorithms, ['ES256']),
       iatLeeway: positive('dpop.iatLeeway', dpop.iatLeeway, 30, true),
       iatOffset: positive('dpop.iatOffset', dpop.iatOffset, 300),
       onStoreError,
+      replayStore: replayStore(dpop.replayStore),
+      nonces: nonceManager(dpop.nonce),
     },
+    mtls: { mode: mtlsMode },
     publicUrl,
     resourceMetadataPath: metadataPath,
     tokenCacheSize,
-    signatureVerifier: signatureVerifier(options.signatureVerifier),
+    emit: safeSink(options.onEvent),
   };
 }

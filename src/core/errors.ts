@@ -1,9 +1,12 @@
 /**
- * The one error type of the validator, and the configuration error.
+ * Every error this library throws, with stable codes.
  *
- * Every rejection is an {@link AuthError}: it carries the HTTP status, the RFC 6750 / RFC 9449 error code, a
- * description that is safe to show to clients, and (once the validator has decorated it) the response headers,
- * including the `WWW-Authenticate` challenge. Framework adapters only copy these fields onto the response.
+ * - {@link AuthError}: a request was refused. It carries the HTTP status, the RFC 6750 / RFC 9449 `error` code, a
+ *   description that is safe to show to clients, the scheme the client used, and a typed {@link AuthFailureReason}
+ *   for logs and metrics. It is built once, with everything it needs; adapters turn it into a response with
+ *   `errorResponse()` (core/error-response.ts).
+ * - {@link ConfigurationError}: an option is wrong; thrown at start-up with one line naming the option and the fix.
+ * - {@link ReplayStoreError} and {@link ProviderFetchError}: a dependency failed; the validator turns them into 503s.
  */
 
 /** The `error` values used in response bodies and challenges. */
@@ -21,7 +24,108 @@ export type AuthErrorCode =
 /** The authentication scheme a request used. */
 export type AuthScheme = 'bearer' | 'dpop';
 
-const STATUS: Record<AuthErrorCode, number> = {
+/**
+ * Why a request was refused: `<what>.<failure>`, one value per distinct failure. Stable: safe to count, alert and
+ * branch on. Never sent to clients (they get the `error` code and a fixed description).
+ */
+export const AUTH_FAILURE_REASONS = [
+  // The request and its Authorization header (RFC 6750 §2.1, RFC 9449 §7.1)
+  'credentials.missing',
+  'credentials.outside_header',
+  'credentials.in_two_places',
+  'credentials.unsupported_scheme',
+  'credentials.scheme_not_accepted',
+  'credentials.malformed',
+  'credentials.missing_token',
+  'credentials.duplicate_header',
+  'credentials.bearer_not_allowed',
+  'credentials.dpop_disabled',
+  'credentials.proof_with_bearer',
+  'request.bad_host',
+  'request.bad_proto',
+  'request.duplicate_host',
+  'request.absolute_form',
+  'request.not_authenticated',
+  // The access token (RFC 9068, RFC 8725, RFC 7519)
+  'token.too_large',
+  'token.malformed',
+  'token.malformed_header',
+  'token.malformed_payload',
+  'token.alg_not_allowed',
+  'token.unsupported_header',
+  'token.encrypted',
+  'token.typ',
+  'token.kid_missing',
+  'token.unknown_kid',
+  'token.key_alg_mismatch',
+  'token.signature',
+  'token.iss',
+  'token.iss_not_allowed',
+  'token.aud',
+  'token.exp_missing',
+  'token.expired',
+  'token.nbf_invalid',
+  'token.not_yet_valid',
+  'token.iat_missing',
+  'token.iat_future',
+  'token.too_old',
+  'token.sub_missing',
+  'token.client_id_missing',
+  'token.jti_missing',
+  'token.scope_malformed',
+  // Sender constraints (RFC 9449 §6, RFC 8705 §3, RFC 7800)
+  'token.cnf_malformed',
+  'token.cnf_unsupported',
+  'token.bound_as_bearer',
+  'token.not_dpop_bound',
+  'token.jkt_mismatch',
+  'token.certificate_missing',
+  'token.certificate_mismatch',
+  'token.not_certificate_bound',
+  // The DPoP proof (RFC 9449 §4.3)
+  'proof.missing',
+  'proof.multiple',
+  'proof.malformed',
+  'proof.malformed_header',
+  'proof.malformed_payload',
+  'proof.typ',
+  'proof.alg_not_allowed',
+  'proof.unsupported_header',
+  'proof.jwk_missing',
+  'proof.jwk_private',
+  'proof.jwk_unsupported',
+  'proof.jwk_invalid',
+  'proof.jwk_alg_mismatch',
+  'proof.signature',
+  'proof.jti_missing',
+  'proof.jti_too_long',
+  'proof.htm',
+  'proof.htu',
+  'proof.iat_missing',
+  'proof.iat_future',
+  'proof.too_old',
+  'proof.expired',
+  'proof.ath',
+  'proof.replay',
+  'proof.nonce',
+  // Authorization
+  'scope.insufficient',
+  'organization.mismatch',
+  'claims.rejected',
+  // Dependencies (503)
+  'provider.unavailable',
+  'replay_store.unavailable',
+  'replay_store.quota',
+  'nonce.unavailable',
+  'domains_resolver.failed',
+  // Anything unexpected (a bug, reported through events with its cause)
+  'internal',
+] as const;
+
+/** See {@link AUTH_FAILURE_REASONS}. */
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+const STATUS: Readonly<Record<AuthErrorCode, number>> = {
   unauthorized: 401,
   invalid_request: 400,
   invalid_token: 401,
@@ -31,43 +135,50 @@ const STATUS: Record<AuthErrorCode, number> = {
   temporarily_unavailable: 503,
 };
 
+/** What an {@link AuthError} is built with, besides its code, reason and description. */
 export interface AuthErrorDetails {
   /** The scheme the client used, when known: challenge error attributes go on that scheme only. */
-  scheme?: AuthScheme;
-  /** For `insufficient_scope`: the scopes the operation requires. */
-  requiredScopes?: readonly string[];
-  /** A stable, machine-readable reason for logs and events (never shown to clients), e.g. `token_expired`. */
-  reason?: string;
-  /** Seconds, for `temporarily_unavailable`. */
-  retryAfter?: number;
+  scheme?: AuthScheme | undefined;
+  /** For `insufficient_scope` because of scopes: the scopes the operation requires (the challenge's `scope`). */
+  requiredScopes?: readonly string[] | undefined;
+  /** Seconds, for `temporarily_unavailable`: the `Retry-After` value. */
+  retryAfter?: number | undefined;
+  /** For `use_dpop_nonce`: the nonce the client must use (the `DPoP-Nonce` header). */
+  dpopNonce?: string | undefined;
+  /** The underlying error, for logs; never shown to clients. */
   cause?: unknown;
 }
 
+/**
+ * A refused request. Built once by the step that refuses, with the scheme it was verifying; never changed after.
+ * (The fields are plain properties because tsoa's generated routes assign `error.status` of a rejection.)
+ */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
+  /** The HTTP status: 400, 401, 403 or 503. */
   readonly status: number;
   readonly code: AuthErrorCode;
   /** Safe to send to the client: fixed text, printable ASCII, no internals. */
   readonly description: string;
-  /** Set by the validator when the failing step knows the scheme. */
-  scheme: AuthScheme | undefined;
+  /** The scheme the client used, when known. */
+  readonly scheme: AuthScheme | undefined;
+  readonly reason: AuthFailureReason;
   readonly requiredScopes: readonly string[] | undefined;
-  readonly reason: string;
   readonly retryAfter: number | undefined;
-  /** Response headers (`WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`), filled in by the validator. */
-  headers: Record<string, string> = {};
+  readonly dpopNonce: string | undefined;
   /** Express's final handler reads `expose` to decide whether the message may be shown. It may. */
   readonly expose = true;
 
-  constructor(code: AuthErrorCode, description: string, details: AuthErrorDetails = {}) {
+  constructor(code: AuthErrorCode, reason: AuthFailureReason, description: string, details: AuthErrorDetails = {}) {
     super(sanitizeDescription(description), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.status = STATUS[code];
+    this.reason = reason;
     this.description = this.message;
     this.scheme = details.scheme;
     this.requiredScopes = details.requiredScopes;
-    this.reason = details.reason ?? code;
     this.retryAfter = details.retryAfter;
+    this.dpopNonce = details.dpopNonce;
   }
 
   /** Alias used by Express and tsoa. */
@@ -75,7 +186,19 @@ export class AuthError extends Error {
     return this.status;
   }
 
-  /** The JSON response body. */
+  /** The same error, for the scheme the client used (checks that do not know the scheme throw without one). */
+  onScheme(scheme: AuthScheme): AuthError {
+    if (this.scheme !== undefined) return this;
+    return new AuthError(this.code, this.reason, this.description, {
+      scheme,
+      requiredScopes: this.requiredScopes,
+      retryAfter: this.retryAfter,
+      dpopNonce: this.dpopNonce,
+      cause: this.cause,
+    });
+  }
+
+  /** The JSON response body (RFC 6750 §3 parameters). */
   toJSON(): { error: AuthErrorCode; error_description: string } {
     return { error: this.code, error_description: this.description };
   }
@@ -84,10 +207,40 @@ export class AuthError extends Error {
 /** Thrown at construction when an option is wrong. The message is one line naming the option and the fix. */
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
+  /** The option (or environment variable) at fault. */
   readonly option: string;
   constructor(option: string, message: string) {
     super(`auth0-tsoa-api: invalid option "${option}": ${message}`);
     this.option = option;
+  }
+}
+
+/** Thrown by a replay store that cannot decide (full for this client, or its backend unreachable). */
+export class ReplayStoreError extends Error {
+  override readonly name = 'ReplayStoreError';
+  /** Seconds until trying again can succeed: the `Retry-After` of the 503. */
+  readonly retryAfter: number;
+  /** True when this client (not the store) is over its share: the others are still served. */
+  readonly quota: boolean;
+  constructor(message: string, options: { retryAfter?: number; quota?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfter = Math.max(1, Math.ceil(options.retryAfter ?? 1));
+    this.quota = options.quota ?? false;
+  }
+}
+
+/** Why a discovery or key-set fetch failed; safe to log. */
+export type ProviderFetchFailure = 'timeout' | 'network' | 'redirect' | 'status' | 'too_large' | 'not_json' | 'invalid';
+
+/** A discovery or key-set request failed. The validator answers 503 (or serves the last good keys). */
+export class ProviderFetchError extends Error {
+  override readonly name = 'ProviderFetchError';
+  constructor(
+    readonly url: string,
+    readonly reason: ProviderFetchFailure,
+    detail: string,
+  ) {
+    super(detail);
   }
 }
 
@@ -99,5 +252,3 @@ export function sanitizeDescription(text: string): string {
   const cleaned = text.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '');
   return cleaned.length > 200 ? `${cleaned.slice(0, 197)}...` : cleaned;
 }
-
-export const isAuthError = (e: unknown): e is AuthError => e instanceof AuthError;

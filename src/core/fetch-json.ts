@@ -2,16 +2,7 @@
  * Fetches a JSON object from the identity provider with a timeout, a size cap and no redirects.
  * Failures are {@link ProviderFetchError}s whose `reason` is safe to log; callers turn them into 503s.
  */
-export class ProviderFetchError extends Error {
-  override readonly name = 'ProviderFetchError';
-  constructor(
-    readonly url: string,
-    readonly reason: 'timeout' | 'network' | 'redirect' | 'status' | 'too_large' | 'not_json' | 'invalid',
-    detail: string,
-  ) {
-    super(detail);
-  }
-}
+import { ProviderFetchError } from './errors.js';
 
 export interface FetchJsonOptions {
   fetch: typeof fetch;

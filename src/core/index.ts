@@ -1,26 +1,24 @@
 /**
- * auth0-tsoa-api/core — the framework-free validator. No Express, no tsoa.
+ * auth0-tsoa-api/core — the framework-free validator: no Express, no tsoa. Use it to protect any Node.js server:
+ * `createValidator(options)`, then `verifyRequest({ method, url, headers })` per request and `errorResponse()` for
+ * refusals.
  * @packageDocumentation
  */
-export { ApiValidator, createValidator } from './validator.js';
-export type { RequestContext, VerifiedRequest, ProtectedResourceMetadata } from './validator.js';
-export { AuthError, ConfigurationError, sanitizeDescription, isAuthError } from './errors.js';
-export type { AuthErrorCode, AuthScheme, AuthErrorDetails } from './errors.js';
-export { buildChallenge } from './challenge.js';
-export type { ChallengeInput, DpopMode } from './challenge.js';
-export { resolveConfig, normalizeDomain, isLoopbackHost, SUPPORTED_ALGORITHMS } from './config.js';
-export type { ApiOptions, DpopOptions, ResolvedConfig, Algorithm, ScopeClaim, DomainsResolver, DomainsResolverContext } from './config.js';
-export { parseAuthorization, getDpopProof, getHeader } from './authorization.js';
-export type { Credentials, Headers, HeaderValue } from './authorization.js';
-export { decodeAccessToken, checkClaims, MAX_TOKEN_LENGTH } from './jwt.js';
-export type { AccessTokenClaims } from './jwt.js';
-export { verifyProof, accessTokenHash } from './dpop.js';
-export type { VerifiedProof, ProofRules } from './dpop.js';
-export { normalizeHtu, htuMatches } from './htu.js';
-export { grantedScopes, missingScopes, toScopeList } from './scopes.js';
-export { MemoryReplayStore, RedisReplayStore, ReplayStoreError } from './replay-store.js';
-export type { ReplayStore, RedisLike } from './replay-store.js';
-export { NonceManager } from './nonce.js';
-export type { NonceOptions, NonceVerdict } from './nonce.js';
-export { fetchJson, ProviderFetchError } from './fetch-json.js';
-export type { AuthEvent } from './events.js';
+export { createValidator } from './validator.js';
+export type { ApiValidator, RequestContext, VerifiedRequest } from './validator.js';
+export { errorResponse } from './error-response.js';
+export type { ErrorResponse, ResponseFacts } from './error-response.js';
+export { AuthError, ConfigurationError, ReplayStoreError, AUTH_FAILURE_REASONS } from './errors.js';
+export type { AuthErrorCode, AuthErrorDetails, AuthFailureReason, AuthScheme, ProviderFetchFailure } from './errors.js';
+export type { AuthEvent, AuthEventType, RequestRejectedEvent, ProviderFetchFailedEvent, KeysRefreshedEvent, StaleKeysServedEvent, ReplayStoreFailedEvent, ReplayStoreWarningEvent, DomainsResolverFailedEvent } from './events.js';
+export type { ApiOptions, DpopOptions, MtlsOptions, DpopMode, ScopeClaim, Algorithm, DomainsResolver, DomainsResolverContext } from './config.js';
+export type { MtlsMode } from './confirmation.js';
+export type { AccessTokenClaims } from './access-token.js';
+export type { VerifiedProof } from './dpop-proof.js';
+export type { Headers, HeaderValue } from './credentials.js';
+export type { NonceOptions, NonceRedis } from './nonce.js';
+export type { ProtectedResourceMetadata } from './resource-metadata.js';
+export { MemoryReplayStore } from './replay-store.js';
+export type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from './replay-store.js';
+export { RedisReplayStore } from './redis-replay-store.js';
+export type { RedisLike, RedisReplayStoreOptions } from './redis-replay-store.js';

@@ -1,14 +1,17 @@
 /**
  * One identity provider: its discovery document and its key set (JWKS), fetched over HTTPS, cached, refreshed,
- * and served stale while the provider is down. Keys are imported once and kept by `kid`.
+ * and served stale while the provider is down. Keys are imported once (bounded, see jws.ts) and kept by `kid`, each
+ * with the RFC 7638 thumbprint of its material.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { AuthError } from './errors.js';
+import type { KeyObject } from 'node:crypto';
+import { AuthError, ProviderFetchError } from './errors.js';
 import { CachedResource, Unavailable } from './cached-resource.js';
-import { fetchJson, ProviderFetchError } from './fetch-json.js';
-import { isLoopbackHost, type Algorithm, type ResolvedConfig } from './config.js';
+import { fetchJson } from './fetch-json.js';
+import { importPublicJwk, ISSUER_KEY_BOUNDS, keyFitsAlgorithm, type Algorithm } from './jws.js';
+import { isLoopbackHost } from './config.js';
 import type { EventSink } from './events.js';
 
+/** What a resource server uses of a discovery document. */
 export interface Discovery {
   issuer: string;
   jwksUri: string;
@@ -16,14 +19,29 @@ export interface Discovery {
   authorizationEndpoint: string | undefined;
 }
 
-interface KeyEntry {
+/** A verification key from the key set. */
+export interface IssuerKey {
   kid: string;
   key: KeyObject;
+  /** RFC 7638 thumbprint: identifies the key material (a reused `kid` with new material has a new thumbprint). */
+  thumbprint: string;
   alg: string | undefined;
 }
 
-export interface KeySetSnapshot {
-  byKid: Map<string, KeyEntry[]>;
+interface KeySetSnapshot {
+  byKid: Map<string, IssuerKey[]>;
+}
+
+/** The settings an issuer client uses (resolved from the API options). */
+export interface IssuerClientOptions {
+  fetch: typeof fetch;
+  /** ms per request. */
+  timeout: number;
+  maxResponseBytes: number;
+  /** Seconds: refresh after, serve stale up to, and refetch for unknown kids at most once per. */
+  cacheMaxAge: number;
+  maxStaleness: number;
+  cooldown: number;
 }
 
 const MAX_KEYS = 100;
@@ -40,42 +58,43 @@ function httpsOrLoopback(value: unknown): URL | undefined {
   return undefined;
 }
 
-/** Whether a key can verify a given JWS algorithm (RFC 7518 §3): key type, curve and RSA size. */
-export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails;
-  if (alg.startsWith('RS') || alg.startsWith('PS')) return (type === 'rsa' || (type === 'rsa-pss' && alg.startsWith('PS'))) && (details?.modulusLength ?? 0) >= 2048;
-  if (alg === 'ES256') return type === 'ec' && details?.namedCurve === 'prime256v1';
-  if (alg === 'ES384') return type === 'ec' && details?.namedCurve === 'secp384r1';
-  if (alg === 'ES512') return type === 'ec' && details?.namedCurve === 'secp521r1';
-  if (alg === 'EdDSA' || alg === 'Ed25519') return type === 'ed25519';
-  return false;
-}
-
 function parseKeySet(body: Record<string, unknown>, url: string): KeySetSnapshot {
   if (!Array.isArray(body.keys)) throw new ProviderFetchError(url, 'invalid', 'no "keys" array');
-  const byKid = new Map<string, KeyEntry[]>();
+  const byKid = new Map<string, IssuerKey[]>();
   for (const jwk of body.keys.slice(0, MAX_KEYS)) {
     if (jwk === null || typeof jwk !== 'object') continue;
-    const { kid, use, key_ops: ops, alg, kty } = jwk as Record<string, unknown>;
+    const { kid, use, key_ops: ops, alg } = jwk as Record<string, unknown>;
     if (typeof kid !== 'string' || kid.length === 0) continue; // tokens must name their key
     if (use !== undefined && use !== 'sig') continue;
     if (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify'))) continue;
-    if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') continue; // never symmetric ("oct") keys
-    if ('d' in jwk) continue; // a private key published by mistake is not trusted either
-    let key: KeyObject;
+    let imported;
     try {
-      key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+      // Never symmetric ("oct") keys, never a private key published by mistake, bounded sizes.
+      imported = importPublicJwk(jwk, ISSUER_KEY_BOUNDS);
     } catch {
-      continue; // one malformed key does not spoil the others
+      continue; // one unusable key does not spoil the others
     }
     const list = byKid.get(kid) ?? [];
-    list.push({ kid, key, alg: typeof alg === 'string' ? alg : undefined });
+    list.push({ kid, key: imported.key, thumbprint: imported.thumbprint, alg: typeof alg === 'string' ? alg : undefined });
     byKid.set(kid, list);
   }
   return { byKid };
 }
 
+/** The one key of `candidates` that may verify `alg`, or undefined (none, or ambiguous). */
+function fittingKey(candidates: IssuerKey[] | undefined, alg: Algorithm): IssuerKey | undefined {
+  if (candidates === undefined) return undefined;
+  let found: IssuerKey | undefined;
+  for (const c of candidates) {
+    if ((c.alg === undefined || c.alg === alg) && keyFitsAlgorithm(c.key, alg)) {
+      if (found !== undefined) return undefined;
+      found = c;
+    }
+  }
+  return found;
+}
+
+/** Discovery and keys of one identity provider. */
 export class IssuerClient {
   private readonly discovery: CachedResource<Discovery>;
   private readonly keys: CachedResource<KeySetSnapshot>;
@@ -83,14 +102,14 @@ export class IssuerClient {
   constructor(
     /** Normalized origin of the domain, e.g. `https://tenant.us.auth0.com`. */
     readonly origin: string,
-    private readonly config: ResolvedConfig,
+    private readonly options: IssuerClientOptions,
     private readonly emit: EventSink,
   ) {
     const timing = {
-      maxAge: config.cacheMaxAge * 1000,
-      maxStaleness: config.maxStaleness * 1000,
-      minInterval: config.cooldown * 1000,
-      retryInterval: Math.min(config.cooldown * 1000, 5000),
+      maxAge: options.cacheMaxAge * 1000,
+      maxStaleness: options.maxStaleness * 1000,
+      minInterval: options.cooldown * 1000,
+      retryInterval: Math.min(options.cooldown * 1000, 5000),
     };
     const discoveryUrl = `${origin}/.well-known/openid-configuration`;
     this.discovery = new CachedResource(() => this.loadDiscovery(discoveryUrl), timing, (age) =>
@@ -110,8 +129,13 @@ export class IssuerClient {
     }
   }
 
+  /** The discovery document if one is loaded (fresh or stale); never fetches. */
+  peekDiscovery(): Discovery | undefined {
+    return this.discovery.peek();
+  }
+
   /** The verification key for `kid` and `alg`. Unknown kids trigger at most one refetch per cooldown. */
-  async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
+  async getKey(kid: string, alg: Algorithm): Promise<IssuerKey> {
     let snapshot: KeySetSnapshot;
     try {
       snapshot = await this.keys.get();
@@ -128,19 +152,20 @@ export class IssuerClient {
       }
       if (refreshed) candidates = this.keys.peek()?.byKid.get(kid);
     }
-    if (!candidates) throw new AuthError('invalid_token', 'No key matches the token kid', { reason: 'unknown_kid' });
-    const fitting = candidates.filter((c) => (c.alg === undefined || c.alg === alg) && keyFitsAlgorithm(c.key, alg));
-    if (fitting.length !== 1) throw new AuthError('invalid_token', 'The token alg does not match its key', { reason: 'key_alg_mismatch' });
-    return fitting[0]!.key;
+    if (!candidates) throw new AuthError('invalid_token', 'token.unknown_kid', 'No key matches the token kid');
+    const key = fittingKey(candidates, alg);
+    if (key === undefined) throw new AuthError('invalid_token', 'token.key_alg_mismatch', 'The token alg does not match its key');
+    return key;
   }
 
   /**
-   * True while `kid` is in a key set that may still be served (fresh, or stale within `maxStaleness`). The token
-   * cache asks this on every hit: cached verdicts drop when their key leaves the set, and do not outlive the
-   * staleness bound during an outage. A due refresh starts in the background, as for {@link getKey}.
+   * The key {@link getKey} would pick now, from a key set that may still be served (fresh, or stale within
+   * `maxStaleness`), without waiting: the token cache compares it with the key a cached verdict was made with, so
+   * that a verdict drops when its key leaves the set or its material changes under the same `kid`. A due refresh
+   * starts in the background.
    */
-  hasKid(kid: string): boolean {
-    return this.keys.usable()?.byKid.has(kid) ?? false;
+  currentKey(kid: string, alg: Algorithm): IssuerKey | undefined {
+    return fittingKey(this.keys.usable()?.byKid.get(kid), alg);
   }
 
   private async loadDiscovery(url: string): Promise<Discovery> {
@@ -180,7 +205,7 @@ export class IssuerClient {
   }
 
   private fetchOptions() {
-    return { fetch: this.config.fetch, timeout: this.config.timeout, maxBytes: this.config.maxResponseBytes };
+    return { fetch: this.options.fetch, timeout: this.options.timeout, maxBytes: this.options.maxResponseBytes };
   }
 
   private fault(url: string, error: unknown): void {
@@ -189,12 +214,12 @@ export class IssuerClient {
   }
 }
 
-function unavailable(error: unknown): AuthError {
+/** The 503 for an identity provider that cannot be used, with the real wait as `Retry-After`. */
+export function unavailable(error: unknown, retryMs?: number): AuthError {
   if (error instanceof AuthError) return error;
-  const retryMs = error instanceof Unavailable ? error.retryAfterMs : 5000;
-  return new AuthError('temporarily_unavailable', 'The authorization server is unavailable; try again later', {
-    reason: 'provider_unavailable',
-    retryAfter: Math.max(1, Math.ceil(retryMs / 1000)),
+  const wait = retryMs ?? (error instanceof Unavailable ? error.retryAfterMs : 5000);
+  return new AuthError('temporarily_unavailable', 'provider.unavailable', 'The authorization server is unavailable; try again later', {
+    retryAfter: Math.max(1, Math.ceil(wait / 1000)),
     cause: error,
   });
 }

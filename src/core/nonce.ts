@@ -4,22 +4,31 @@
  * secret (from options, or kept in Redis), with no per-nonce state.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RedisLike } from './replay-store.js';
+import { ConfigurationError } from './errors.js';
 
+/** The Redis commands the nonce secret needs (ioredis `Redis` and `Cluster` fit): one key, so Cluster-safe. */
+export interface NonceRedis {
+  set(key: string, value: string, nx: 'NX'): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+}
+
+/** Options of resource-server nonces (`dpop.nonce`). */
 export interface NonceOptions {
   /** Seconds each nonce window lasts; a nonce is accepted in its window and the next. Default 60. */
   window?: number;
   /** Shared secret (at least 32 bytes). Without it and without `redis`, a random per-process secret is used. */
   secret?: string | Uint8Array;
   /** Keep the secret in Redis so that every instance issues and accepts the same nonces. */
-  redis?: RedisLike;
+  redis?: NonceRedis;
   /** Redis key of the secret. */
   redisKey?: string;
   now?: () => number;
 }
 
+/** Whether a nonce is from the current window, the previous one, or not acceptable. */
 export type NonceVerdict = 'current' | 'previous' | 'invalid';
 
+/** Issues and checks resource-server DPoP nonces. */
 export class NonceManager {
   private readonly window: number;
   private readonly now: () => number;
@@ -33,7 +42,7 @@ export class NonceManager {
     this.now = options.now ?? Date.now;
     if (options.secret !== undefined) {
       const secret = Buffer.from(options.secret);
-      if (secret.length < 32) throw new Error('auth0-tsoa-api: invalid option "dpop.nonce.secret": use at least 32 random bytes');
+      if (secret.length < 32) throw new ConfigurationError('dpop.nonce.secret', 'use at least 32 random bytes (e.g. openssl rand -base64 32)');
       this.secret = secret;
     } else if (!options.redis) {
       this.secret = randomBytes(32);

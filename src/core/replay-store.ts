@@ -1,97 +1,153 @@
 /**
- * Remembers which DPoP proofs were already used (RFC 9449 §11.1), so a captured proof cannot be replayed.
+ * Remembers which DPoP proofs were used (RFC 9449 §11.1), so a captured proof cannot be replayed.
  *
- * Keys are opaque strings chosen by the validator (a hash of the proof key thumbprint and `jti`), so stores never
- * see attacker-sized input. A store answers `true` the first time it sees a key within `ttlSeconds`, `false` after.
+ * Stores see only opaque, fixed-length hashes chosen by the validator, never attacker-sized input. A store answers
+ * `true` the first time it sees a proof key, `false` after, and rejects with a {@link ReplayStoreError} when it
+ * cannot decide (the validator answers 503 with the error's `retryAfter`).
+ *
+ * Fairness (contract decision 17): the store is shared by every client, so no client may be able to fill it for the
+ * others. Each record names its owner (a hash of the token's issuer and subject); see {@link MemoryReplayStore}.
  */
-export interface ReplayStore {
-  /** Atomically records `key` for `ttlSeconds`; resolves false when it was already recorded. Rejects on outage. */
-  checkAndRemember(key: string, ttlSeconds: number): Promise<boolean>;
+import { ReplayStoreError } from './errors.js';
+
+/** One accepted DPoP proof, as the validator hands it to a store. All strings are opaque base64url hashes. */
+export interface ReplayRecord {
+  /** Identifies the proof (a hash of the proof-key thumbprint and the `jti`). */
+  key: string;
+  /** Identifies who sent it (a hash of the token's issuer and subject): shares are per owner. */
+  owner: string;
+  /** The proof's `iat`, in seconds. */
+  iat: number;
+  /** How long the entry must live, in ms: the proof's whole acceptance window plus clock tolerance. */
+  ttlMs: number;
 }
 
-/** Thrown by a store that cannot take more entries or cannot reach its backend. */
-export class ReplayStoreError extends Error {
-  override readonly name = 'ReplayStoreError';
+/** Where used proofs are remembered. Implement it to use another backend. */
+export interface ReplayStore {
+  /** Records the proof atomically: true the first time, false for a replay. Rejects with ReplayStoreError when it cannot decide. */
+  checkAndRemember(record: ReplayRecord): Promise<boolean>;
+}
+
+/** Options of {@link MemoryReplayStore}. */
+export interface MemoryReplayStoreOptions {
+  /** Live proofs held at most. Default 100,000 (≈ 15 MB). */
+  maxEntries?: number;
+  /** The clock, in ms (tests). */
+  now?: () => number;
+}
+
+interface OwnerState {
+  /** Live proof keys of this owner, oldest first. */
+  keys: Set<string>;
+  /** Proofs of this owner with `iat` ≤ watermark are refused: some of them were evicted (see below). */
+  watermark: number;
+  /** When the evicted entries would have expired (ms): the watermark is forgotten after. */
+  watermarkUntil: number;
+}
+
+interface Entry {
+  owner: string;
+  iat: number;
+  expiresAt: number;
 }
 
 /**
- * In-process store for a single instance. Bounded: when `maxEntries` unexpired proofs are held, new proofs are
- * refused (the validator answers 503) rather than forgetting live entries, which would re-open replays.
+ * In-process store for a single instance, bounded, and fair.
+ *
+ * When it is full, it makes room by evicting the oldest half of the entries of the owner holding the most — the
+ * flooding client, never a bystander — and raises that owner's *watermark* to the newest `iat` it evicted: until
+ * those entries would have expired, that owner's proofs with an `iat` at or below the watermark are refused (503,
+ * with the wait until a fresh proof passes). So eviction never re-opens a replay, one client can only deny itself,
+ * and every other client keeps being served. Eviction is amortized: one scan of the owners frees many entries.
  */
 export class MemoryReplayStore implements ReplayStore {
-  private readonly entries = new Map<string, number>(); // key -> expiry (ms); insertion order ≈ expiry order
+  private readonly entries = new Map<string, Entry>(); // insertion order ≈ expiry order
+  private readonly owners = new Map<string, OwnerState>();
   private readonly maxEntries: number;
-  /** No entry expires before this time (ms), so a sweep before it frees nothing: a flood costs O(1) per refusal. */
-  private earliestExpiry = 0;
   private readonly now: () => number;
+  /** No entry expires before this time (ms), so a sweep before it frees nothing: O(1) per insert under a flood. */
+  private earliestExpiry = 0;
 
-  constructor(options: { maxEntries?: number; now?: () => number } = {}) {
+  constructor(options: MemoryReplayStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('MemoryReplayStore: maxEntries must be a positive integer');
     this.now = options.now ?? Date.now;
   }
 
+  /** Live entries held. */
   get size(): number {
     return this.entries.size;
   }
 
-  async checkAndRemember(key: string, ttlSeconds: number): Promise<boolean> {
+  async checkAndRemember(record: ReplayRecord): Promise<boolean> {
     const now = this.now();
-    const expiry = this.entries.get(key);
-    if (expiry !== undefined && expiry > now) return false;
-    if (expiry !== undefined) this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) this.sweep(now);
-    if (this.entries.size >= this.maxEntries) throw new ReplayStoreError('replay store is full');
-    const expiresAt = now + ttlSeconds * 1000;
-    this.entries.set(key, expiresAt);
+    const existing = this.entries.get(record.key);
+    if (existing !== undefined) {
+      if (existing.expiresAt > now) return false;
+      this.remove(record.key, existing, now);
+    }
+    let owner = this.owners.get(record.owner);
+    if (owner !== undefined && owner.watermarkUntil > now && record.iat <= owner.watermark) {
+      // Possibly a replay of an evicted proof: refuse, and say when a fresh proof (a later iat) will pass.
+      throw new ReplayStoreError('proofs of this client were evicted from the replay store', {
+        quota: true,
+        retryAfter: Math.floor(owner.watermark) + 1 - Math.floor(now / 1000),
+      });
+    }
+    if (this.entries.size >= this.maxEntries) this.makeRoom(now);
+    owner = this.owners.get(record.owner); // makeRoom may have dropped an empty owner
+    if (owner === undefined) {
+      owner = { keys: new Set(), watermark: -Infinity, watermarkUntil: 0 };
+      this.owners.set(record.owner, owner);
+    }
+    const expiresAt = now + record.ttlMs;
+    this.entries.set(record.key, { owner: record.owner, iat: record.iat, expiresAt });
+    owner.keys.add(record.key);
     this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
     return true;
   }
 
+  private remove(key: string, entry: Entry, now: number): void {
+    this.entries.delete(key);
+    const owner = this.owners.get(entry.owner);
+    if (owner === undefined) return;
+    owner.keys.delete(key);
+    if (owner.keys.size === 0 && owner.watermarkUntil <= now) this.owners.delete(entry.owner);
+  }
+
+  /** Frees expired entries, then, if still full, half of the heaviest owner's (see the class comment). */
+  private makeRoom(now: number): void {
+    this.sweep(now);
+    if (this.entries.size < this.maxEntries) return;
+    let heaviest: OwnerState | undefined;
+    for (const owner of this.owners.values()) if (heaviest === undefined || owner.keys.size > heaviest.keys.size) heaviest = owner;
+    if (heaviest === undefined) return;
+    let evict = Math.max(1, Math.floor(heaviest.keys.size / 2));
+    for (const key of heaviest.keys) {
+      if (evict-- === 0) break;
+      const entry = this.entries.get(key)!;
+      heaviest.watermark = Math.max(heaviest.watermark, entry.iat);
+      heaviest.watermarkUntil = Math.max(heaviest.watermarkUntil, entry.expiresAt);
+      this.entries.delete(key);
+      heaviest.keys.delete(key);
+    }
+  }
+
   private sweep(now: number): void {
     if (now < this.earliestExpiry) return;
-    // Entries share one TTL, so the oldest come first: stop at the first live one.
-    for (const [key, expiry] of this.entries) {
-      if (expiry > now) break;
-      this.entries.delete(key);
+    // Entries mostly expire in insertion order: stop at the first live one.
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt > now) break;
+      this.remove(key, entry, now);
     }
     if (this.entries.size < this.maxEntries) return;
-    // Mixed TTLs: expired entries may sit behind live ones. Scan them all once, and note when the next one expires.
+    // Expired entries may sit behind live ones: scan them all once, and note when the next one expires.
     let earliest = Infinity;
-    for (const [key, expiry] of this.entries) {
-      if (expiry <= now) this.entries.delete(key);
-      else earliest = Math.min(earliest, expiry);
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt <= now) this.remove(key, entry, now);
+      else earliest = Math.min(earliest, entry.expiresAt);
     }
     this.earliestExpiry = earliest;
-  }
-}
-
-/**
- * The subset of a Redis client this library uses. `ioredis` matches it as is; for `node-redis` v4+ pass
- * an object whose `set(k, v, ...args)` calls `client.sendCommand(['SET', k, v, ...args.map(String)])`.
- */
-export interface RedisLike {
-  set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<unknown>;
-  set(key: string, value: string, nx: 'NX'): Promise<unknown>;
-  get(key: string): Promise<string | null>;
-}
-
-/**
- * Shared store for several instances: one `SET key 1 PX ttl NX` per proof (atomic set-if-absent with expiry).
- * Each key is a single slot, so it works on Redis Cluster too.
- */
-export class RedisReplayStore implements ReplayStore {
-  private readonly prefix: string;
-  constructor(private readonly redis: RedisLike, options: { prefix?: string } = {}) {
-    this.prefix = options.prefix ?? 'auth0-tsoa-api:dpop-jti:';
-  }
-
-  async checkAndRemember(key: string, ttlSeconds: number): Promise<boolean> {
-    let reply: unknown;
-    try {
-      reply = await this.redis.set(this.prefix + key, '1', 'PX', Math.ceil(ttlSeconds * 1000), 'NX');
-    } catch (error) {
-      throw new ReplayStoreError(`redis: ${(error as Error)?.message ?? String(error)}`);
-    }
-    return reply === 'OK';
+    for (const [id, owner] of this.owners) if (owner.keys.size === 0 && owner.watermarkUntil <= now) this.owners.delete(id);
   }
 }

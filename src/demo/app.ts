@@ -4,7 +4,7 @@
  */
 import express, { type Express } from 'express';
 import { RegisterRoutes } from '../../build/generated/routes.js';
-import { Auth0Api, errorHandler, notFoundHandler, swaggerUiHandlers, type SwaggerUiHandlerOptions } from '../express/index.js';
+import { errorHandler, notFoundHandler, swaggerUiHandlers, type Auth0Api, type SwaggerUiHandlerOptions } from '../express/index.js';
 
 export interface AppOptions {
   auth0: Auth0Api;
@@ -28,10 +28,11 @@ export function createApp({ auth0, spec, trustProxy, docs }: AppOptions): Expres
     res.json(spec);
   });
   app.use('/docs', swaggerUiHandlers(spec, docs));
+  auth0.documentedAt('/docs'); // advertised as resource_documentation in the RFC 9728 document
 
   RegisterRoutes(app);
 
   app.use(notFoundHandler());
-  app.use(errorHandler({ onError: (error) => console.error(error) }));
+  app.use(errorHandler());
   return app;
 }

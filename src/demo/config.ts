@@ -2,8 +2,9 @@
  * The demo's configuration, read from the environment (and `.env`). Mistakes stop the start-up with one line that
  * names the variable and the fix.
  */
-import { normalizeDomain, ConfigurationError, type ScopeClaim } from '../core/index.js';
-import type { DpopMode } from '../core/index.js';
+import { normalizeDomain, type ScopeClaim } from '../core/config.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { DpopMode } from '../core/config.js';
 
 export interface DemoConfig {
   host: string;

@@ -6,7 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finalizeSpec } from '../tsoa/index.js';
-import type { DpopMode } from '../core/index.js';
+import type { DpopMode } from '../core/config.js';
 import { SCOPES } from './scopes.js';
 
 /** The repository root: the nearest folder above this file with a package.json (works from src/ and build/). */

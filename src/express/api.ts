@@ -1,20 +1,17 @@
 /**
- * The Express face of the library: one object per API configuration, holding the validator, with the
- * `requireAuth` middleware, the per-request memoized `authenticate` used by tsoa, the RFC 9728 route and the
- * error handler.
+ * The Express face of the library: one {@link Auth0Api} per API configuration, holding the validator, with the
+ * `requireAuth` middleware, the per-request memoized authentication used by tsoa, and the RFC 9728 route.
  */
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import {
-  ApiValidator,
-  AuthError,
-  toScopeList,
-  type AccessTokenClaims,
-  type ApiOptions,
-  type VerifiedRequest,
-} from '../core/index.js';
-import { toRequestContext } from './request.js';
+import { AuthError, type AuthScheme } from '../core/errors.js';
+import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
+import { errorResponse, type ErrorResponse } from '../core/error-response.js';
+import { toScopeList } from '../core/scopes.js';
+import type { ApiOptions } from '../core/config.js';
+import type { AccessTokenClaims } from '../core/access-token.js';
+import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
 
-/** What `requireAuth` and tsoa put on the request. */
+/** What `requireAuth` and tsoa put on the request (`req.auth`), read with {@link getAuth}. */
 export type AuthResult<C extends AccessTokenClaims = AccessTokenClaims> = VerifiedRequest<C>;
 
 declare global {
@@ -27,16 +24,34 @@ declare global {
   }
 }
 
-const API_KEY = Symbol.for('auth0-tsoa-api');
+const APP_KEY = Symbol.for('auth0-tsoa-api');
 const MEMO = Symbol('auth0-tsoa-api.authentication');
 
+interface Memo {
+  api: Auth0Api;
+  pending: Promise<VerifiedRequest>;
+}
+type MemoHolder = Request & { [MEMO]?: Memo };
+
+/** Options of {@link Auth0Api.requireAuth}. */
 export interface RequireAuthOptions {
   /** Scopes that must all be granted. */
   scopes?: string | readonly string[];
 }
 
+/** What an operation accepts, for {@link Auth0Api.authorize}. */
+export interface AuthorizeOptions {
+  /** Scopes that must all be granted. */
+  scopes?: string | readonly string[] | undefined;
+  /** Schemes the operation accepts (default: whatever the DPoP mode accepts). */
+  schemes?: readonly AuthScheme[] | undefined;
+}
+
+/** The Express integration of one API configuration. Create it with {@link createAuth0Api}. */
 export class Auth0Api {
+  /** The framework-free validator doing the work. */
   readonly validator: ApiValidator;
+  private documentationPath: string | undefined;
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
@@ -44,15 +59,22 @@ export class Auth0Api {
 
   /** The Auth0Api installed on an app with {@link Auth0Api.install}, if any. */
   static fromApp(app: Application | undefined): Auth0Api | undefined {
-    return (app?.locals as Record<symbol, Auth0Api> | undefined)?.[API_KEY];
+    return (app?.locals as Record<symbol, Auth0Api> | undefined)?.[APP_KEY];
+  }
+
+  /** The Auth0Api that authenticated a request, else the one installed on its app. */
+  static forRequest(req: Request): Auth0Api | undefined {
+    return (req as MemoHolder)[MEMO]?.api ?? Auth0Api.fromApp(req.app);
   }
 
   /**
-   * Registers this API on an Express app: tsoa's `expressAuthentication` finds it there, and the RFC 9728
-   * metadata document is served. Call it before `RegisterRoutes(app)`.
+   * Registers this API on an Express app: tsoa's `expressAuthentication` finds it there, requests with ambiguous
+   * framing (two Host lines, absolute-form targets) are refused with 400, and the RFC 9728 metadata document is
+   * served. Call it before your routes and `RegisterRoutes(app)`.
    */
   install(app: Application): this {
-    (app.locals as Record<symbol, Auth0Api>)[API_KEY] = this;
+    (app.locals as Record<symbol, Auth0Api>)[APP_KEY] = this;
+    app.use(framingCheck);
     const path = this.validator.config.resourceMetadataPath;
     if (path) app.get(path, this.metadataHandler());
     return this;
@@ -63,72 +85,107 @@ export class Auth0Api {
    * parallel) share the result, so a token is verified and a DPoP `jti` recorded only once.
    */
   authenticate<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): Promise<AuthResult<C>> {
-    // A symbol-keyed property of the request (cheaper than a WeakMap lookup on the hot path).
-    const holder = req as Request & { [MEMO]?: { api: Auth0Api; pending: Promise<VerifiedRequest> } };
+    const holder = req as MemoHolder;
     const memo = holder[MEMO];
     if (memo?.api === this) return memo.pending as Promise<AuthResult<C>>;
-    const pending = this.authenticateUncached(req);
+    const pending = this.authenticateOnce(req);
     if (!memo) holder[MEMO] = { api: this, pending };
     return pending as Promise<AuthResult<C>>;
   }
 
-  private async authenticateUncached(req: Request): Promise<VerifiedRequest> {
+  private async authenticateOnce(req: Request): Promise<VerifiedRequest> {
     let context;
     try {
-      context = toRequestContext(req, { publicUrl: this.validator.config.publicUrl });
+      const { publicUrl, mtls } = this.validator.config;
+      context = toRequestContext(req, { publicUrl, clientCertificates: mtls.mode !== 'disabled' });
     } catch (error) {
-      throw await this.validator.decorateError(error, { url: '' });
+      throw this.validator.rejected(error);
     }
     const result = await this.validator.verifyRequest(context);
     req.auth = result;
-    for (const [name, value] of Object.entries(result.responseHeaders)) req.res?.setHeader(name, value);
+    for (const name in result.responseHeaders) req.res?.setHeader(name, result.responseHeaders[name]!);
     return result;
   }
 
-  /** Authenticates and checks scopes; rejects with a decorated AuthError. */
-  async authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, scopes?: string | readonly string[]): Promise<AuthResult<C>> {
+  /** Authenticates, then checks the scheme and the scopes. Rejects with an AuthError. */
+  async authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options: AuthorizeOptions = {}): Promise<AuthResult<C>> {
     const result = await this.authenticate<C>(req);
-    await this.validator.assertScopes(result, scopes, { url: result.url }); // no-op when no scope is required
+    if (options.schemes && !options.schemes.includes(result.scheme)) {
+      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'));
+    }
+    this.validator.assertScopes(result, options.scopes);
     return result;
   }
 
   /** Middleware for plain Express routes: `app.get('/x', auth0.requireAuth({ scopes: ['read:x'] }), handler)`. */
   requireAuth(options: RequireAuthOptions = {}): RequestHandler {
-    const scopes = toScopeList(options.scopes);
+    const authorize = { scopes: toScopeList(options.scopes) };
     return (req: Request, _res: Response, next: NextFunction) => {
-      this.authorize(req, scopes).then(() => next(), next);
+      this.authorize(req, authorize).then(() => next(), next);
     };
   }
 
-  /** GET handler for the RFC 9728 protected resource metadata document. */
+  /** The response for a refused request: status, headers (challenge, `Retry-After`, `DPoP-Nonce`) and body. */
+  errorResponse(error: AuthError, req: Request): ErrorResponse {
+    let url = '';
+    try {
+      url = publicRequestUrl(req, { publicUrl: this.validator.config.publicUrl });
+    } catch {
+      /* a bad Host only costs the resource_metadata parameter */
+    }
+    return errorResponse(error, this.validator.responseFacts(url));
+  }
+
+  /** Advertise the API documentation at `path` (relative to the public origin) in the RFC 9728 document. */
+  documentedAt(path: string): this {
+    this.documentationPath = path;
+    return this;
+  }
+
+  /**
+   * GET handler for the RFC 9728 protected resource metadata document. Its `resource` follows the request's host
+   * unless `publicUrl` is set, so it may be cached publicly only then (contract decision 19).
+   */
   metadataHandler(): RequestHandler {
     return (req: Request, res: Response, next: NextFunction) => {
       let url: string;
       try {
-        url = safeUrl(req, this);
+        url = publicRequestUrl(req, { publicUrl: this.validator.config.publicUrl });
       } catch (error) {
         next(error);
         return;
       }
-      this.validator.protectedResourceMetadata(url).then((doc) => {
-        res.setHeader('Cache-Control', 'public, max-age=300');
-        res.json({ ...doc, resource_documentation: `${doc.resource}/docs` });
+      const origin = this.validator.config.publicUrl?.origin ?? new URL(url).origin;
+      const docs = this.documentationPath === undefined ? undefined : `${origin}${this.documentationPath}`;
+      this.validator.protectedResourceMetadata(url, docs).then((doc) => {
+        if (this.validator.config.publicUrl) {
+          res.setHeader('Cache-Control', 'public, max-age=300');
+        } else {
+          res.setHeader('Cache-Control', 'private, max-age=300');
+          res.vary('Host').vary('X-Forwarded-Host').vary('X-Forwarded-Proto').vary('X-Forwarded-Prefix');
+        }
+        res.json(doc);
       }, next);
     };
   }
 }
 
-function safeUrl(req: Request, api: Auth0Api): string {
-  return toRequestContext(req, { publicUrl: api.validator.config.publicUrl }).url;
-}
+const framingCheck: RequestHandler = (req, _res, next) => {
+  try {
+    checkFraming(req);
+    next();
+  } catch (error) {
+    next(error);
+  }
+};
 
 /** Creates the Express integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: ApiOptions): Auth0Api {
   return new Auth0Api(options);
 }
 
-/** Reads the authentication result of a request, typed with your claims. Throws if the route was not protected. */
+/** Reads the authentication result of a request, typed with your claims. Throws a 401 if the route was not protected. */
 export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> {
-  if (!req.auth) throw new AuthError('unauthorized', 'Authentication required', { reason: 'no_auth_on_request' });
+  if (!req.auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
   return req.auth as AuthResult<C>;
 }

@@ -1,14 +1,17 @@
 /**
  * Error responses: every error becomes `{"error": "<code>", "error_description": "<text>"}`.
- * AuthErrors keep their status and headers (`WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`); other errors keep a
- * 4xx status when they carry one (body-parser's 400/413, tsoa's validation 400) and become 500 otherwise, without
- * leaking their message.
+ *
+ * - An {@link AuthError} gets its response from `errorResponse()` (status, challenge, `Retry-After`, `DPoP-Nonce`),
+ *   computed here, once, with the facts of the Auth0Api that refused the request (or the app's).
+ * - tsoa's `ValidateError` becomes 400 `invalid_request` with the failing fields.
+ * - Other errors keep a 4xx status when they carry one (body-parser's 400/413) and become 500 otherwise, without
+ *   leaking their message; 5xx errors are logged (they are bugs or outages, and must not vanish).
  */
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Server } from 'node:http';
-import { AuthError, sanitizeDescription } from '../core/index.js';
+import { AuthError, sanitizeDescription } from '../core/errors.js';
+import { errorResponse } from '../core/error-response.js';
 import { Auth0Api } from './api.js';
-import { publicRequestUrl } from './request.js';
 
 const CODES: Record<number, [string, string]> = {
   400: ['invalid_request', 'The request is malformed'],
@@ -16,11 +19,21 @@ const CODES: Record<number, [string, string]> = {
   403: ['forbidden', 'Access denied'],
   404: ['not_found', 'Not found'],
   405: ['method_not_allowed', 'Method not allowed'],
+  408: ['request_timeout', 'The request took too long'],
   413: ['payload_too_large', 'The request body is too large'],
   415: ['unsupported_media_type', 'Unsupported media type'],
   422: ['invalid_request', 'The request failed validation'],
   431: ['request_header_fields_too_large', 'The request headers are too large'],
 };
+
+/** Options of {@link errorHandler}. */
+export interface ErrorHandlerOptions {
+  /**
+   * Called with every unexpected (5xx) error, and with the request. Default: `console.error`. Replace it to use your
+   * logger (e.g. `(error, req) => req.log.error({ err: error })`).
+   */
+  onError?: (error: unknown, req: Request) => void;
+}
 
 function statusOf(error: unknown): number {
   const e = error as { status?: unknown; statusCode?: unknown } | null;
@@ -28,53 +41,66 @@ function statusOf(error: unknown): number {
   return status >= 400 && status < 600 ? status : 500;
 }
 
+/** A field error of tsoa's `ValidateError`, as sent to the client: names and messages, never the values sent. */
+interface FieldError {
+  message: string;
+}
+
+const MAX_FIELDS = 20;
+
+/**
+ * tsoa's `ValidateError` (name `ValidateError`, status 400, `fields`: `{ "body.name": { message, value } }`). The
+ * field names may come from the client (extra properties), so names and messages are cleaned and capped; values
+ * are dropped.
+ */
+function validationFields(error: unknown): Record<string, FieldError> | undefined {
+  const fields = (error as { fields?: unknown } | null)?.fields;
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return undefined;
+  const out: Record<string, FieldError> = {};
+  for (const [name, detail] of Object.entries(fields).slice(0, MAX_FIELDS)) {
+    const message = (detail as { message?: unknown } | null)?.message;
+    out[sanitizeDescription(name).slice(0, 100)] = { message: sanitizeDescription(typeof message === 'string' ? message : 'invalid') };
+  }
+  return out;
+}
+
 /** The JSON error handler. Mount it after your routes (and after tsoa's `RegisterRoutes`). */
-export function errorHandler(options: { onError?: (error: unknown) => void } = {}): ErrorRequestHandler {
+export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+  const onError = options.onError ?? ((error: unknown) => console.error('auth0-tsoa-api errorHandler:', error));
   return (error, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
     if (error instanceof AuthError) {
-      withChallenge(error, req).then((decorated) => sendAuthError(res, decorated));
+      sendAuthError(error, req, res);
       return;
     }
     const status = statusOf(error);
-    if (status >= 500) options.onError?.(error);
+    if (status >= 500) {
+      try {
+        onError(error, req);
+      } catch {
+        /* a logger must not turn an error response into a crash */
+      }
+    }
     const [code, description] = CODES[status] ?? (status >= 500 ? ['server_error', 'Internal server error'] : ['invalid_request', 'The request cannot be processed']);
-    // tsoa validation errors name the failing fields. Names of extra body properties come from the client, so the
-    // text is cleaned and shortened like every other description.
-    const fields = (error as { fields?: unknown })?.fields;
-    const detail = fields && typeof fields === 'object' ? `${description}: ${Object.keys(fields).slice(0, 5).join(', ')}` : description;
+    const fields = status < 500 ? validationFields(error) : undefined;
     if (status < 500) res.set(clientErrorHeaders(error));
-    res.status(status).json({ error: code, error_description: sanitizeDescription(detail) });
+    const detail = fields ? `The request failed validation: ${Object.keys(fields).join(', ')}` : description;
+    res.status(status).json({ error: code, error_description: sanitizeDescription(detail), ...(fields ? { fields } : {}) });
   };
 }
 
-function sendAuthError(res: Response, error: AuthError): void {
-  if (!res.headersSent) res.set(error.headers).status(error.status).json(error.toJSON());
-}
-
 /**
- * An AuthError thrown by application code (`throw new AuthError('insufficient_scope', …)`, or `getAuth()` on a
- * route nobody protected) has no challenge yet: a 401/403 must carry one (RFC 9110 §15.5.2), so the Auth0Api
- * installed on the app decorates it like its own errors. Never rejects.
+ * An AuthError from the validator, or thrown by application code (`throw new AuthError('insufficient_scope', …)`,
+ * `getAuth()` on a route nobody protected): the Auth0Api that handled the request, or the app's, supplies the facts
+ * of the challenge; without one, the defaults (DPoP allowed, ES256, no metadata URL).
  */
-async function withChallenge(error: AuthError, req: Request): Promise<AuthError> {
-  const needsChallenge = (error.status === 401 || error.status === 403) && !error.headers['WWW-Authenticate'];
-  const api = needsChallenge ? Auth0Api.fromApp(req.app) : undefined;
-  if (!api) return error;
-  let url = '';
-  try {
-    url = publicRequestUrl(req, { publicUrl: api.validator.config.publicUrl });
-  } catch {
-    /* a bad Host only costs the resource_metadata parameter */
-  }
-  try {
-    return await api.validator.decorateError(error, { url });
-  } catch {
-    return error;
-  }
+function sendAuthError(error: AuthError, req: Request, res: Response): void {
+  const api = Auth0Api.forRequest(req);
+  const response = api ? api.errorResponse(error, req) : errorResponse(error, { dpopMode: 'allowed', dpopAlgorithms: ['ES256'] });
+  res.set(response.headers).status(response.status).json(response.body);
 }
 
 /** Headers a client error may ask for through `err.headers` (as Express's own final handler honours them). */

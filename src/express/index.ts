@@ -1,9 +1,10 @@
 /**
- * auth0-tsoa-api/express — the Express adapter.
+ * auth0-tsoa-api/express — the Express adapter: `createAuth0Api(options)` gives `install(app)`, `requireAuth()` and
+ * the RFC 9728 route; `errorHandler()` answers every error as JSON with the right challenge.
  * @packageDocumentation
  */
-export { Auth0Api, createAuth0Api, getAuth } from './api.js';
-export type { AuthResult, RequireAuthOptions } from './api.js';
+export { createAuth0Api, getAuth } from './api.js';
+export type { Auth0Api, AuthResult, AuthorizeOptions, RequireAuthOptions } from './api.js';
 export { errorHandler, notFoundHandler, jsonClientErrors } from './error-handler.js';
-export { publicRequestUrl, toRequestContext } from './request.js';
-export { swaggerUiHandlers, swaggerUiOptions, SWAGGER_ASSETS_PATH, type SwaggerUiHandlerOptions, type SwaggerUiOAuthOptions, type SwaggerUiDpopOptions } from './swagger.js';
+export type { ErrorHandlerOptions } from './error-handler.js';
+export { swaggerUiHandlers, SWAGGER_ASSETS_PATH, type SwaggerUiHandlerOptions, type SwaggerUiOAuthOptions, type SwaggerUiDpopOptions } from './swagger.js';

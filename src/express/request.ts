@@ -1,14 +1,24 @@
 /**
- * Express request → core request context: the method, the public URL (trust-proxy aware), the headers
- * (with repeated Authorization headers kept, which Node would silently drop), and whether a token was also sent
- * in the query string or body.
+ * Express request → core request context: the method, the public URL (trust-proxy aware), the headers (with
+ * repeated Authorization headers kept, which Node would silently drop), whether a token was also sent in the query
+ * string or body, and the client certificate (from the TLS connection or a trusted proxy) for RFC 8705.
  */
 import type { Request } from 'express';
-import { AuthError, type RequestContext, type Headers } from '../core/index.js';
+import type { TLSSocket } from 'node:tls';
+import { AuthError } from '../core/errors.js';
+import type { Headers } from '../core/credentials.js';
+import type { RequestContext } from '../core/validator.js';
 
+/** How the public URL is found. */
 export interface PublicUrlOptions {
   /** Fixed public URL (overrides Host and every forwarded header). */
   publicUrl?: URL | undefined;
+}
+
+/** How the client certificate is found (only read when a token is certificate-bound). */
+export interface RequestContextOptions extends PublicUrlOptions {
+  /** Read the client certificate (RFC 8705); false when certificate-bound tokens are disabled. */
+  clientCertificates?: boolean;
 }
 
 // host = reg-name / IPv4 / [IPv6], optional port (RFC 3986 §3.2.2). No userinfo, path or spaces. Underscores are
@@ -16,6 +26,8 @@ export interface PublicUrlOptions {
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const PREFIX = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=@]+)+\/?$/;
 const TRAILING_PORT = /:(\d{1,5})$/; // after HOST matched, only a port can end in ":digits" (IPv6 ends in "]")
+// RFC 9440 §2.2: the DER certificate as a Structured Field byte sequence, `:base64:`.
+const CLIENT_CERT = /^:([A-Za-z0-9+/]+={0,2}):$/;
 
 /** A syntactically valid host with, if any, a port in 1–65535. */
 function validHost(host: string): boolean {
@@ -31,8 +43,26 @@ function first(value: string | string[] | undefined): string | undefined {
 
 /** Whether Express's `trust proxy` setting trusts the peer that sent this request. */
 function proxyTrusted(req: Request): boolean {
-  const trust = req.app.get('trust proxy fn') as ((addr: string | undefined, i: number) => boolean) | undefined;
+  const trust = req.app?.get('trust proxy fn') as ((addr: string | undefined, i: number) => boolean) | undefined;
   return typeof trust === 'function' && trust(req.socket?.remoteAddress, 0);
+}
+
+function badRequest(reason: 'request.bad_host' | 'request.bad_proto' | 'request.duplicate_host' | 'request.absolute_form', description: string): AuthError {
+  return new AuthError('invalid_request', reason, description);
+}
+
+/**
+ * Refuses requests whose framing is ambiguous (contract decision 20): more than one `Host` line (RFC 9112 §3.2:
+ * 400), or an absolute-form target (`GET http://host/path`), which names an authority of its own — a server that is
+ * not a proxy has no business judging it against its Host header. Throws a 400 AuthError.
+ */
+export function checkFraming(req: Request): void {
+  const raw = req.rawHeaders ?? [];
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) throw badRequest('request.duplicate_host', 'The request has more than one Host header');
+  const target = req.originalUrl || req.url || '/';
+  if (!target.startsWith('/')) throw badRequest('request.absolute_form', 'The request target must be a path (origin-form)');
 }
 
 /**
@@ -40,19 +70,15 @@ function proxyTrusted(req: Request): boolean {
  * `X-Forwarded-Host` and `X-Forwarded-Prefix` (first values, validated) are honoured; otherwise they are ignored.
  */
 export function publicRequestUrl(req: Request, options: PublicUrlOptions = {}): string {
+  checkFraming(req);
   const path = req.originalUrl || req.url || '/';
-  if (options.publicUrl) {
-    const base = options.publicUrl.href.replace(/\/+$/, '');
-    return base + (path.startsWith('/') ? path : `/${path}`);
-  }
+  if (options.publicUrl) return options.publicUrl.href.replace(/\/+$/, '') + path;
   const trusted = proxyTrusted(req);
   const host = (trusted && first(req.headers['x-forwarded-host'])) || req.headers.host;
-  if (!host || !validHost(host)) throw new AuthError('invalid_request', 'The Host header is missing or invalid', { reason: 'bad_host' });
+  if (!host || !validHost(host)) throw badRequest('request.bad_host', 'The Host header is missing or invalid');
   // A trusted X-Forwarded-Proto reaches req.protocol verbatim: only http(s) can be a public URL.
   const protocol = req.protocol.toLowerCase();
-  if (protocol !== 'http' && protocol !== 'https') {
-    throw new AuthError('invalid_request', 'The forwarded protocol is invalid', { reason: 'bad_proto' });
-  }
+  if (protocol !== 'http' && protocol !== 'https') throw badRequest('request.bad_proto', 'The forwarded protocol is invalid');
   let prefix = '';
   const forwardedPrefix = trusted ? first(req.headers['x-forwarded-prefix']) : undefined;
   if (forwardedPrefix && PREFIX.test(forwardedPrefix) && !/(^|\/)\.\.?(\/|$)|%2e/i.test(forwardedPrefix)) {
@@ -85,11 +111,31 @@ function tokenOutsideHeader(req: Request): boolean {
   return hasAccessTokenParam(query) || hasAccessTokenParam(req.body);
 }
 
-export function toRequestContext(req: Request, options: PublicUrlOptions = {}): RequestContext {
+/**
+ * The client certificate (DER) for RFC 8705: from a trusted proxy, its `Client-Cert` header (RFC 9440) and never
+ * the connection's (which is the proxy's); from anyone else, the TLS connection's and never a header (a client
+ * could write any header). Undefined when there is none, or when the header is repeated or malformed.
+ */
+export function clientCertificate(req: Request): Uint8Array | undefined {
+  if (proxyTrusted(req)) {
+    const header = req.headers['client-cert'];
+    if (typeof header !== 'string') return undefined;
+    const match = CLIENT_CERT.exec(header.trim());
+    return match ? Buffer.from(match[1]!, 'base64') : undefined;
+  }
+  const socket = req.socket as Partial<TLSSocket> | undefined;
+  if (typeof socket?.getPeerCertificate !== 'function') return undefined;
+  const raw = socket.getPeerCertificate(false)?.raw;
+  return raw && raw.length > 0 ? raw : undefined;
+}
+
+/** The core's view of an Express request. Throws a 400 AuthError for a bad Host or ambiguous framing. */
+export function toRequestContext(req: Request, options: RequestContextOptions = {}): RequestContext {
   return {
     method: req.method,
     url: publicRequestUrl(req, options),
     headers: coreHeaders(req),
     tokenOutsideHeader: tokenOutsideHeader(req),
+    ...(options.clientCertificates ? { clientCertificate: () => clientCertificate(req) } : {}),
   };
 }

@@ -7,29 +7,32 @@
  * import { createExpressAuthentication } from 'auth0-tsoa-api/tsoa';
  * export const expressAuthentication = createExpressAuthentication();
  * ```
+ *
+ * Security names mean what they say: `@Security('bearer')` accepts only `Authorization: Bearer`, `@Security('dpop')`
+ * only `Authorization: DPoP` with a proof, and the general name (`@Security('auth0')` by default) whatever the DPoP
+ * mode accepts.
  */
 import type { Request } from 'express';
 import { Auth0Api } from '../express/api.js';
-import type { AccessTokenClaims } from '../core/index.js';
+import type { AccessTokenClaims } from '../core/access-token.js';
+import type { AuthScheme } from '../core/errors.js';
 
+/** Options of {@link createExpressAuthentication}. */
 export interface ExpressAuthenticationOptions {
-  /** Security names (as in `@Security('auth0', …)`) this function answers for. Default `['auth0', 'bearer', 'dpop']`. */
+  /** Security names (as in `@Security('auth0', …)`) that accept every scheme the DPoP mode allows. Default `['auth0']`. */
   securityNames?: readonly string[];
 }
 
-export type ExpressAuthentication = (
-  request: Request,
-  securityName: string,
-  scopes?: string[],
-) => Promise<AccessTokenClaims>;
+/** The signature tsoa calls. */
+export type ExpressAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims>;
 
 /** An error tsoa can pass to Express: always an Error object with a status (tsoa crashes Express 4 otherwise). */
-class UnknownSecurityNameError extends Error {
+class AuthenticationSetupError extends Error {
   readonly status = 500;
-  constructor(name: string) {
-    super(`expressAuthentication: no handler for @Security('${name}')`);
-  }
 }
+
+/** `bearer` and `dpop` name one scheme each (they are also the names of the OpenAPI `http` schemes). */
+const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: ['bearer'], dpop: ['dpop'] };
 
 /**
  * Creates tsoa's `expressAuthentication`. Pass the {@link Auth0Api} (or a function returning it); without one, the
@@ -37,15 +40,16 @@ class UnknownSecurityNameError extends Error {
  *
  * Verification is memoized per request: tsoa runs every OR'd `@Security` alternative in parallel, and each one
  * reuses the same result (one signature check, one DPoP `jti` record). Resolves with the token claims, which tsoa
- * puts on `request.user` (read them with `@Request()` or `@RequestProp('user')`).
+ * puts on `request.user` (read them with `@Request()` and `getAuth`, or `@RequestProp('user')`).
  */
 export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), options: ExpressAuthenticationOptions = {}): ExpressAuthentication {
-  const names = new Set(options.securityNames ?? ['auth0', 'bearer', 'dpop']);
+  const general = new Set(options.securityNames ?? ['auth0']);
   return async function expressAuthentication(request, securityName, scopes) {
-    if (!names.has(securityName)) throw new UnknownSecurityNameError(securityName);
+    const schemes = SCHEME_NAMES[securityName];
+    if (!schemes && !general.has(securityName)) throw new AuthenticationSetupError(`expressAuthentication: no handler for @Security('${securityName}')`);
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
-    if (!resolved) throw Object.assign(new Error('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)'), { status: 500 });
-    const result = await resolved.authorize(request, scopes);
+    if (!resolved) throw new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)');
+    const result = await resolved.authorize(request, { scopes, schemes });
     return result.claims;
   };
 }

@@ -6,7 +6,7 @@
  * scopes. So `@Security('auth0', [...scopes])` maps to an `oauth2` scheme that carries them, and the `http` Bearer and
  * DPoP schemes are added next to it with empty scope lists.
  */
-import type { DpopMode } from '../core/index.js';
+import type { DpopMode } from '../core/config.js';
 
 export interface SecuritySchemeOptions {
   /** Scope name → description: the one place scopes are described. */

@@ -5,10 +5,10 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiValidator, AuthError, type ApiOptions, type AuthEvent } from '../../src/core/index.js';
-import { keyFitsAlgorithm } from '../../src/core/issuer.js';
+import { AuthError, createValidator, type ApiOptions, type AuthEvent } from '../../src/core/index.js';
+import { keyFitsAlgorithm } from '../../src/core/jws.js';
 import { TestIssuer, generateSigningKey, type Fault } from '../support/test-issuer.js';
-import { rejection } from '../support/helpers.js';
+import { rejection, withResponses, type RefusedError } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
 const URL_ = 'http://api.test/api/private';
@@ -32,15 +32,16 @@ beforeEach(() => {
   issuer.resetCounts();
 });
 
-function validator(options: Partial<ApiOptions> = {}): ApiValidator {
-  return new ApiValidator({ domain: issuer.origin, audience: AUDIENCE, ...options });
+function validator(options: Partial<ApiOptions> = {}) {
+  return withResponses(createValidator({ domain: issuer.origin, audience: AUDIENCE, ...options }), URL_);
 }
+type Validator = ReturnType<typeof validator>;
 
-async function bearer(v: ApiValidator, token: string) {
+async function bearer(v: Validator, token: string) {
   return v.verifyRequest({ method: 'GET', url: URL_, headers: { authorization: `Bearer ${token}` } });
 }
 
-async function outcome(v: ApiValidator, token: string): Promise<number> {
+async function outcome(v: Validator, token: string): Promise<number> {
   return bearer(v, token).then(
     () => 200,
     (e: AuthError) => e.status,
@@ -48,7 +49,7 @@ async function outcome(v: ApiValidator, token: string): Promise<number> {
 }
 
 /** 503 temporarily_unavailable: Retry-After in whole seconds, no challenge needed, nothing internal in the text. */
-function expectUnavailable(error: AuthError): void {
+function expectUnavailable(error: RefusedError): void {
   expect({ status: error.status, code: error.code }).toEqual({ status: 503, code: 'temporarily_unavailable' });
   expect(error.toJSON()).toEqual({ error: 'temporarily_unavailable', error_description: error.description });
   expect(error.headers['Retry-After']).toMatch(/^[1-9]\d*$/);
@@ -89,7 +90,7 @@ describe('key rotation', () => {
     issuer.keys = [key1, key2];
     const token2 = await issuer.token(AUDIENCE, {}, { key: key2 });
     const early = await rejection(bearer(v, token2));
-    expect({ status: early.status, code: early.code, reason: early.reason }).toEqual({ status: 401, code: 'invalid_token', reason: 'unknown_kid' });
+    expect({ status: early.status, code: early.code, reason: early.reason }).toEqual({ status: 401, code: 'invalid_token', reason: 'token.unknown_kid' });
     expect(issuer.jwksFetches).toBe(1);
     await sleep(1100);
     expect(await outcome(v, token2)).toBe(200);

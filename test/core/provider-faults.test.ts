@@ -10,7 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { TestIssuer, generateSigningKey } from '../support/test-issuer.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
-import { ApiValidator } from '../../src/core/validator.js';
+import { createValidator } from '../../src/core/validator.js';
+import { errorResponse } from '../../src/core/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import type { ApiOptions } from '../../src/core/config.js';
 import type { AuthEvent } from '../../src/core/events.js';
@@ -44,7 +45,7 @@ beforeEach(() => {
 // Helpers
 
 interface Harness {
-  validator: ApiValidator;
+  validator: ReturnType<typeof createValidator>;
   events: AuthEvent[];
   failures: () => Array<Extract<AuthEvent, { type: 'provider_fetch_failed' }>>;
 }
@@ -52,7 +53,7 @@ interface Harness {
 /** A validator with short timings; every option can be overridden. */
 function harness(options: Partial<ApiOptions> = {}): Harness {
   const events: AuthEvent[] = [];
-  const validator = new ApiValidator({
+  const validator = createValidator({
     domain: issuer.origin,
     audience: AUDIENCE,
     timeout: 300,
@@ -75,7 +76,7 @@ interface Outcome {
   ms: number;
 }
 
-async function attempt(validator: ApiValidator, token: string): Promise<Outcome> {
+async function attempt(validator: ReturnType<typeof createValidator>, token: string): Promise<Outcome> {
   const started = performance.now();
   try {
     await validator.verifyRequest({ method: 'GET', url: 'http://api.test/api/private', headers: { authorization: `Bearer ${token}` } });
@@ -83,7 +84,7 @@ async function attempt(validator: ApiValidator, token: string): Promise<Outcome>
   } catch (error) {
     expect(error).toBeInstanceOf(AuthError); // never a raw Error (which would become a 500)
     const e = error as AuthError;
-    return { status: e.status, body: e.toJSON(), headers: e.headers, ms: performance.now() - started };
+    return { status: e.status, body: e.toJSON(), headers: errorResponse(e, validator.responseFacts('http://api.test/api/private')).headers, ms: performance.now() - started };
   }
 }
 
@@ -473,10 +474,10 @@ describe('events', () => {
     expect([...seen].sort()).toEqual(['invalid', 'network', 'not_json', 'redirect', 'status', 'timeout', 'too_large']);
   });
   it('a throwing onEvent hook never changes a verdict', async () => {
-    const validator = new ApiValidator({ domain: issuer.origin, audience: AUDIENCE, onEvent: () => { throw new Error('logger down'); } });
+    const validator = createValidator({ domain: issuer.origin, audience: AUDIENCE, onEvent: () => { throw new Error('logger down'); } });
     expect((await attempt(validator, await token())).status).toBe(200);
     issuer.jwksFault = { kind: 'status', status: 500 };
-    const other = new ApiValidator({ domain: issuer.origin, audience: AUDIENCE, onEvent: () => { throw new Error('logger down'); } });
+    const other = createValidator({ domain: issuer.origin, audience: AUDIENCE, onEvent: () => { throw new Error('logger down'); } });
     expectUnavailable(await attempt(other, await token()));
   });
 });

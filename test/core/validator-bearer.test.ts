@@ -5,10 +5,10 @@
 import { createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, calculateJwkThumbprint } from 'jose';
-import { ApiValidator, AuthError, type ApiOptions, type AuthEvent, type RequestContext } from '../../src/core/index.js';
+import { createValidator, type ApiOptions, type AuthEvent, type RequestContext } from '../../src/core/index.js';
 import { TestIssuer, generateSigningKey } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/demo.js';
-import { rejection } from '../support/helpers.js';
+import { rejection, withResponses, type RefusedError } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
 const URL_ = 'http://api.test:8080/api/private';
@@ -32,8 +32,8 @@ afterAll(async () => {
   await attacker?.close();
 });
 
-function validator(options: Partial<ApiOptions> = {}): ApiValidator {
-  return new ApiValidator({ domain: issuer.origin, audience: AUDIENCE, ...options });
+function validator(options: Partial<ApiOptions> = {}) {
+  return withResponses(createValidator({ domain: issuer.origin, audience: AUDIENCE, ...options }), URL_);
 }
 
 function request(authorization?: string | string[], extra: Partial<RequestContext> = {}): RequestContext {
@@ -41,7 +41,7 @@ function request(authorization?: string | string[], extra: Partial<RequestContex
 }
 
 /** Status, code, safe description and the challenge: the error attributes on Bearer only, resource_metadata on all. */
-function expectRejected(error: AuthError, status: number, code: string): void {
+function expectRejected(error: RefusedError, status: number, code: string): void {
   expect({ status: error.status, code: error.code }).toEqual({ status, code });
   expect(error.toJSON()).toEqual({ error: code, error_description: error.description });
   expect(error.description).toMatch(SAFE_TEXT);
@@ -138,34 +138,35 @@ describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
     ['a tampered signature', async () => {
       const token = await issuer.token(AUDIENCE);
       return `${token.slice(0, -6)}${token.slice(-6) === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}`;
-    }, 'signature'],
-    ['a signature by an unpublished key under a published kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { kid: 'key-1' } }), 'signature'],
-    ['an unknown kid', () => issuer.token(AUDIENCE, {}, { key: unpublished }), 'unknown_kid'],
-    ['no kid', () => issuer.token(AUDIENCE, {}, { header: { kid: undefined } }), 'kid'],
-    ['an alg outside the allow-list (ES256 when only RS256)', () => issuer.token(AUDIENCE, {}, { key: ec }), 'alg_not_allowed'],
-    ['an alg that does not fit its key (ES256 on an RSA kid)', () => issuer.token(AUDIENCE, {}, { key: ec, header: { kid: 'key-1' } }), 'key_alg_mismatch', { algorithms: ['RS256', 'ES256'] }],
-    ['a 1024-bit RSA key', async () => rawJws({ alg: 'RS256', kid: 'weak-1' }, payload(), weak.privateKey), 'key_alg_mismatch'],
-    ['alg none', async () => `${Buffer.from('{"alg":"none","kid":"key-1"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload())).toString('base64url')}.c2ln`, 'alg_not_allowed'],
+    }, 'token.signature'],
+    ['a signature by an unpublished key under a published kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { kid: 'key-1' } }), 'token.signature'],
+    ['an unknown kid', () => issuer.token(AUDIENCE, {}, { key: unpublished }), 'token.unknown_kid'],
+    ['no kid', () => issuer.token(AUDIENCE, {}, { header: { kid: undefined } }), 'token.kid_missing'],
+    ['an alg outside the allow-list (ES256 when only RS256)', () => issuer.token(AUDIENCE, {}, { key: ec }), 'token.alg_not_allowed'],
+    ['an alg that does not fit its key (ES256 on an RSA kid)', () => issuer.token(AUDIENCE, {}, { key: ec, header: { kid: 'key-1' } }), 'token.key_alg_mismatch', { algorithms: ['RS256', 'ES256'] }],
+    // Keys under 2048 bits are never imported from the key set, so the kid is unknown.
+    ['a 1024-bit RSA key', async () => rawJws({ alg: 'RS256', kid: 'weak-1' }, payload(), weak.privateKey), 'token.unknown_kid'],
+    ['alg none', async () => `${Buffer.from('{"alg":"none","kid":"key-1"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload())).toString('base64url')}.c2ln`, 'token.alg_not_allowed'],
     ['HS256 keyed with the public RSA key (key confusion)', () =>
       new SignJWT(payload()).setProtectedHeader({ alg: 'HS256', kid: 'key-1' }).sign(
         new TextEncoder().encode(createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }) as string),
-      ), 'alg_not_allowed'],
-    ['typ dpop+jwt', () => issuer.token(AUDIENCE, {}, { header: { typ: 'dpop+jwt' } }), 'typ'],
-    ['an expired token', () => issuer.token(AUDIENCE, { iat: now() - 7200, exp: now() - 3600 }), 'expired'],
-    ['nbf in the future', () => issuer.token(AUDIENCE, { nbf: now() + 3600 }), 'nbf'],
-    ['iat in the future', () => issuer.token(AUDIENCE, { iat: now() + 3600 }), 'iat_future'],
-    ['another issuer', () => issuer.token(AUDIENCE, { iss: 'https://attacker.example.com/' }), 'iss'],
-    ['the issuer without its trailing slash', () => issuer.token(AUDIENCE, { iss: issuer.origin }), 'iss'],
-    ['another audience', () => issuer.token('https://other-api.example.com'), 'aud'],
-    ['no exp', () => issuer.token(AUDIENCE, { exp: undefined }), 'exp_missing'],
-    ['no sub', () => issuer.token(AUDIENCE, { sub: undefined }), 'sub_missing'],
-    ['a header that is not JSON', async () => `${Buffer.from('{"alg":').toString('base64url')}.e30.c2ln`, 'malformed_header'],
-    ['a segment that is not canonical base64url', async () => 'abc.def.ghi', 'malformed'],
-    ['not a JWT at all', async () => 'opaque-token-value', 'malformed'],
+      ), 'token.alg_not_allowed'],
+    ['typ dpop+jwt', () => issuer.token(AUDIENCE, {}, { header: { typ: 'dpop+jwt' } }), 'token.typ'],
+    ['an expired token', () => issuer.token(AUDIENCE, { iat: now() - 7200, exp: now() - 3600 }), 'token.expired'],
+    ['nbf in the future', () => issuer.token(AUDIENCE, { nbf: now() + 3600 }), 'token.not_yet_valid'],
+    ['iat in the future', () => issuer.token(AUDIENCE, { iat: now() + 3600 }), 'token.iat_future'],
+    ['another issuer', () => issuer.token(AUDIENCE, { iss: 'https://attacker.example.com/' }), 'token.iss'],
+    ['the issuer without its trailing slash', () => issuer.token(AUDIENCE, { iss: issuer.origin }), 'token.iss'],
+    ['another audience', () => issuer.token('https://other-api.example.com'), 'token.aud'],
+    ['no exp', () => issuer.token(AUDIENCE, { exp: undefined }), 'token.exp_missing'],
+    ['no sub', () => issuer.token(AUDIENCE, { sub: undefined }), 'token.sub_missing'],
+    ['a header that is not JSON', async () => `${Buffer.from('{"alg":').toString('base64url')}.e30.c2ln`, 'token.malformed_header'],
+    ['a segment that is not canonical base64url', async () => 'abc.def.ghi', 'token.malformed'],
+    ['not a JWT at all', async () => 'opaque-token-value', 'token.malformed'],
     ['a DPoP-bound token (cnf.jkt) sent as Bearer', async () =>
-      issuer.token(AUDIENCE, { cnf: { jkt: await calculateJwkThumbprint(ec.publicJwk) } }), 'bound_token_as_bearer'],
-    ['an embedded jwk with an attacker kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { jwk: unpublished.publicJwk } }), 'unknown_kid'],
-    ['an embedded jwk next to our kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { kid: 'key-1', jwk: unpublished.publicJwk } }), 'signature'],
+      issuer.token(AUDIENCE, { cnf: { jkt: await calculateJwkThumbprint(ec.publicJwk) } }), 'token.bound_as_bearer'],
+    ['an embedded jwk with an attacker kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { jwk: unpublished.publicJwk } }), 'token.unknown_kid'],
+    ['an embedded jwk next to our kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { kid: 'key-1', jwk: unpublished.publicJwk } }), 'token.signature'],
   ];
 
   it.each(rows)('%s', async (_what, makeToken, reason, options = {}) => {
@@ -175,7 +176,7 @@ describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
     expectRejected(error, 401, 'invalid_token');
     expect(error.reason).toBe(reason);
     expect(error.scheme).toBe('bearer');
-    expect(events).toContainEqual({ type: 'request_rejected', code: 'invalid_token', reason, status: 401 });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'request_rejected', code: 'invalid_token', reason, status: 401 }));
   });
 
   it('never fetches a key from a jku/x5u the token names', async () => {
@@ -205,10 +206,10 @@ describe('strict (RFC 9068) mode', () => {
   });
 
   it.each([
-    ['typ JWT', {}, { typ: 'JWT' }, 'typ'],
-    ['no typ', {}, { typ: undefined }, 'typ'],
-    ['no client_id', { client_id: undefined }, {}, 'client_id_missing'],
-    ['no jti', { jti: undefined }, {}, 'jti_missing'],
+    ['typ JWT', {}, { typ: 'JWT' }, 'token.typ'],
+    ['no typ', {}, { typ: undefined }, 'token.typ'],
+    ['no client_id', { client_id: undefined }, {}, 'token.client_id_missing'],
+    ['no jti', { jti: undefined }, {}, 'token.jti_missing'],
   ])('refuses %s', async (_what, claims, header, reason) => {
     const token = await issuer.token(AUDIENCE, claims, { header });
     const error = await rejection(strict().verifyRequest(request(`Bearer ${token}`)));
@@ -230,7 +231,7 @@ describe('assertScopes → 403 insufficient_scope', () => {
 
   it('names every required scope, space-separated, on the Bearer challenge', async () => {
     const { v, result } = await verified({ scope: 'read:data' });
-    const error = await rejection(v.assertScopes(result, ['read:data', 'write:data'], { url: URL_ }));
+    const error = await rejection(v.assertScopes(result, ['read:data', 'write:data']));
     expect({ status: error.status, code: error.code }).toEqual({ status: 403, code: 'insufficient_scope' });
     expect(error.toJSON()).toEqual({ error: 'insufficient_scope', error_description: error.description });
     const [bearer] = parseChallenges(error.headers['WWW-Authenticate'] ?? null);
@@ -244,7 +245,7 @@ describe('assertScopes → 403 insufficient_scope', () => {
     ['the union of scope and permissions', { scope: 'read:data', permissions: ['write:data'] }, { scopeClaim: 'scope,permissions' }],
   ] as Array<[string, Record<string, unknown>, Partial<ApiOptions>]>)('passes when %s', async (_what, claims, options) => {
     const { v, result } = await verified(claims, options);
-    await expect(v.assertScopes(result, 'read:data write:data', { url: URL_ })).resolves.toBeUndefined();
+    await expect(v.assertScopes(result, 'read:data write:data')).resolves.toBeUndefined();
   });
 
   it.each([
@@ -254,7 +255,7 @@ describe('assertScopes → 403 insufficient_scope', () => {
     ['a scope that only starts like the required one', { scope: 'read:database write:database' }, {}],
   ] as Array<[string, Record<string, unknown>, Partial<ApiOptions>]>)('refuses %s', async (_what, claims, options) => {
     const { v, result } = await verified(claims, options);
-    expect((await rejection(v.assertScopes(result, ['read:data', 'write:data'], { url: URL_ }))).status).toBe(403);
+    expect((await rejection(v.assertScopes(result, ['read:data', 'write:data']))).status).toBe(403);
   });
 });
 
@@ -263,7 +264,7 @@ describe('maxTokenAge', () => {
     const token = await issuer.token(AUDIENCE, { iat: Math.floor(Date.now() / 1000) - 120 });
     const error = await rejection(validator({ maxTokenAge: 60 }).verifyRequest(request(`Bearer ${token}`)));
     expectRejected(error, 401, 'invalid_token');
-    expect(error.reason).toBe('max_token_age');
+    expect(error.reason).toBe('token.too_old');
   });
 
   it('still rejects it once it has aged past maxTokenAge after a first, cached, success', async () => {
@@ -272,7 +273,7 @@ describe('maxTokenAge', () => {
     expect((await v.verifyRequest(request(`Bearer ${token}`))).claims.sub).toBe('auth0|user-1');
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const error = await rejection(v.verifyRequest(request(`Bearer ${token}`)));
-    expect(error.reason).toBe('max_token_age');
+    expect(error.reason).toBe('token.too_old');
   });
 });
 

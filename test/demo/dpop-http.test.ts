@@ -142,37 +142,37 @@ function expectError(reply: Reply, mode: Mode, status: number, code: string, err
 
 /** Proofs for `url`/`token` with exactly one check failing, and the reason the validator reports. */
 const BROKEN_PROOFS: Array<[string, string, (url: string, token: string) => Promise<string>]> = [
-  ['typ JWT', 'typ', (u, t) => brokenProof(u, t, { header: { typ: 'JWT' } })],
-  ['typ missing', 'typ', (u, t) => brokenProof(u, t, { header: { typ: undefined } })],
-  ['alg RS256 (not allowed)', 'alg', async (u, t) => {
+  ['typ JWT', 'proof.typ', (u, t) => brokenProof(u, t, { header: { typ: 'JWT' } })],
+  ['typ missing', 'proof.typ', (u, t) => brokenProof(u, t, { header: { typ: undefined } })],
+  ['alg RS256 (not allowed)', 'proof.alg_not_allowed', async (u, t) => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     return brokenProof(u, t, { header: { alg: 'RS256', jwk: rsa.publicKey.export({ format: 'jwk' }) }, signWith: rsa.privateKey });
   }],
-  ['alg none', 'alg', async (u, t) => {
+  ['alg none', 'proof.alg_not_allowed', async (u, t) => {
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const [, payload] = (await brokenProof(u, t)).split('.');
     return `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: clientJwk })}.${payload}.AAAA`;
   }],
-  ['jwk missing', 'jwk_missing', (u, t) => brokenProof(u, t, { header: { jwk: undefined } })],
-  ['jwk private (d)', 'jwk_private', async (u, t) => {
+  ['jwk missing', 'proof.jwk_missing', (u, t) => brokenProof(u, t, { header: { jwk: undefined } })],
+  ['jwk private (d)', 'proof.jwk_private', async (u, t) => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     return brokenProof(u, t, { header: { jwk: ec.privateKey.export({ format: 'jwk' }) }, signWith: ec.privateKey });
   }],
-  ['bad signature (signed by another key)', 'signature', (u, t) => brokenProof(u, t, { signWith: stranger.privateKey })],
-  ['htm lower-case', 'htm', (u, t) => brokenProof(u, t, { claims: { htm: 'get' } })],
-  ['htm POST for a GET', 'htm', (u, t) => brokenProof(u, t, { claims: { htm: 'POST' } })],
-  ['htu another path', 'htu', (u, t) => brokenProof(u, t, { claims: { htu: u.replace('/api/private', '/api/profile') } })],
-  ['htu another host', 'htu', (u, t) => brokenProof(u, t, { claims: { htu: u.replace('127.0.0.1', 'evil.example') } })],
-  ['htu trailing slash', 'htu', (u, t) => brokenProof(u, t, { claims: { htu: `${u}/` } })],
-  ['iat 400 s old', 'iat_old', (u, t) => brokenProof(u, t, { claims: { iat: Math.floor(Date.now() / 1000) - 400 } })],
-  ['iat 120 s ahead', 'iat_future', (u, t) => brokenProof(u, t, { claims: { iat: Math.floor(Date.now() / 1000) + 120 } })],
-  ['exp in the past', 'exp', (u, t) => brokenProof(u, t, { claims: { exp: Math.floor(Date.now() / 1000) - 10 } })],
-  ['jti missing', 'jti_missing', (u, t) => brokenProof(u, t, { claims: { jti: undefined } })],
-  ['jti over 256 characters', 'jti_too_long', (u, t) => brokenProof(u, t, { claims: { jti: 'j'.repeat(257) } })],
-  ['ath missing', 'ath', (u, t) => brokenProof(u, t, { claims: { ath: undefined } })],
-  ['ath of another token', 'ath', async (u, t) => brokenProof(u, t, { claims: { ath: await sha256(`${t}x`) } })],
-  ['over 8 KiB', 'malformed', (u, t) => brokenProof(u, t, { claims: { pad: 'x'.repeat(7000) } })],
-  ['not a JWS', 'malformed', async () => 'not-a-jws'],
+  ['bad signature (signed by another key)', 'proof.signature', (u, t) => brokenProof(u, t, { signWith: stranger.privateKey })],
+  ['htm lower-case', 'proof.htm', (u, t) => brokenProof(u, t, { claims: { htm: 'get' } })],
+  ['htm POST for a GET', 'proof.htm', (u, t) => brokenProof(u, t, { claims: { htm: 'POST' } })],
+  ['htu another path', 'proof.htu', (u, t) => brokenProof(u, t, { claims: { htu: u.replace('/api/private', '/api/profile') } })],
+  ['htu another host', 'proof.htu', (u, t) => brokenProof(u, t, { claims: { htu: u.replace('127.0.0.1', 'evil.example') } })],
+  ['htu trailing slash', 'proof.htu', (u, t) => brokenProof(u, t, { claims: { htu: `${u}/` } })],
+  ['iat 400 s old', 'proof.too_old', (u, t) => brokenProof(u, t, { claims: { iat: Math.floor(Date.now() / 1000) - 400 } })],
+  ['iat 120 s ahead', 'proof.iat_future', (u, t) => brokenProof(u, t, { claims: { iat: Math.floor(Date.now() / 1000) + 120 } })],
+  ['exp in the past', 'proof.expired', (u, t) => brokenProof(u, t, { claims: { exp: Math.floor(Date.now() / 1000) - 10 } })],
+  ['jti missing', 'proof.jti_missing', (u, t) => brokenProof(u, t, { claims: { jti: undefined } })],
+  ['jti over 256 characters', 'proof.jti_too_long', (u, t) => brokenProof(u, t, { claims: { jti: 'j'.repeat(257) } })],
+  ['ath missing', 'proof.ath', (u, t) => brokenProof(u, t, { claims: { ath: undefined } })],
+  ['ath of another token', 'proof.ath', async (u, t) => brokenProof(u, t, { claims: { ath: await sha256(`${t}x`) } })],
+  ['over 8 KiB', 'proof.malformed', (u, t) => brokenProof(u, t, { claims: { pad: 'x'.repeat(7000) } })],
+  ['not a JWS', 'proof.malformed', async () => 'not-a-jws'],
 ];
 
 describe.each(['allowed', 'required'] as const)('AUTH0_DPOP=%s', (mode) => {
@@ -183,7 +183,7 @@ describe.each(['allowed', 'required'] as const)('AUTH0_DPOP=%s', (mode) => {
     expect(ok.headers.get('www-authenticate')).toBeNull();
     const replay = await send(urlOf(mode), { authorization: `DPoP ${boundToken}`, dpop: proof });
     expectError(replay, mode, 401, 'invalid_dpop_proof');
-    expect(rejections[mode].at(-1)).toBe('replay');
+    expect(rejections[mode].at(-1)).toBe('proof.replay');
   });
 
   it('refuses the high-S twin of a used proof as a replay (the replay key is not the proof bytes)', async () => {
@@ -191,7 +191,7 @@ describe.each(['allowed', 'required'] as const)('AUTH0_DPOP=%s', (mode) => {
     expect((await send(urlOf(mode), { authorization: `DPoP ${boundToken}`, dpop: proof })).status).toBe(200);
     const twin = await send(urlOf(mode), { authorization: `DPoP ${boundToken}`, dpop: highS(proof) });
     expectError(twin, mode, 401, 'invalid_dpop_proof');
-    expect(rejections[mode].at(-1)).toBe('replay');
+    expect(rejections[mode].at(-1)).toBe('proof.replay');
   });
 
   it('accepts a fresh proof for every request with the same token', async () => {
@@ -232,13 +232,13 @@ describe.each(['allowed', 'required'] as const)('AUTH0_DPOP=%s', (mode) => {
   it('refuses a proof by a key other than the token binding: 401 invalid_token on DPoP', async () => {
     const proof = await validProof(urlOf(mode), boundToken, { keyPair: stranger });
     expectError(await send(urlOf(mode), { authorization: `DPoP ${boundToken}`, dpop: proof }), mode, 401, 'invalid_token');
-    expect(rejections[mode].at(-1)).toBe('jkt_mismatch');
+    expect(rejections[mode].at(-1)).toBe('token.jkt_mismatch');
   });
 
   it('refuses an unbound token with the DPoP scheme: 401 invalid_token on DPoP', async () => {
     const proof = await validProof(urlOf(mode), unboundToken);
     expectError(await send(urlOf(mode), { authorization: `DPoP ${unboundToken}`, dpop: proof }), mode, 401, 'invalid_token');
-    expect(rejections[mode].at(-1)).toBe('token_not_bound');
+    expect(rejections[mode].at(-1)).toBe('token.not_dpop_bound');
   });
 
   it('refuses an invalid token with a valid proof: 401 invalid_token on DPoP', async () => {
@@ -249,13 +249,13 @@ describe.each(['allowed', 'required'] as const)('AUTH0_DPOP=%s', (mode) => {
 
   it('refuses the DPoP scheme without a DPoP header: 400 invalid_request on DPoP', async () => {
     expectError(await send(urlOf(mode), { authorization: `DPoP ${boundToken}` }), mode, 400, 'invalid_request');
-    expect(rejections[mode].at(-1)).toBe('proof_missing');
+    expect(rejections[mode].at(-1)).toBe('proof.missing');
   });
 
   it('refuses two proofs joined in one DPoP header: 400 invalid_request on DPoP', async () => {
     const proofs = `${await validProof(urlOf(mode), boundToken)}, ${await validProof(urlOf(mode), boundToken)}`;
     expectError(await send(urlOf(mode), { authorization: `DPoP ${boundToken}`, dpop: proofs }), mode, 400, 'invalid_request');
-    expect(rejections[mode].at(-1)).toBe('proof_multiple');
+    expect(rejections[mode].at(-1)).toBe('proof.multiple');
   });
 
   it('refuses two DPoP header lines: 400 invalid_request on DPoP', async () => {
@@ -296,7 +296,7 @@ describe('AUTH0_DPOP=allowed: Bearer next to DPoP', () => {
 
   it('refuses a bound token sent as Bearer: 401 invalid_token on Bearer', async () => {
     expectError(await send(urlOf('allowed'), { authorization: `Bearer ${boundToken}` }), 'allowed', 401, 'invalid_token', 'Bearer');
-    expect(rejections.allowed.at(-1)).toBe('bound_token_as_bearer');
+    expect(rejections.allowed.at(-1)).toBe('token.bound_as_bearer');
   });
 
   it('refuses a Bearer token with a DPoP header: 400 invalid_request on Bearer', async () => {
@@ -342,7 +342,7 @@ describe('AUTH0_DPOP=disabled', () => {
 
   it('refuses a bound token sent as Bearer: 401 invalid_token (never downgraded)', async () => {
     expectError(await send(urlOf('disabled'), { authorization: `Bearer ${boundToken}` }), 'disabled', 401, 'invalid_token', 'Bearer');
-    expect(rejections.disabled.at(-1)).toBe('bound_token_as_bearer');
+    expect(rejections.disabled.at(-1)).toBe('token.bound_as_bearer');
   });
 
   it('ignores a stray DPoP header next to a Bearer token', async () => {

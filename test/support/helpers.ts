@@ -2,16 +2,21 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import { AuthError } from '../../src/core/index.js';
+import { AuthError } from '../../src/core/errors.js';
+import { errorResponse } from '../../src/core/error-response.js';
+import type { ApiValidator } from '../../src/core/validator.js';
 
-/** Awaits a promise that must reject with an AuthError, and returns that error. */
-export async function rejection(promise: Promise<unknown>): Promise<AuthError> {
+/**
+ * Awaits a promise that must reject with an AuthError, and returns that error (with the response headers when it
+ * came through {@link withResponses}).
+ */
+export async function rejection(promise: Promise<unknown>): Promise<RefusedError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
+  return error as RefusedError;
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
@@ -59,4 +64,33 @@ export function highS(jws: string): string {
   const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
   const flipped = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
   return `${h}.${p}.${Buffer.concat([raw.subarray(0, 32), flipped]).toString('base64url')}`;
+}
+
+/** An AuthError with the headers the adapters would send for it (computed by `errorResponse`). */
+export type RefusedError = AuthError & { headers: Record<string, string> };
+
+/**
+ * A validator whose refusals carry their response headers, as an adapter computes them (`errorResponse` with the
+ * validator's facts for `url`): lets core tests assert challenges without an HTTP layer. `assertScopes` returns a
+ * promise here, so that `rejection()` works for it too.
+ */
+export function withResponses(validator: ApiValidator, url: string): Omit<ApiValidator, 'assertScopes'> & { assertScopes(...args: Parameters<ApiValidator['assertScopes']>): Promise<void> } {
+  const decorate = (error: unknown): unknown => {
+    if (!(error instanceof AuthError)) return error;
+    const { headers } = errorResponse(error, validator.responseFacts(url));
+    return Object.assign(Object.create(Object.getPrototypeOf(error) as object) as AuthError, error, { headers, message: error.message });
+  };
+  return new Proxy(validator, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || !['verifyRequest', 'assertScopes', 'verifyAccessToken'].includes(property as string)) return value;
+      return async (...args: unknown[]) => {
+        try {
+          return await (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (error) {
+          throw decorate(error);
+        }
+      };
+    },
+  }) as never;
 }

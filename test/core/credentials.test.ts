@@ -65,15 +65,15 @@ describe('parseAuthorization: no credentials (401 without error=)', () => {
 
 describe('parseAuthorization: malformed credentials → 400 invalid_request', () => {
   it.each([
-    ['Bearer with no token', 'Bearer', 'missing_token'],
-    ['Bearer and a space', 'Bearer ', 'missing_token'],
-    ['two tokens', 'Bearer a b', 'malformed_token'],
-    ['a quoted token', 'Bearer "abc"', 'malformed_token'],
-    ['a comma-joined second credential', `Bearer ${TOKEN}, Bearer ${TOKEN}`, 'malformed_token'],
-    ['padding in the middle', 'Bearer ab=c', 'malformed_token'],
-    ['a tab instead of a space', `Bearer\t${TOKEN}`, 'malformed_authorization'],
-    ['no scheme', `=${TOKEN}`, 'malformed_authorization'],
-    ['a control character', `Bearer ${TOKEN}\u0001`, 'malformed_token'],
+    ['Bearer with no token', 'Bearer', 'credentials.missing_token'],
+    ['Bearer and a space', 'Bearer ', 'credentials.missing_token'],
+    ['two tokens', 'Bearer a b', 'credentials.malformed'],
+    ['a quoted token', 'Bearer "abc"', 'credentials.malformed'],
+    ['a comma-joined second credential', `Bearer ${TOKEN}, Bearer ${TOKEN}`, 'credentials.malformed'],
+    ['padding in the middle', 'Bearer ab=c', 'credentials.malformed'],
+    ['a tab instead of a space', `Bearer\t${TOKEN}`, 'credentials.malformed'],
+    ['no scheme', `=${TOKEN}`, 'credentials.malformed'],
+    ['a control character', `Bearer ${TOKEN}\u0001`, 'credentials.malformed'],
   ])('%s', (_what, value, reason) => {
     const error = parseError({ authorization: value });
     expect(error.status).toBe(400);
@@ -90,7 +90,7 @@ describe('parseAuthorization: malformed credentials → 400 invalid_request', ()
     const error = parseError({ authorization: [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`] });
     expect(error.status).toBe(400);
     expect(error.code).toBe('invalid_request');
-    expect(error.reason).toBe('duplicate_header');
+    expect(error.reason).toBe('credentials.duplicate_header');
     expect(error.description).toBe('Several Authorization headers were sent');
   });
 });
@@ -101,10 +101,10 @@ describe('getDpopProof', () => {
   });
 
   it.each([
-    ['absent', {}, 'proof_missing'],
-    ['empty', { dpop: '' }, 'proof_missing'],
-    ['two headers', { dpop: [TOKEN, TOKEN] }, 'duplicate_header'],
-    ['comma-joined proofs', { dpop: `${TOKEN}, ${TOKEN}` }, 'proof_multiple'],
+    ['absent', {}, 'proof.missing'],
+    ['empty', { dpop: '' }, 'proof.missing'],
+    ['two headers', { dpop: [TOKEN, TOKEN] }, 'proof.multiple'],
+    ['comma-joined proofs', { dpop: `${TOKEN}, ${TOKEN}` }, 'proof.multiple'],
   ])('%s → 400 invalid_request on DPoP', (_what, headers, reason) => {
     let error: unknown;
     try {

@@ -7,7 +7,7 @@ import { createHmac, generateKeyPairSync, randomUUID, sign as cryptoSign, type K
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CompactSign, SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { generateKeyPair, generateProof, type JWSAlgorithm } from 'dpop';
-import { verifyProof, accessTokenHash, MAX_JTI_LENGTH, MAX_PROOF_LENGTH, type ProofRules } from '../../src/core/dpop.js';
+import { verifyProof as verifyProofSync, accessTokenHash, MAX_JTI_LENGTH, MAX_PROOF_LENGTH, type ProofRules } from '../../src/core/dpop-proof.js';
 import type { Algorithm } from '../../src/core/config.js';
 import { rejection, highS } from '../support/helpers.js';
 
@@ -26,8 +26,11 @@ function publicJwk(key: KeyObject): JWK {
 }
 
 function rules(overrides: Partial<ProofRules> = {}): ProofRules {
-  return { method: 'GET', url: HTU, accessToken: ACCESS_TOKEN, algorithms: ['ES256'], iatLeeway: 30, iatOffset: 300, now: NOW, ...overrides };
+  return { method: 'GET', url: HTU, accessTokenHash: accessTokenHash(ACCESS_TOKEN), algorithms: ['ES256'], iatLeeway: 30, iatOffset: 300, now: NOW, ...overrides };
 }
+
+/** verifyProof is synchronous; as a promise, its refusals read like the other files' (`rejection`, `.resolves`). */
+const verifyProof = async (text: string, r: ProofRules) => verifyProofSync(text, r);
 
 function validClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const claims: Record<string, unknown> = { jti: randomUUID(), htm: 'GET', htu: HTU, iat: NOW, ath: accessTokenHash(ACCESS_TOKEN), ...overrides };
@@ -124,25 +127,25 @@ describe('verifyProof: shape', () => {
     const text = await proof({ claims: { jti: 'fixed', pad: 'x'.repeat((await padToLimit()) + 3) } });
     expect(text.length).toBeGreaterThan(MAX_PROOF_LENGTH);
     expect(text.length).toBeLessThanOrEqual(MAX_PROOF_LENGTH + 4);
-    await expectRefused(text, 'malformed');
+    await expectRefused(text, 'proof.malformed');
   });
 
   it('refuses two comma-joined proofs', async () => {
-    await expectRefused(`${await proof()},${await proof()}`, 'malformed');
-    await expectRefused(`${await proof()}, ${await proof()}`, 'malformed');
+    await expectRefused(`${await proof()},${await proof()}`, 'proof.malformed');
+    await expectRefused(`${await proof()}, ${await proof()}`, 'proof.malformed');
   });
 
   it('refuses what is not a compact JWS', async () => {
     const valid = await proof();
     for (const text of ['', 'abc', 'a.b', 'a.b.c.d', `${valid}.x`, ` ${valid}`, valid.replace('.', '..'), valid.replace(/\.[^.]*$/, '.')]) {
-      await expectRefused(text, 'malformed');
+      await expectRefused(text, 'proof.malformed');
     }
   });
 
   it('refuses a header that is not a JSON object', async () => {
     const [, p, s] = (await proof()).split('.');
     for (const header of [b64('not json'), b64([1, 2]), b64(null), b64('"dpop+jwt"')]) {
-      await expectRefused(`${header}.${p}.${s}`, 'malformed_header');
+      await expectRefused(`${header}.${p}.${s}`, 'proof.malformed_header');
     }
   });
 
@@ -153,14 +156,14 @@ describe('verifyProof: shape', () => {
     ['a number', 42],
   ])('refuses a signed payload that is %s', async (_name, payload) => {
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
-    await expectRefused(rawJws(header, payload, es256Signer(ec256.privateKey)), 'malformed_payload');
+    await expectRefused(rawJws(header, payload, es256Signer(ec256.privateKey)), 'proof.malformed_payload');
   });
 
   it('refuses a signed payload that is not JSON', async () => {
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
     const input = `${b64(header)}.${Buffer.from('{not json').toString('base64url')}`;
     const text = `${input}.${es256Signer(ec256.privateKey)(Buffer.from(input)).toString('base64url')}`;
-    await expectRefused(text, 'malformed_payload');
+    await expectRefused(text, 'proof.malformed_payload');
   });
 });
 
@@ -171,100 +174,100 @@ describe('verifyProof: typ', () => {
     ['at+jwt', 'at+jwt'],
     ['a number', 1],
   ])('refuses typ %s', async (_name, typ) => {
-    await expectRefused(await proof({ header: { typ } }), 'typ');
+    await expectRefused(await proof({ header: { typ } }), 'proof.typ');
   });
 });
 
 describe('verifyProof: alg', () => {
   it('refuses alg none (with a signature segment so the shape is valid)', async () => {
     const text = rawJws({ alg: 'none', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) }, validClaims(), () => Buffer.from('x'));
-    await expectRefused(text, 'alg');
+    await expectRefused(text, 'proof.alg_not_allowed');
   });
 
   it('refuses an unsigned alg none proof', async () => {
     const input = `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) })}.${b64(validClaims())}`;
-    await expectRefused(`${input}.`, 'malformed');
+    await expectRefused(`${input}.`, 'proof.malformed');
   });
 
   it('refuses HS256 even with the secret published as an oct jwk', async () => {
     const secret = Buffer.alloc(32, 7);
     const jwk = { kty: 'oct', k: secret.toString('base64url') };
     const text = rawJws({ alg: 'HS256', typ: 'dpop+jwt', jwk }, validClaims(), (input) => createHmac('sha256', secret).update(input).digest());
-    await expectRefused(text, 'alg');
+    await expectRefused(text, 'proof.alg_not_allowed');
   });
 
   it('refuses RS256 when only ES256 is allowed', async () => {
-    await expectRefused(await proof({ alg: 'RS256', key: rsa2048.privateKey, header: { jwk: publicJwk(rsa2048.publicKey) } }), 'alg');
+    await expectRefused(await proof({ alg: 'RS256', key: rsa2048.privateKey, header: { jwk: publicJwk(rsa2048.publicKey) } }), 'proof.alg_not_allowed');
   });
 
   it('refuses a missing or non-string alg', async () => {
     const claims = validClaims();
     for (const alg of [undefined, 256, ['ES256']]) {
       const header = { alg, typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
-      await expectRefused(rawJws(header, claims, es256Signer(ec256.privateKey)), 'alg');
+      await expectRefused(rawJws(header, claims, es256Signer(ec256.privateKey)), 'proof.alg_not_allowed');
     }
   });
 
   it('refuses an alg whose case differs', async () => {
     const header = { alg: 'es256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
-    await expectRefused(rawJws(header, validClaims(), es256Signer(ec256.privateKey)), 'alg');
+    await expectRefused(rawJws(header, validClaims(), es256Signer(ec256.privateKey)), 'proof.alg_not_allowed');
   });
 
   it('refuses crit and b64 header parameters', async () => {
     const jwk = publicJwk(ec256.publicKey);
-    await expectRefused(rawJws({ alg: 'ES256', typ: 'dpop+jwt', jwk, crit: ['exp'], exp: NOW + 60 }, validClaims(), es256Signer(ec256.privateKey)), 'crit');
-    await expectRefused(rawJws({ alg: 'ES256', typ: 'dpop+jwt', jwk, b64: false }, validClaims(), es256Signer(ec256.privateKey)), 'crit');
+    await expectRefused(rawJws({ alg: 'ES256', typ: 'dpop+jwt', jwk, crit: ['exp'], exp: NOW + 60 }, validClaims(), es256Signer(ec256.privateKey)), 'proof.unsupported_header');
+    await expectRefused(rawJws({ alg: 'ES256', typ: 'dpop+jwt', jwk, b64: false }, validClaims(), es256Signer(ec256.privateKey)), 'proof.unsupported_header');
   });
 });
 
 describe('verifyProof: jwk', () => {
   it('refuses a proof without jwk', async () => {
-    await expectRefused(await proof({ header: { jwk: undefined } }), 'jwk_missing');
+    await expectRefused(await proof({ header: { jwk: undefined } }), 'proof.jwk_missing');
   });
 
   it('refuses a jwk that is not an object', async () => {
     for (const jwk of ['key', 42, null, [publicJwk(ec256.publicKey)]]) {
-      await expectRefused(await proof({ header: { jwk } }), 'jwk_missing');
+      await expectRefused(await proof({ header: { jwk } }), 'proof.jwk_missing');
     }
   });
 
   it('refuses a private jwk (d present)', async () => {
     const privateJwk = ec256.privateKey.export({ format: 'jwk' });
     expect(privateJwk.d).toBeTypeOf('string');
-    await expectRefused(await proof({ header: { jwk: privateJwk } }), 'jwk_private');
+    await expectRefused(await proof({ header: { jwk: privateJwk } }), 'proof.jwk_private');
   });
 
   it('refuses an RSA jwk with private members', async () => {
     const privateJwk = rsa2048.privateKey.export({ format: 'jwk' });
-    await expectRefused(await proof({ alg: 'RS256', key: rsa2048.privateKey, header: { jwk: privateJwk } }), 'jwk_private', { algorithms: ['RS256'] });
+    await expectRefused(await proof({ alg: 'RS256', key: rsa2048.privateKey, header: { jwk: privateJwk } }), 'proof.jwk_private', { algorithms: ['RS256'] });
   });
 
   it('refuses a symmetric (oct) or unknown key type', async () => {
-    await expectRefused(await proof({ header: { jwk: { kty: 'oct' } } }), 'jwk_kty');
-    await expectRefused(await proof({ header: { jwk: { ...publicJwk(ec256.publicKey), kty: 'ec' } } }), 'jwk_kty');
-    await expectRefused(await proof({ header: { jwk: { ...publicJwk(ec256.publicKey), kty: undefined } } }), 'jwk_kty');
+    await expectRefused(await proof({ header: { jwk: { kty: 'oct' } } }), 'proof.jwk_unsupported');
+    await expectRefused(await proof({ header: { jwk: { ...publicJwk(ec256.publicKey), kty: 'ec' } } }), 'proof.jwk_unsupported');
+    await expectRefused(await proof({ header: { jwk: { ...publicJwk(ec256.publicKey), kty: undefined } } }), 'proof.jwk_unsupported');
   });
 
   it('refuses a jwk that is not a valid key', async () => {
     const jwk = publicJwk(ec256.publicKey);
-    await expectRefused(await proof({ header: { jwk: { ...jwk, x: 'AAAA' } } }), 'jwk_invalid');
-    await expectRefused(await proof({ header: { jwk: { kty: 'EC', crv: 'P-256' } } }), 'jwk_invalid');
+    await expectRefused(await proof({ header: { jwk: { ...jwk, x: 'AAAA' } } }), 'proof.jwk_invalid');
+    await expectRefused(await proof({ header: { jwk: { kty: 'EC', crv: 'P-256' } } }), 'proof.jwk_invalid');
   });
 
   it('refuses a P-384 key with alg ES256 (curve mismatch)', async () => {
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec384.publicKey) };
-    await expectRefused(rawJws(header, validClaims(), es256Signer(ec384.privateKey)), 'jwk_alg');
+    await expectRefused(rawJws(header, validClaims(), es256Signer(ec384.privateKey)), 'proof.jwk_alg_mismatch');
   });
 
-  it('refuses an RSA key under 2048 bits even when RS256 is allowed', async () => {
+  it('refuses an RSA key under 2048 bits even when RS256 is allowed (bounds, before import)', async () => {
     const header = { alg: 'RS256', typ: 'dpop+jwt', jwk: publicJwk(rsa1024.publicKey) };
     const text = rawJws(header, validClaims(), (input) => cryptoSign('sha256', input, rsa1024.privateKey));
-    await expectRefused(text, 'jwk_alg', { algorithms: ['RS256'] });
+    await expectRefused(text, 'proof.jwk_invalid', { algorithms: ['RS256'] });
   });
 
   it('refuses an EC key with alg RS256', async () => {
     const header = { alg: 'RS256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
-    await expectRefused(rawJws(header, validClaims(), es256Signer(ec256.privateKey)), 'jwk_alg', { algorithms: ['RS256', 'ES256'] });
+    await expectRefused(rawJws(header, validClaims(), es256Signer(ec256.privateKey)), 'proof.jwk_alg_mismatch', { algorithms: ['RS256', 'ES256'] });
   });
 });
 
@@ -272,46 +275,46 @@ describe('verifyProof: imported keys are reused safely', () => {
   it('still checks private members and alg fit for a key it has seen before', async () => {
     await expect(verifyProof(await proof(), rules())).resolves.toMatchObject({ iat: NOW }); // key now imported
     const privateJwk = ec256.privateKey.export({ format: 'jwk' });
-    await expectRefused(await proof({ header: { jwk: privateJwk } }), 'jwk_private');
+    await expectRefused(await proof({ header: { jwk: privateJwk } }), 'proof.jwk_private');
     const header = { alg: 'ES384', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
     const es384 = rawJws(header, validClaims(), (input) => cryptoSign('sha384', input, { key: ec256.privateKey, dsaEncoding: 'ieee-p1363' }));
-    await expectRefused(es384, 'jwk_alg', { algorithms: ['ES256', 'ES384'] });
+    await expectRefused(es384, 'proof.jwk_alg_mismatch', { algorithms: ['ES256', 'ES384'] });
   });
 
   it('does not confuse two keys that share x but not y', async () => {
     await expect(verifyProof(await proof(), rules())).resolves.toBeDefined();
     const other = publicJwk(otherEc256.publicKey);
     const mixed = { ...publicJwk(ec256.publicKey), y: other.y };
-    await expectRefused(await proof({ header: { jwk: mixed } }), 'jwk_invalid'); // not a point on the curve
+    await expectRefused(await proof({ header: { jwk: mixed } }), 'proof.jwk_invalid'); // not a point on the curve
   });
 
   it('refuses a jwk whose required members are not strings', async () => {
     const jwk = publicJwk(ec256.publicKey);
-    await expectRefused(await proof({ header: { jwk: { ...jwk, x: 12345 } } }), 'jwk_invalid');
-    await expectRefused(await proof({ header: { jwk: { ...jwk, crv: undefined } } }), 'jwk_invalid');
+    await expectRefused(await proof({ header: { jwk: { ...jwk, x: 12345 } } }), 'proof.jwk_invalid');
+    await expectRefused(await proof({ header: { jwk: { ...jwk, crv: undefined } } }), 'proof.jwk_invalid');
   });
 });
 
 describe('verifyProof: signature', () => {
   it('refuses a proof signed by another key than its jwk', async () => {
-    await expectRefused(await proof({ key: otherEc256.privateKey }), 'signature');
+    await expectRefused(await proof({ key: otherEc256.privateKey }), 'proof.signature');
   });
 
   it('refuses a proof whose payload was changed after signing', async () => {
     const [h, , s] = (await proof()).split('.');
-    await expectRefused(`${h}.${b64(validClaims({ htm: 'GET' }))}.${s}`, 'signature');
+    await expectRefused(`${h}.${b64(validClaims({ htm: 'GET' }))}.${s}`, 'proof.signature');
   });
 
   it('refuses a proof whose header was changed after signing', async () => {
     const [, p, s] = (await proof()).split('.');
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey), kid: 'x' };
-    await expectRefused(`${b64(header)}.${p}.${s}`, 'signature');
+    await expectRefused(`${b64(header)}.${p}.${s}`, 'proof.signature');
   });
 
   it('refuses a truncated signature', async () => {
     const [h, p, sig] = (await proof()).split('.') as [string, string, string];
     const truncated = Buffer.from(sig, 'base64url').subarray(0, 60).toString('base64url');
-    await expectRefused(`${h}.${p}.${truncated}`, 'signature');
+    await expectRefused(`${h}.${p}.${truncated}`, 'proof.signature');
   });
 
   it('refuses a non-canonical signature encoding (non-zero trailing bits) that lenient decoders read as the same bytes', async () => {
@@ -320,33 +323,33 @@ describe('verifyProof: signature', () => {
     const last = alphabet.indexOf(valid.at(-1)!);
     const twin = `${valid.slice(0, -1)}${alphabet[last ^ 1]}`; // 64 bytes = 86 chars: the last 4 bits are padding
     expect(Buffer.from(twin.split('.')[2]!, 'base64url')).toEqual(Buffer.from(valid.split('.')[2]!, 'base64url'));
-    await expectRefused(twin, 'malformed');
+    await expectRefused(twin, 'proof.malformed');
   });
 
   it('refuses a signature made with CompactSign over a different payload', async () => {
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
     const other = await new CompactSign(Buffer.from(JSON.stringify(validClaims()))).setProtectedHeader(header).sign(ec256.privateKey);
     const [h, p] = (await proof()).split('.');
-    await expectRefused(`${h}.${p}.${other.split('.')[2]}`, 'signature');
+    await expectRefused(`${h}.${p}.${other.split('.')[2]}`, 'proof.signature');
   });
 });
 
 describe('verifyProof: signature encodings (attack catalogue #4-#6)', () => {
   it('refuses the psychic signature (r = s = 0)', async () => {
     const [h, p] = (await proof()).split('.');
-    await expectRefused(`${h}.${p}.${Buffer.alloc(64).toString('base64url')}`, 'signature');
+    await expectRefused(`${h}.${p}.${Buffer.alloc(64).toString('base64url')}`, 'proof.signature');
   });
 
   it('refuses a DER-encoded ECDSA signature', async () => {
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
-    await expectRefused(rawJws(header, validClaims(), (input) => cryptoSign('sha256', input, ec256.privateKey)), 'signature');
+    await expectRefused(rawJws(header, validClaims(), (input) => cryptoSign('sha256', input, ec256.privateKey)), 'proof.signature');
   });
 
   it('refuses padded or standard-base64 segments', async () => {
     const valid = await proof();
-    await expectRefused(`${valid}=`, 'malformed');
-    await expectRefused(`${valid.slice(0, -1)}+`, 'malformed');
-    await expectRefused(`${valid.slice(0, -1)}/`, 'malformed');
+    await expectRefused(`${valid}=`, 'proof.malformed');
+    await expectRefused(`${valid.slice(0, -1)}+`, 'proof.malformed');
+    await expectRefused(`${valid.slice(0, -1)}/`, 'proof.malformed');
   });
 
   it('accepts the high-S twin of a proof with the same jti and key: replay detection must not key on proof bytes', async () => {
@@ -371,70 +374,70 @@ describe('verifyProof: thumbprint (attack catalogue #38)', () => {
 
 describe('verifyProof: claims', () => {
   it('refuses htm in another case (methods are case-sensitive)', async () => {
-    await expectRefused(await proof({ claims: { htm: 'get' } }), 'htm');
+    await expectRefused(await proof({ claims: { htm: 'get' } }), 'proof.htm');
   });
 
   it('refuses htm naming another method, or missing', async () => {
-    await expectRefused(await proof({ claims: { htm: 'POST' } }), 'htm');
-    await expectRefused(await proof(), 'htm', { method: 'POST' });
-    await expectRefused(await proof({ claims: { htm: undefined } }), 'htm');
+    await expectRefused(await proof({ claims: { htm: 'POST' } }), 'proof.htm');
+    await expectRefused(await proof(), 'proof.htm', { method: 'POST' });
+    await expectRefused(await proof({ claims: { htm: undefined } }), 'proof.htm');
   });
 
   it('refuses htu for another URL, missing, or not a string', async () => {
-    await expectRefused(await proof({ claims: { htu: 'https://api.example.com/api/public' } }), 'htu');
-    await expectRefused(await proof({ claims: { htu: 'https://evil.example/api/private' } }), 'htu');
-    await expectRefused(await proof({ claims: { htu: `${HTU}/` } }), 'htu');
-    await expectRefused(await proof({ claims: { htu: undefined } }), 'htu');
-    await expectRefused(await proof({ claims: { htu: ['https://api.example.com/api/private'] } }), 'htu');
+    await expectRefused(await proof({ claims: { htu: 'https://api.example.com/api/public' } }), 'proof.htu');
+    await expectRefused(await proof({ claims: { htu: 'https://evil.example/api/private' } }), 'proof.htu');
+    await expectRefused(await proof({ claims: { htu: `${HTU}/` } }), 'proof.htu');
+    await expectRefused(await proof({ claims: { htu: undefined } }), 'proof.htu');
+    await expectRefused(await proof({ claims: { htu: ['https://api.example.com/api/private'] } }), 'proof.htu');
   });
 
   it('refuses iat more than 300 s in the past', async () => {
-    await expectRefused(await proof({ claims: { iat: NOW - 301 } }), 'iat_old');
+    await expectRefused(await proof({ claims: { iat: NOW - 301 } }), 'proof.too_old');
   });
 
   it('refuses iat more than 30 s in the future', async () => {
-    await expectRefused(await proof({ claims: { iat: NOW + 31 } }), 'iat_future');
+    await expectRefused(await proof({ claims: { iat: NOW + 31 } }), 'proof.iat_future');
   });
 
   it('honours custom iatOffset and iatLeeway', async () => {
-    await expectRefused(await proof({ claims: { iat: NOW - 61 } }), 'iat_old', { iatOffset: 60 });
-    await expectRefused(await proof({ claims: { iat: NOW + 1 } }), 'iat_future', { iatLeeway: 0 });
+    await expectRefused(await proof({ claims: { iat: NOW - 61 } }), 'proof.too_old', { iatOffset: 60 });
+    await expectRefused(await proof({ claims: { iat: NOW + 1 } }), 'proof.iat_future', { iatLeeway: 0 });
   });
 
   it('refuses a missing or non-numeric iat', async () => {
-    await expectRefused(await proof({ claims: { iat: undefined } }), 'iat_missing');
-    await expectRefused(await proof({ claims: { iat: String(NOW) } }), 'iat_missing');
-    await expectRefused(await proof({ claims: { iat: null } }), 'iat_missing');
+    await expectRefused(await proof({ claims: { iat: undefined } }), 'proof.iat_missing');
+    await expectRefused(await proof({ claims: { iat: String(NOW) } }), 'proof.iat_missing');
+    await expectRefused(await proof({ claims: { iat: null } }), 'proof.iat_missing');
   });
 
   it('refuses exp in the past, now, or not a number', async () => {
-    await expectRefused(await proof({ claims: { exp: NOW - 1 } }), 'exp');
-    await expectRefused(await proof({ claims: { exp: NOW } }), 'exp');
-    await expectRefused(await proof({ claims: { exp: String(NOW + 60) } }), 'exp');
+    await expectRefused(await proof({ claims: { exp: NOW - 1 } }), 'proof.expired');
+    await expectRefused(await proof({ claims: { exp: NOW } }), 'proof.expired');
+    await expectRefused(await proof({ claims: { exp: String(NOW + 60) } }), 'proof.expired');
   });
 
   it('refuses a missing, empty or non-string jti', async () => {
-    await expectRefused(await proof({ claims: { jti: undefined } }), 'jti_missing');
-    await expectRefused(await proof({ claims: { jti: '' } }), 'jti_missing');
-    await expectRefused(await proof({ claims: { jti: 12345 } }), 'jti_missing');
+    await expectRefused(await proof({ claims: { jti: undefined } }), 'proof.jti_missing');
+    await expectRefused(await proof({ claims: { jti: '' } }), 'proof.jti_missing');
+    await expectRefused(await proof({ claims: { jti: 12345 } }), 'proof.jti_missing');
   });
 
   it(`refuses a jti over ${MAX_JTI_LENGTH} characters`, async () => {
-    await expectRefused(await proof({ claims: { jti: 'j'.repeat(MAX_JTI_LENGTH + 1) } }), 'jti_too_long');
+    await expectRefused(await proof({ claims: { jti: 'j'.repeat(MAX_JTI_LENGTH + 1) } }), 'proof.jti_too_long');
   });
 
   it('refuses a missing ath', async () => {
-    await expectRefused(await proof({ claims: { ath: undefined } }), 'ath');
+    await expectRefused(await proof({ claims: { ath: undefined } }), 'proof.ath');
   });
 
   it('refuses an ath of another token, or not base64url(SHA-256)', async () => {
-    await expectRefused(await proof({ claims: { ath: accessTokenHash(`${ACCESS_TOKEN}x`) } }), 'ath');
-    await expectRefused(await proof({ claims: { ath: Buffer.from(accessTokenHash(ACCESS_TOKEN), 'base64url').toString('base64') + '=' } }), 'ath');
-    await expectRefused(await proof({ claims: { ath: ACCESS_TOKEN } }), 'ath');
+    await expectRefused(await proof({ claims: { ath: accessTokenHash(`${ACCESS_TOKEN}x`) } }), 'proof.ath');
+    await expectRefused(await proof({ claims: { ath: Buffer.from(accessTokenHash(ACCESS_TOKEN), 'base64url').toString('base64') + '=' } }), 'proof.ath');
+    await expectRefused(await proof({ claims: { ath: ACCESS_TOKEN } }), 'proof.ath');
   });
 
   it('refuses a valid proof presented with another access token', async () => {
-    await expectRefused(await proof(), 'ath', { accessToken: `${ACCESS_TOKEN}x` });
+    await expectRefused(await proof(), 'proof.ath', { accessTokenHash: accessTokenHash(`${ACCESS_TOKEN}x`) });
   });
 });
 

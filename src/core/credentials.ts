@@ -1,0 +1,104 @@
+/**
+ * Credentials from request headers only (RFC 6750 §2.1, RFC 9449 §7.1), and which of them the DPoP mode accepts.
+ * Query and body tokens are never accepted: adapters report their presence, so that a token in two places is an
+ * `invalid_request` and a token only outside the header counts as no credentials.
+ */
+import { AuthError, type AuthFailureReason, type AuthScheme } from './errors.js';
+import type { DpopMode } from './config.js';
+
+/** A header value as Node gives it. */
+export type HeaderValue = string | readonly string[] | undefined;
+/** Request headers; names may be in any case. */
+export type Headers = Readonly<Record<string, HeaderValue>>;
+
+/** What the Authorization header holds. */
+export type Credentials =
+  | { kind: 'none' }
+  | { kind: 'unsupported'; scheme: string }
+  | { kind: 'token'; scheme: AuthScheme; token: string };
+
+// auth-scheme = token (RFC 9110 §11.1); credentials = auth-scheme [ 1*SP token68 ]
+const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/s;
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function malformed(reason: AuthFailureReason, description: string, scheme?: AuthScheme): AuthError {
+  return new AuthError('invalid_request', reason, description, { scheme });
+}
+
+/** Header lookup that ignores case, for plain objects whose keys may not be lower-cased. */
+export function getHeader(headers: Headers, name: string): HeaderValue {
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key];
+  return undefined;
+}
+
+function single(value: HeaderValue, what: string, scheme?: AuthScheme): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (value.length === 0) return undefined;
+  if (value.length > 1) throw malformed(scheme === 'dpop' ? 'proof.multiple' : 'credentials.duplicate_header', `Several ${what} headers were sent`, scheme);
+  return value[0];
+}
+
+/** Parses the Authorization header. Throws `invalid_request` for malformed credentials. */
+export function parseAuthorization(headers: Headers): Credentials {
+  const value = single(getHeader(headers, 'authorization'), 'Authorization');
+  if (value === undefined || value.trim() === '') return { kind: 'none' };
+  const match = CREDENTIALS.exec(value.trim());
+  if (!match) throw malformed('credentials.malformed', 'The Authorization header is malformed');
+  const schemeName = match[1]!.toLowerCase();
+  if (schemeName !== 'bearer' && schemeName !== 'dpop') return { kind: 'unsupported', scheme: schemeName };
+  const scheme: AuthScheme = schemeName;
+  const token = (match[2] ?? '').replace(/^ +/, ''); // RFC 6750 allows 1*SP before the token
+  if (token === '') throw malformed('credentials.missing_token', 'The Authorization header has no token', scheme);
+  if (!TOKEN68.test(token)) throw malformed('credentials.malformed', 'The Authorization header is malformed', scheme);
+  return { kind: 'token', scheme, token };
+}
+
+/** The single DPoP proof of a request; `invalid_request` when absent or when several are sent. */
+export function getDpopProof(headers: Headers): string {
+  const value = single(getHeader(headers, 'dpop'), 'DPoP', 'dpop');
+  if (value === undefined || value.trim() === '') throw malformed('proof.missing', 'The DPoP scheme requires a DPoP proof header', 'dpop');
+  // Node joins repeated headers with ", "; a compact JWS never contains a comma.
+  if (value.includes(',')) throw malformed('proof.multiple', 'Only one DPoP proof may be sent', 'dpop');
+  return value.trim();
+}
+
+/** True when any DPoP header is present. */
+export function hasDpopHeader(headers: Headers): boolean {
+  const value = getHeader(headers, 'dpop');
+  return value !== undefined && (typeof value === 'string' ? value !== '' : value.length > 0);
+}
+
+function unauthorized(reason: AuthFailureReason, description: string): AuthError {
+  return new AuthError('unauthorized', reason, description);
+}
+
+/**
+ * The credentials a request presents, judged by the DPoP mode (RFC 6750 §3.1, RFC 9449 §7): no credentials and
+ * schemes the mode refuses are 401 without an error code; malformed headers and tokens in two places are 400.
+ */
+export function acceptedCredentials(headers: Headers, tokenOutsideHeader: boolean, mode: DpopMode): { scheme: AuthScheme; token: string } {
+  let credentials: Credentials;
+  try {
+    credentials = parseAuthorization(headers);
+  } catch (error) {
+    // A malformed header of a scheme the mode refuses is "unsupported scheme" (401), not a malformed request (400).
+    const refused = error instanceof AuthError && ((mode === 'required' && error.scheme === 'bearer') || (mode === 'disabled' && error.scheme === 'dpop'));
+    if (refused) throw unauthorized('credentials.unsupported_scheme', 'Unsupported authentication scheme');
+    throw error;
+  }
+  if (credentials.kind === 'none') {
+    throw unauthorized(tokenOutsideHeader ? 'credentials.outside_header' : 'credentials.missing', 'Authentication required');
+  }
+  if (tokenOutsideHeader) throw malformed('credentials.in_two_places', 'Send the access token in the Authorization header only');
+  if (credentials.kind === 'unsupported') throw unauthorized('credentials.unsupported_scheme', 'Unsupported authentication scheme');
+  if (credentials.scheme === 'bearer') {
+    if (mode === 'required') throw unauthorized('credentials.bearer_not_allowed', 'This API requires DPoP-bound access tokens');
+    if (mode === 'allowed' && hasDpopHeader(headers)) throw malformed('credentials.proof_with_bearer', 'A DPoP proof requires the DPoP authorization scheme', 'bearer');
+  } else if (mode === 'disabled') {
+    throw unauthorized('credentials.dpop_disabled', 'The DPoP scheme is not supported');
+  }
+  return credentials;
+}

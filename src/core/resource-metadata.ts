@@ -1,0 +1,65 @@
+/**
+ * OAuth 2.0 Protected Resource Metadata (RFC 9728): the document, and its URL that every 401 challenge names.
+ */
+import type { ResolvedConfig } from './config.js';
+import type { IssuerPool } from './issuer-pool.js';
+
+/** RFC 9728 §2 protected resource metadata. */
+export interface ProtectedResourceMetadata {
+  resource: string;
+  authorization_servers: string[];
+  scopes_supported: string[];
+  bearer_methods_supported: string[];
+  resource_documentation?: string;
+  dpop_signing_alg_values_supported?: string[];
+  dpop_bound_access_tokens_required?: boolean;
+  tls_client_certificate_bound_access_tokens?: boolean;
+}
+
+/** The API's public origin: `publicUrl`'s, else the request URL's. Undefined for an unparseable URL. */
+export function publicOrigin(config: Pick<ResolvedConfig, 'publicUrl'>, requestUrl: string): string | undefined {
+  if (config.publicUrl) return config.publicUrl.origin;
+  try {
+    return new URL(requestUrl).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Absolute URL of the RFC 9728 document for a request URL, or undefined when metadata is turned off. */
+export function resourceMetadataUrl(config: Pick<ResolvedConfig, 'publicUrl' | 'resourceMetadataPath'>, requestUrl: string): string | undefined {
+  const path = config.resourceMetadataPath;
+  if (path === undefined) return undefined;
+  const origin = publicOrigin(config, requestUrl);
+  return origin ? `${origin}${path}` : undefined;
+}
+
+/**
+ * The RFC 9728 document for the API at `requestUrl`'s origin (or `publicUrl`). `authorization_servers` holds each
+ * configured issuer exactly as its discovery document names it (Auth0: with the trailing slash).
+ */
+export async function protectedResourceMetadata(
+  config: ResolvedConfig,
+  issuers: IssuerPool,
+  requestUrl: string,
+  documentationUrl?: string,
+): Promise<ProtectedResourceMetadata> {
+  const servers: string[] = [];
+  for (const origin of issuers.configuredOrigins()) {
+    try {
+      servers.push((await issuers.client(origin).getDiscovery()).issuer);
+    } catch {
+      servers.push(`${origin}/`);
+    }
+  }
+  const { mode, algorithms } = config.dpop;
+  return {
+    resource: publicOrigin(config, requestUrl) ?? requestUrl,
+    authorization_servers: servers,
+    scopes_supported: Object.keys(config.scopes),
+    bearer_methods_supported: ['header'],
+    ...(documentationUrl !== undefined ? { resource_documentation: documentationUrl } : {}),
+    ...(mode !== 'disabled' ? { dpop_signing_alg_values_supported: [...algorithms], dpop_bound_access_tokens_required: mode === 'required' } : {}),
+    ...(config.mtls.mode !== 'disabled' ? { tls_client_certificate_bound_access_tokens: true } : {}),
+  };
+}
