@@ -1,14 +1,9 @@
 /**
- * DPoP replay stores: the in-memory store (first use true, replay false, expiry, bounded under a flood) and the
- * Redis store against the real Redis server on 127.0.0.1:6379 (atomic set-if-absent, TTL, outage → error).
+ * DPoP replay stores: the in-memory store (first use true, replay false, expiry, bounded under a flood). The Redis
+ * store's cases are in redis-replay-store.test.ts (one server) and redis-cluster.test.ts (Redis Cluster).
  */
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { MemoryReplayStore, RedisReplayStore, ReplayStoreError } from '../../src/core/replay-store.js';
-import { closedPort } from '../support/helpers.js';
-
-/** A TCP port nothing listens on: bind port 0, note the port, close. */
+import { describe, expect, it } from 'vitest';
+import { MemoryReplayStore, ReplayStoreError } from '../../src/core/replay-store.js';
 
 /** A manual clock for the in-memory store. */
 function clock(start = 1_000_000) {
@@ -106,99 +101,5 @@ describe('MemoryReplayStore', () => {
       time.advance(25); // 40 keys per second, TTL 1 s: at most 41 are live
       expect(store.size).toBeLessThanOrEqual(50);
     }
-  });
-});
-
-describe('RedisReplayStore (real Redis on 127.0.0.1:6379)', () => {
-  const prefix = `auth0-tsoa-api-test:${randomUUID()}:`;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-    await redis.connect();
-  });
-  afterAll(async () => {
-    if (!redis) return;
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  });
-
-  it('answers true for a new key and false for its replay', async () => {
-    const store = new RedisReplayStore(redis, { prefix });
-    expect(await store.checkAndRemember('a', 60)).toBe(true);
-    expect(await store.checkAndRemember('a', 60)).toBe(false);
-    expect(await store.checkAndRemember('b', 60)).toBe(true);
-  });
-
-  it('is atomic: concurrent uses of one key from several connections get exactly one true', async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 5 }, async () => {
-        const client = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-        await client.connect();
-        return client;
-      }),
-    );
-    try {
-      const stores = clients.map((c) => new RedisReplayStore(c, { prefix }));
-      const key = `race-${randomUUID()}`;
-      const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => stores[i % stores.length]!.checkAndRemember(key, 60)));
-      expect(answers.filter(Boolean)).toHaveLength(1);
-      expect(answers.filter((a) => a === false)).toHaveLength(99);
-    } finally {
-      for (const c of clients) c.disconnect();
-    }
-  });
-
-  it('stores the key under the prefix with a TTL (PTTL > 0, not above the requested TTL)', async () => {
-    const store = new RedisReplayStore(redis, { prefix });
-    await store.checkAndRemember('ttl', 335);
-    const pttl = await redis.pttl(`${prefix}ttl`);
-    expect(pttl).toBeGreaterThan(330_000);
-    expect(pttl).toBeLessThanOrEqual(335_000);
-  });
-
-  it('uses the default prefix when none is given', async () => {
-    const store = new RedisReplayStore(redis);
-    const key = `default-${randomUUID()}`;
-    try {
-      expect(await store.checkAndRemember(key, 5)).toBe(true);
-      expect(await redis.pttl(`auth0-tsoa-api:dpop-jti:${key}`)).toBeGreaterThan(0);
-    } finally {
-      await redis.del(`auth0-tsoa-api:dpop-jti:${key}`);
-    }
-  });
-
-  it('forgets a key once its TTL has passed', async () => {
-    const store = new RedisReplayStore(redis, { prefix });
-    expect(await store.checkAndRemember('short', 0.15)).toBe(true);
-    expect(await store.checkAndRemember('short', 0.15)).toBe(false);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await store.checkAndRemember('short', 0.15)).toBe(true);
-  });
-
-  it('rejects with ReplayStoreError when Redis is unreachable', async () => {
-    const port = await closedPort();
-    const down = new Redis({ host: '127.0.0.1', port, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
-    down.on('error', () => {}); // connection errors are expected here
-    down.connect().catch(() => {});
-    try {
-      const store = new RedisReplayStore(down, { prefix });
-      const error = await store.checkAndRemember('k', 60).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(ReplayStoreError);
-      expect((error as Error).message).toMatch(/^redis: /);
-    } finally {
-      down.disconnect();
-    }
-  });
-
-  it('rejects with ReplayStoreError when the client was closed', async () => {
-    const client = new Redis({ host: '127.0.0.1', port: 6379, enableOfflineQueue: false, lazyConnect: true });
-    await client.connect();
-    await client.quit();
-    await expect(new RedisReplayStore(client, { prefix }).checkAndRemember('k', 60)).rejects.toBeInstanceOf(ReplayStoreError);
   });
 });
