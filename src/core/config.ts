@@ -226,11 +226,11 @@ function checkKnown(options: object, known: ReadonlySet<string>, prefix: string)
 
 function domainSource(options: ApiOptions): DomainSource {
   if (options.domains === undefined) return { kind: 'single', origin: normalizeDomain(options.domain, 'domain') };
-  if (options.domain !== undefined) throw new ConfigurationError('domains', 'give either "domain" or "domains", not both');
-  if (typeof options.domains === 'function') return { kind: 'resolver', resolve: options.domains };
-  if (!Array.isArray(options.domains) || options.domains.length === 0) {
+  if (typeof options.domains !== 'function' && (!Array.isArray(options.domains) || options.domains.length === 0)) {
     throw new ConfigurationError('domains', 'expected a non-empty list of domains or a resolver function (is AUTH0_DOMAINS set?)');
   }
+  if (options.domain !== undefined) throw new ConfigurationError('domains', 'give either "domain" or "domains", not both');
+  if (typeof options.domains === 'function') return { kind: 'resolver', resolve: options.domains };
   if (options.domains.length > MAX_STATIC_DOMAINS) {
     throw new ConfigurationError('domains', `lists ${options.domains.length} domains; at most ${MAX_STATIC_DOMAINS} are held at once: use a resolver function`);
   }

@@ -69,7 +69,8 @@ export class DpopVerifier {
       if (storeError?.quota) {
         throw new AuthError('temporarily_unavailable', 'replay_store.quota', 'Too many DPoP proofs from this client; try again later', { retryAfter: storeError.retryAfter, cause: error });
       }
-      if (this.config.dpop.onStoreError === 'accept') return;
+      // Failing open is for outages only: anything else a store throws is a bug, and refuses.
+      if (storeError && this.config.dpop.onStoreError === 'accept') return;
       throw new AuthError('temporarily_unavailable', 'replay_store.unavailable', 'DPoP replay protection is unavailable; try again later', {
         retryAfter: storeError?.retryAfter ?? 5,
         cause: error,

@@ -3,7 +3,7 @@
  * where the error attributes go, and that every value is a safe quoted-string.
  */
 import { describe, expect, it } from 'vitest';
-import { buildChallenge, type ChallengeInput } from '../../src/core/index.js';
+import { buildChallenge, type ChallengeInput } from '../../src/core/challenge.js';
 import { parseChallenges } from '../support/demo.js';
 
 const META = 'https://api.example.com/.well-known/oauth-protected-resource';

@@ -3,7 +3,8 @@
  * names the option and says how to fix it.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, normalizeDomain, resolveConfig, type ApiOptions } from '../../src/core/index.js';
+import { ConfigurationError, MemoryReplayStore, type ApiOptions } from '../../src/core/index.js';
+import { normalizeDomain, resolveConfig } from '../../src/core/config.js';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -79,21 +80,20 @@ describe('resolveConfig', () => {
   it('applies the documented defaults', () => {
     const config = resolveConfig(base);
     expect(config).toMatchObject({
-      domains: ['https://tenant.us.auth0.com'],
-      multipleDomains: false,
+      domains: { kind: 'single', origin: 'https://tenant.us.auth0.com' },
       audiences: [AUDIENCE],
       algorithms: ['RS256'],
       clockTolerance: 5,
       maxTokenAge: undefined,
       strict: false,
       scopeClaim: 'scope',
-      timeout: 5000,
-      cooldown: 30,
-      maxResponseBytes: 1024 * 1024,
+      issuer: { timeout: 5000, cooldown: 30, maxResponseBytes: 1024 * 1024, cacheMaxAge: 600, maxStaleness: 3600 },
       resourceMetadataPath: '/.well-known/oauth-protected-resource',
-      dpop: { mode: 'allowed', algorithms: ['ES256'], iatLeeway: 30, iatOffset: 300, onStoreError: 'reject' },
+      dpop: { mode: 'allowed', algorithms: ['ES256'], iatLeeway: 30, iatOffset: 300, onStoreError: 'reject', nonces: undefined },
+      mtls: { mode: 'disabled' },
     });
-    expect(config.fetch).toBe(globalThis.fetch);
+    expect(config.issuer.fetch).toBe(globalThis.fetch);
+    expect(config.dpop.replayStore).toBeInstanceOf(MemoryReplayStore);
   });
 
   it('accepts an audience list and several domains (de-duplicated, normalized)', () => {
@@ -101,8 +101,7 @@ describe('resolveConfig', () => {
       domains: ['a.example.com', 'https://a.example.com/', 'https://b.example.com'],
       audience: ['https://api.example.com', ' urn:my-api '],
     });
-    expect(config.domains).toEqual(['https://a.example.com', 'https://b.example.com']);
-    expect(config.multipleDomains).toBe(true);
+    expect(config.domains).toEqual({ kind: 'list', origins: ['https://a.example.com', 'https://b.example.com'] });
     expect(config.audiences).toEqual(['https://api.example.com', 'urn:my-api']);
   });
 
@@ -167,7 +166,7 @@ describe('resolveConfig', () => {
   it('accepts zero where zero means "off": clock tolerance and cooldown', () => {
     const config = resolveConfig({ ...base, clockTolerance: 0, cooldown: 0 });
     expect(config.clockTolerance).toBe(0);
-    expect(config.cooldown).toBe(0);
+    expect(config.issuer.cooldown).toBe(0);
   });
 
   it('refuses a non-object', () => {

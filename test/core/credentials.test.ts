@@ -3,7 +3,8 @@
  * `1*SP` before the token, one token68, one header.
  */
 import { describe, expect, it } from 'vitest';
-import { AuthError, getDpopProof, getHeader, parseAuthorization } from '../../src/core/index.js';
+import { AuthError } from '../../src/core/errors.js';
+import { getDpopProof, getHeader, parseAuthorization } from '../../src/core/credentials.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
 

@@ -383,3 +383,31 @@ describe('parse then verifySignature (header already checked by the caller)', ()
     }
   });
 });
+
+describe('keyFitsAlgorithm', () => {
+  const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+  const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+  const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey;
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
+  const ed = generateKeyPairSync('ed25519').publicKey;
+
+  it.each([
+    ['RSA 2048', rsa2048, 'RS256', true],
+    ['RSA 2048', rsa2048, 'PS256', true],
+    ['RSA 1024', rsa1024, 'RS256', false],
+    // As jose on Node 20: PS* needs an `rsa` key (JWK import never yields `rsa-pss` keys).
+    ['RSA-PSS', pss, 'PS256', false],
+    ['RSA-PSS', pss, 'RS256', false],
+    ['P-256', p256, 'ES256', true],
+    ['P-256', p256, 'ES384', false],
+    ['P-384', p384, 'ES384', true],
+    ['P-256', p256, 'RS256', false],
+    ['RSA 2048', rsa2048, 'ES256', false],
+    ['Ed25519', ed, 'EdDSA', true],
+    ['Ed25519', ed, 'ES256', false],
+    ['RSA 2048', rsa2048, 'HS256', false],
+  ] as const)('%s for %s → %s', (_what, key, alg, fits) => {
+    expect(keyMatchesAlgorithm(key, alg)).toBe(fits);
+  });
+});

@@ -1,105 +1,174 @@
 /**
- * DPoP replay stores: the in-memory store (first use true, replay false, expiry, bounded under a flood). The Redis
- * store's cases are in redis-replay-store.test.ts (one server) and redis-cluster.test.ts (Redis Cluster).
+ * The in-memory DPoP replay store: first use true, replay false, expiry, and fairness under a flood (contract
+ * decision 17, issue 9 item 1): when full it evicts the heaviest owner's oldest entries and raises that owner's
+ * watermark, so eviction never re-opens a replay and a bystander is never refused. The Redis store's cases are in
+ * redis-replay-store.test.ts (one server) and redis-cluster.test.ts (Redis Cluster).
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryReplayStore, ReplayStoreError } from '../../src/core/replay-store.js';
+import { MemoryReplayStore, type ReplayRecord } from '../../src/core/replay-store.js';
+import { ReplayStoreError } from '../../src/core/errors.js';
 
 /** A manual clock for the in-memory store. */
-function clock(start = 1_000_000) {
+function clock(start = 1_000_000_000) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return { now: () => now, advance: (ms: number) => void (now += ms), seconds: () => Math.floor(now / 1000) };
+}
+
+const record = (key: string, owner = 'owner-a', ttlSeconds = 60, iat = 1_000_000): ReplayRecord => ({ key, owner, iat, ttlMs: ttlSeconds * 1000 });
+
+async function refusal(promise: Promise<unknown>): Promise<ReplayStoreError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(ReplayStoreError);
+  return error as ReplayStoreError;
 }
 
 describe('MemoryReplayStore', () => {
   it('answers true for a new key and false for its replay', async () => {
     const store = new MemoryReplayStore();
-    expect(await store.checkAndRemember('a', 60)).toBe(true);
-    expect(await store.checkAndRemember('a', 60)).toBe(false);
-    expect(await store.checkAndRemember('a', 60)).toBe(false);
-    expect(await store.checkAndRemember('b', 60)).toBe(true);
+    expect(await store.checkAndRemember(record('a'))).toBe(true);
+    expect(await store.checkAndRemember(record('a'))).toBe(false);
+    expect(await store.checkAndRemember(record('a', 'owner-b'))).toBe(false);
+    expect(await store.checkAndRemember(record('b'))).toBe(true);
   });
 
   it('gives exactly one true to concurrent uses of one key', async () => {
     const store = new MemoryReplayStore();
-    const answers = await Promise.all(Array.from({ length: 50 }, () => store.checkAndRemember('same', 60)));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => store.checkAndRemember(record('same'))));
     expect(answers.filter(Boolean)).toHaveLength(1);
   });
 
   it('forgets a key once its TTL has passed, not before', async () => {
     const time = clock();
     const store = new MemoryReplayStore({ now: time.now });
-    expect(await store.checkAndRemember('k', 10)).toBe(true);
+    expect(await store.checkAndRemember(record('k', 'o', 10))).toBe(true);
     time.advance(9_999);
-    expect(await store.checkAndRemember('k', 10)).toBe(false);
+    expect(await store.checkAndRemember(record('k', 'o', 10))).toBe(false);
     time.advance(1);
-    expect(await store.checkAndRemember('k', 10)).toBe(true);
-    expect(await store.checkAndRemember('k', 10)).toBe(false);
+    expect(await store.checkAndRemember(record('k', 'o', 10))).toBe(true);
+    expect(await store.checkAndRemember(record('k', 'o', 10))).toBe(false);
   });
 
-  it('refuses a flood past maxEntries with ReplayStoreError instead of growing or forgetting live entries', async () => {
+  it('refuses a maxEntries that is not a positive integer', () => {
+    for (const maxEntries of [0, -1, 1.5, Number.NaN]) expect(() => new MemoryReplayStore({ maxEntries })).toThrow(RangeError);
+  });
+
+  it('sweeps expired entries to make room when full, without evicting live ones', async () => {
     const time = clock();
     const store = new MemoryReplayStore({ maxEntries: 100, now: time.now });
-    for (let i = 0; i < 100; i++) expect(await store.checkAndRemember(`live-${i}`, 60)).toBe(true);
-    for (let i = 0; i < 1000; i++) {
-      await expect(store.checkAndRemember(`flood-${i}`, 60)).rejects.toBeInstanceOf(ReplayStoreError);
-    }
-    expect(store.size).toBe(100);
-    // Every live entry is still remembered: a replay of any of them is still refused.
-    for (let i = 0; i < 100; i++) expect(await store.checkAndRemember(`live-${i}`, 60)).toBe(false);
-  });
-
-  it('still answers replays of remembered keys while full', async () => {
-    const store = new MemoryReplayStore({ maxEntries: 2 });
-    await store.checkAndRemember('x', 60);
-    await store.checkAndRemember('y', 60);
-    expect(await store.checkAndRemember('x', 60)).toBe(false);
-    await expect(store.checkAndRemember('z', 60)).rejects.toThrow(ReplayStoreError);
-  });
-
-  it('sweeps expired entries to make room when full', async () => {
-    const time = clock();
-    const store = new MemoryReplayStore({ maxEntries: 100, now: time.now });
-    for (let i = 0; i < 60; i++) await store.checkAndRemember(`old-${i}`, 10);
+    for (let i = 0; i < 60; i++) await store.checkAndRemember(record(`old-${i}`, `o-${i}`, 10));
     time.advance(5_000);
-    for (let i = 0; i < 40; i++) await store.checkAndRemember(`young-${i}`, 10);
+    for (let i = 0; i < 40; i++) await store.checkAndRemember(record(`young-${i}`, `y-${i}`, 10));
     time.advance(5_000); // the 60 old ones expire; the 40 young ones have 5 s left
-    for (let i = 0; i < 60; i++) expect(await store.checkAndRemember(`new-${i}`, 10)).toBe(true);
+    for (let i = 0; i < 60; i++) expect(await store.checkAndRemember(record(`new-${i}`, `n-${i}`, 10))).toBe(true);
     expect(store.size).toBe(100);
-    await expect(store.checkAndRemember('one-too-many', 10)).rejects.toBeInstanceOf(ReplayStoreError);
-    for (let i = 0; i < 40; i++) expect(await store.checkAndRemember(`young-${i}`, 10)).toBe(false);
+    for (let i = 0; i < 40; i++) expect(await store.checkAndRemember(record(`young-${i}`, `y-${i}`, 10))).toBe(false);
   });
 
   it('sweeps expired entries that sit behind live ones (mixed TTLs)', async () => {
     const time = clock();
     const store = new MemoryReplayStore({ maxEntries: 3, now: time.now });
-    await store.checkAndRemember('long', 100);
-    await store.checkAndRemember('short-1', 1);
-    await store.checkAndRemember('short-2', 1);
+    await store.checkAndRemember(record('long', 'a', 100));
+    await store.checkAndRemember(record('short-1', 'b', 1));
+    await store.checkAndRemember(record('short-2', 'c', 1));
     time.advance(1_000);
-    expect(await store.checkAndRemember('fresh-1', 100)).toBe(true);
-    expect(await store.checkAndRemember('fresh-2', 100)).toBe(true);
+    expect(await store.checkAndRemember(record('fresh-1', 'd', 100))).toBe(true);
+    expect(await store.checkAndRemember(record('fresh-2', 'e', 100))).toBe(true);
     expect(store.size).toBe(3);
-    expect(await store.checkAndRemember('long', 100)).toBe(false);
-  });
-
-  it('refuses a flood against a full default-size store cheaply (no full scan per refusal)', async () => {
-    const store = new MemoryReplayStore(); // 100 000 entries by default
-    for (let i = 0; i < 100_000; i++) await store.checkAndRemember(`live-${i}`, 335);
-    const started = performance.now();
-    for (let i = 0; i < 2_000; i++) await expect(store.checkAndRemember(`flood-${i}`, 335)).rejects.toBeInstanceOf(ReplayStoreError);
-    // A full scan per refusal measured ~4.4 ms each (~9 s here); skipping useless sweeps measured ~0.04 ms each.
-    expect(performance.now() - started).toBeLessThan(2_000);
-    expect(store.size).toBe(100_000);
+    expect(await store.checkAndRemember(record('long', 'a', 100))).toBe(false);
   });
 
   it('stays bounded under a long stream of distinct keys that expire in turn', async () => {
     const time = clock();
     const store = new MemoryReplayStore({ maxEntries: 50, now: time.now });
     for (let i = 0; i < 5_000; i++) {
-      expect(await store.checkAndRemember(`k-${i}`, 1)).toBe(true);
+      expect(await store.checkAndRemember(record(`k-${i}`, `o-${i % 7}`, 1))).toBe(true);
       time.advance(25); // 40 keys per second, TTL 1 s: at most 41 are live
       expect(store.size).toBeLessThanOrEqual(50);
     }
+  });
+});
+
+describe('issue 9 item 1: one owner cannot deny the others (decision 17)', () => {
+  it('a flood from one owner fills the store, and the bystanders are still accepted, every time', async () => {
+    const time = clock();
+    const store = new MemoryReplayStore({ maxEntries: 100, now: time.now });
+    const bystanders = ['alice', 'bob', 'carol', 'dave', 'erin'];
+    for (const who of bystanders) for (let i = 0; i < 8; i++) expect(await store.checkAndRemember(record(`${who}-${i}`, who, 300, time.seconds()))).toBe(true);
+    let refusedFlood = 0;
+    for (let i = 0; i < 5_000; i++) {
+      if (i % 100 === 0) time.advance(1_000); // the flood goes on for 50 s, 100 fresh proofs a second
+      await store.checkAndRemember(record(`flood-${i}`, 'flooder', 300, time.seconds())).catch((e: unknown) => {
+        expect(e).toBeInstanceOf(ReplayStoreError);
+        refusedFlood++;
+      });
+      // Interleaved: every bystander's fresh proofs are accepted.
+      if (i % 1000 === 0) for (const who of bystanders) expect(await store.checkAndRemember(record(`${who}-late-${i}`, who, 300, time.seconds()))).toBe(true);
+      expect(store.size).toBeLessThanOrEqual(100);
+    }
+    // Every one of the bystanders' proofs is still remembered: none was evicted to make room for the flood.
+    for (const who of bystanders) for (let i = 0; i < 8; i++) expect(await store.checkAndRemember(record(`${who}-${i}`, who, 300, time.seconds()))).toBe(false);
+    // The flooder denied only itself (its proofs of the same second as an eviction are refused).
+    expect(refusedFlood).toBeGreaterThan(0);
+  });
+
+  it('never re-opens a replay: an evicted proof of the heavy owner is refused by the watermark, with the real wait', async () => {
+    const time = clock();
+    const store = new MemoryReplayStore({ maxEntries: 10, now: time.now });
+    const first = record('heavy-0', 'heavy', 300, time.seconds());
+    expect(await store.checkAndRemember(first)).toBe(true);
+    for (let i = 1; i < 10; i++) {
+      time.advance(1_000);
+      expect(await store.checkAndRemember(record(`heavy-${i}`, 'heavy', 300, time.seconds()))).toBe(true);
+    }
+    time.advance(1_000);
+    // Full: the next proof evicts the oldest half of the heaviest owner's entries (heavy-0 … heavy-4).
+    expect(await store.checkAndRemember(record('heavy-10', 'heavy', 300, time.seconds()))).toBe(true);
+    expect(store.size).toBe(6);
+    // A replay of an evicted proof (iat at or below the watermark) is refused, never accepted again…
+    const error = await refusal(store.checkAndRemember(first));
+    expect(error.quota).toBe(true);
+    // … with the wait until a fresh proof (a later iat) passes: the watermark is heavy-4's iat, 6 s ago.
+    expect(error.retryAfter).toBe(1);
+    // A fresh proof of the same owner passes.
+    expect(await store.checkAndRemember(record('heavy-11', 'heavy', 300, time.seconds()))).toBe(true);
+    // The watermark lasts as long as the evicted entries would have: after that, only expiry matters.
+    time.advance(300_000);
+    expect(await store.checkAndRemember(first)).toBe(true);
+  });
+
+  it('evicts from the heaviest owner, not from whoever asks', async () => {
+    const time = clock();
+    const store = new MemoryReplayStore({ maxEntries: 10, now: time.now });
+    for (let i = 0; i < 8; i++) await store.checkAndRemember(record(`heavy-${i}`, 'heavy', 300, time.seconds()));
+    await store.checkAndRemember(record('light-0', 'light', 300, time.seconds()));
+    await store.checkAndRemember(record('light-1', 'light', 300, time.seconds()));
+    time.advance(1_000);
+    expect(await store.checkAndRemember(record('light-2', 'light', 300, time.seconds()))).toBe(true);
+    // The light owner's entries are all still there; the heavy one lost half of its own.
+    expect(await store.checkAndRemember(record('light-0', 'light', 300, time.seconds()))).toBe(false);
+    expect(await store.checkAndRemember(record('light-1', 'light', 300, time.seconds()))).toBe(false);
+    expect(await refusal(store.checkAndRemember(record('heavy-0', 'heavy', 300, time.seconds() - 1)))).toMatchObject({ quota: true });
+  });
+
+  it('keeps a flood against a full default-size store cheap, and never accepts a replay or refuses a fresh proof of the others', async () => {
+    const time = clock();
+    const store = new MemoryReplayStore({ now: time.now }); // 100 000 entries by default
+    for (let i = 0; i < 100_000; i++) {
+      if (i % 1000 === 0) time.advance(1_000); // 1000 owners, 100 proofs each, over 100 s
+      await store.checkAndRemember(record(`live-${i}`, `owner-${i % 1000}`, 335, time.seconds()));
+    }
+    time.advance(1_000);
+    const started = performance.now();
+    for (let i = 0; i < 20_000; i++) await store.checkAndRemember(record(`flood-${i}`, 'flooder', 335, time.seconds())).catch(() => {});
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(store.size).toBeLessThanOrEqual(100_000);
+    // Until the newcomer became the heaviest, evictions took the oldest half of some owners' proofs; those are
+    // refused by the watermark (503), the rest as replays (401): never accepted again.
+    for (let i = 0; i < 100_000; i += 97) {
+      const again = await store.checkAndRemember(record(`live-${i}`, `owner-${i % 1000}`, 335, Math.floor(1_000_000_000 / 1000) + 1 + Math.floor(i / 1000))).catch((e: unknown) => e);
+      expect(again === false || (again instanceof ReplayStoreError && again.quota)).toBe(true);
+    }
+    // And every owner's fresh proofs are accepted.
+    for (let o = 0; o < 1000; o += 7) expect(await store.checkAndRemember(record(`fresh-${o}`, `owner-${o}`, 335, time.seconds()))).toBe(true);
   });
 });

@@ -3,7 +3,8 @@
  * or the union of both, as configured.
  */
 import { describe, expect, it } from 'vitest';
-import { grantedScopes, missingScopes, toScopeList, type ScopeClaim } from '../../src/core/index.js';
+import type { ScopeClaim } from '../../src/core/index.js';
+import { grantedScopes, missingScopes, toScopeList } from '../../src/core/scopes.js';
 
 const sorted = (set: ReadonlySet<string>) => [...set].sort();
 

@@ -76,7 +76,7 @@ describe('two instances sharing the real Redis on 127.0.0.1:6379', () => {
     const proof = await newProof();
     expectOk(await call(a, proof));
     expectReplayRefused(await call(b, proof));
-    expect(rejectedBy.b.at(-1)).toBe('replay');
+    expect(rejectedBy.b.at(-1)).toBe('proof.replay');
   });
 
   it('and the other way round, and again on A', async () => {

@@ -14,6 +14,7 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { ApiValidator, type RequestContext } from '../../src/core/validator.js';
+import { errorResponse } from '../../src/core/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import type { ApiOptions, DomainsResolver, DomainsResolverContext } from '../../src/core/config.js';
 import type { AuthEvent } from '../../src/core/events.js';
@@ -158,7 +159,7 @@ async function verdict(validator: ApiValidator, token: string, headers: Record<s
   } catch (error) {
     expect(error).toBeInstanceOf(AuthError); // anything else would be a 500
     const e = error as AuthError;
-    return { status: e.status, code: e.code, description: e.description, headers: e.headers };
+    return { status: e.status, code: e.code, description: e.description, headers: errorResponse(e, validator.responseFacts(REQUEST_URL)).headers };
   }
 }
 

@@ -51,7 +51,7 @@ function buildApp(): express.Express {
   app.get('/admin', auth0.requireAuth(), (req, res) => {
     // Application-level authorization: the handler throws the library's error itself.
     if (!getAuth(req).claims.permissions?.includes('admin')) {
-      throw new AuthError('insufficient_scope', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });
+      throw new AuthError('insufficient_scope', 'scope.insufficient', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });
     }
     res.json({ admin: true });
   });
@@ -226,7 +226,15 @@ describe('errorHandler and notFoundHandler', () => {
   it('cleans and shortens validation details that echo client input', async () => {
     const reply = await call('/validation');
     expect(reply.status).toBe(400);
-    expectErrorBody(reply.body, 'invalid_request');
-    expect((reply.body.error_description as string).length).toBeLessThanOrEqual(200);
+    const { fields, ...body } = reply.body as { fields: Record<string, { message: string }>; error_description: string };
+    expectErrorBody(body, 'invalid_request');
+    expect((body.error_description as string).length).toBeLessThanOrEqual(200);
+    // The field details are kept (issue 11 item 6), cleaned the same way: no quotes, no control characters.
+    const names = Object.keys(fields);
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/^body\./);
+    expect(names[0]).toMatch(SAFE_TEXT);
+    expect(names[0]!.length).toBeLessThanOrEqual(100);
+    expect(Object.values(fields)).toEqual([{ message: 'excess' }]);
   });
 });

@@ -13,6 +13,7 @@ import { TestIssuer, generateSigningKey, type SigningKey } from '../support/test
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { ApiValidator } from '../../src/core/validator.js';
+import { errorResponse } from '../../src/core/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import { startCountingServer, type CountingServer } from '../support/helpers.js';
 
@@ -238,7 +239,7 @@ describe('#4-#6 ECDSA signatures (core validator configured for ES256 and RS256)
     } catch (error) {
       expect(error).toBeInstanceOf(AuthError);
       const e = error as AuthError;
-      return { status: e.status, code: e.code, challenge: parseChallenges(e.headers['WWW-Authenticate'] ?? null) };
+      return { status: e.status, code: e.code, challenge: parseChallenges(errorResponse(e, validator.responseFacts('http://api.test/api/private')).headers['WWW-Authenticate'] ?? null) };
     }
   }
   async function expectCoreInvalid(token: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * tsoa's `expressAuthentication` from `createExpressAuthentication()`, called on real Express requests the way the
  * generated middleware calls it: every OR'd `@Security` alternative in parallel. Verification is memoized per
- * request (one check, one DPoP `jti` record); rejections are Error objects carrying `status` and `headers`.
+ * request (one check, one DPoP `jti` record); rejections are AuthErrors (Error objects with `status` and `code`)
+ * whose response the error handler computes. Security names mean what they say (issue 10 item 6).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import express, { type Request } from 'express';
 import { calculateThumbprint, generateKeyPair, generateProof } from 'dpop';
 import { createExpressAuthentication, type ExpressAuthentication } from '../../src/tsoa/index.js';
 import { createAuth0Api, type Auth0Api } from '../../src/express/index.js';
+import { errorResponse } from '../../src/core/error-response.js';
+import type { AuthError } from '../../src/core/errors.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/demo.js';
 
@@ -75,7 +78,9 @@ async function run(calls: Call[], headers: Record<string, string> = {}, url = ba
 }
 
 const bearer = async (claims: Record<string, unknown> = {}) => ({ authorization: `Bearer ${await issuer.token(AUDIENCE, claims)}` });
-const reasonOf = (r: PromiseSettledResult<unknown>) => (r as PromiseRejectedResult).reason as Error & { status: number; headers?: Record<string, string> };
+const reasonOf = (r: PromiseSettledResult<unknown>) => (r as PromiseRejectedResult).reason as AuthError;
+/** The challenge the error handler would send for a rejection. */
+const challengeOf = (error: AuthError) => errorResponse(error, auth0.validator.responseFacts(`${base}/secured`)).headers['WWW-Authenticate']!;
 
 describe('memoization per request', () => {
   it('verifies once for parallel alternatives and gives each the same claims', async () => {
@@ -95,7 +100,9 @@ describe('memoization per request', () => {
     const proof = await generateProof(keyPair, `${base}/secured`, 'GET', undefined, token);
     const calls = countVerifications();
     const results = await run([{ name: 'auth0' }, { name: 'dpop' }, { name: 'bearer' }], { authorization: `DPoP ${token}`, dpop: proof });
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // 'bearer' accepts only the Bearer scheme (issue 10 item 6): refused after the one shared verification.
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(reasonOf(results[2]!)).toMatchObject({ status: 401, code: 'unauthorized', reason: 'credentials.scheme_not_accepted' });
     expect(calls).toHaveBeenCalledTimes(1);
     // A second request with the same proof is a replay: memoization is per request, not per token.
     const again = await run([{ name: 'auth0' }], { authorization: `DPoP ${token}`, dpop: proof });
@@ -109,12 +116,12 @@ describe('memoization per request', () => {
     const error = reasonOf(scoped!);
     expect(error).toBeInstanceOf(Error);
     expect(error.status).toBe(403);
-    expect(parseChallenges(error.headers!['WWW-Authenticate']!)[0]).toMatchObject({ params: { error: 'insufficient_scope', scope: 'write:x' } });
+    expect(parseChallenges(challengeOf(error))[0]).toMatchObject({ params: { error: 'insufficient_scope', scope: 'write:x' } });
     expect(calls).toHaveBeenCalledTimes(1);
   });
 });
 
-describe('rejections are Error objects with status and headers', () => {
+describe('rejections are Error objects with status and code', () => {
   it.each([
     ['no token', {}, 401, 'unauthorized'],
     ['an invalid token', { authorization: 'Bearer a.b.c' }, 401, 'invalid_token'],
@@ -126,7 +133,7 @@ describe('rejections are Error objects with status and headers', () => {
     expect(error).toBeInstanceOf(Error);
     expect(reasonOf(b!)).toBe(error);
     expect(error).toMatchObject({ status, statusCode: status, code });
-    expect(typeof error.headers!['WWW-Authenticate']).toBe('string');
+    expect(parseChallenges(challengeOf(error)).map((c) => c.scheme)).toEqual(['Bearer', 'DPoP']);
     expect(calls).toHaveBeenCalledTimes(1);
   });
 
@@ -147,6 +154,43 @@ describe('rejections are Error objects with status and headers', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.status).toBe(500);
     expect(error.message).toMatch(/install\(app\)/);
+  });
+});
+
+describe('issue 10 item 6: security names mean what they say', () => {
+  async function dpopRequest() {
+    const keyPair = await generateKeyPair('ES256');
+    const token = await issuer.token(AUDIENCE, { cnf: { jkt: await calculateThumbprint(keyPair.publicKey) } });
+    return { authorization: `DPoP ${token}`, dpop: await generateProof(keyPair, `${base}/secured`, 'GET', undefined, token) };
+  }
+
+  it("@Security('bearer') accepts a Bearer token and refuses a valid DPoP request with 401 unauthorized", async () => {
+    const [ok] = await run([{ name: 'bearer' }], await bearer());
+    expect(ok!.status).toBe('fulfilled');
+    const [refused] = await run([{ name: 'bearer' }], await dpopRequest());
+    expect(reasonOf(refused!)).toMatchObject({ status: 401, code: 'unauthorized', reason: 'credentials.scheme_not_accepted' });
+    // No error attribute: the client used a scheme this operation does not offer (RFC 6750 §3.1).
+    expect(parseChallenges(challengeOf(reasonOf(refused!))).every((c) => c.params.error === undefined)).toBe(true);
+  });
+
+  it("@Security('dpop') accepts a DPoP request and refuses a valid Bearer token with 401 unauthorized", async () => {
+    const [ok] = await run([{ name: 'dpop' }], await dpopRequest());
+    expect(ok!.status).toBe('fulfilled');
+    const [refused] = await run([{ name: 'dpop' }], await bearer());
+    expect(reasonOf(refused!)).toMatchObject({ status: 401, code: 'unauthorized', reason: 'credentials.scheme_not_accepted' });
+  });
+
+  it("@Security('auth0') (the general name) accepts both, as the DPoP mode allows", async () => {
+    const [a] = await run([{ name: 'auth0' }], await bearer());
+    const [b] = await run([{ name: 'auth0' }], await dpopRequest());
+    expect([a!.status, b!.status]).toEqual(['fulfilled', 'fulfilled']);
+  });
+
+  it('an OR of bearer and dpop accepts either scheme', async () => {
+    const fromBearer = await run([{ name: 'bearer' }, { name: 'dpop' }], await bearer());
+    const fromDpop = await run([{ name: 'bearer' }, { name: 'dpop' }], await dpopRequest());
+    expect(fromBearer.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(fromDpop.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
   });
 });
 
