@@ -7,7 +7,8 @@
  *
  * - plugin(system): shows the `http` `DPoP` scheme in "Authorize" with a token field (Swagger UI only knows Basic
  *   and Bearer) and this browser's key thumbprint; adds a "bind OAuth2 tokens to this browser's DPoP key" switch
- *   to the OAuth2 flows; pre-fills the client credentials flow when the server configured it (development).
+ *   to the OAuth2 flows (on by default; locked on when the API requires DPoP); pre-fills the client credentials
+ *   flow when the server configured it (development).
  * - requestInterceptor(request): for operations that accept DPoP, sends `Authorization: DPoP <token>` and a fresh
  *   proof with `ath`; adds a proof to requests that already carry `Authorization: DPoP …` (OAuth2 tokens of
  *   token_type DPoP) and to OAuth2 token requests when the switch is on; retries once on `use_dpop_nonce`.
@@ -325,7 +326,19 @@
   // "Bind OAuth2 tokens to this browser's DPoP key"
   // ------------------------------------------------------------------------------------------
 
+  /** True when the API requires DPoP: OAuth2 tokens are then always bound, and the switch is locked on. */
+  function dpopForOAuth2Required() {
+    return config().dpopOAuth2Required === true;
+  }
+
+  /**
+   * Whether OAuth2 token requests get a proof (so the issuer binds the token to this browser's key). On by default
+   * when the page does DPoP (RFC 9449 §5); in allowed mode the user's switch, remembered in localStorage, decides.
+   */
   function dpopForOAuth2() {
+    var c = config();
+    if (!c.dpop) return false;
+    if (dpopForOAuth2Required()) return true;
     var saved = null;
     try {
       saved = localStorage.getItem(OPT_IN);
@@ -334,7 +347,7 @@
     }
     if (saved === '1') return true;
     if (saved === '0') return false;
-    return Boolean(config().dpopOAuth2);
+    return c.dpopOAuth2 !== false;
   }
 
   function setDpopForOAuth2(on) {
@@ -513,10 +526,14 @@
     );
   }
 
-  /** The switch under each OAuth2 flow: request DPoP-bound tokens (the token request gets a proof). */
+  /**
+   * The switch under each OAuth2 flow: request DPoP-bound tokens (the token request gets a proof). Shown checked
+   * and disabled when the API requires DPoP.
+   */
   function DpopOptIn() {
     var React = system.React;
     var h = React.createElement;
+    var required = dpopForOAuth2Required();
     var state = React.useState(dpopForOAuth2());
     React.useEffect(function () {
       optInListeners.add(state[1]);
@@ -532,15 +549,17 @@
         null,
         h('input', {
           type: 'checkbox',
-          checked: state[0],
+          checked: required || state[0],
+          disabled: required,
           'aria-label': 'dpop-bind-oauth2',
           onChange: function (event) {
-            setDpopForOAuth2(event.target.checked);
+            if (!required) setDpopForOAuth2(event.target.checked);
           },
         }),
         ' Bind the token to this browser’s DPoP key (sends a DPoP proof to the token endpoint; the API then gets ',
         h('code', null, 'Authorization: DPoP'),
         ' plus a proof per request)',
+        required ? h('em', null, ' — required by this API') : null,
       ),
     );
   }
@@ -594,6 +613,7 @@
     thumbprint: thumbprint,
     resetKey: resetKey,
     dpopForOAuth2: dpopForOAuth2,
+    dpopForOAuth2Required: dpopForOAuth2Required,
     setDpopForOAuth2: setDpopForOAuth2,
   };
 })();
