@@ -7,12 +7,14 @@
  *
  * - plugin(system): shows the `http` `DPoP` scheme in "Authorize" with a token field (Swagger UI only knows Basic
  *   and Bearer) and this browser's key thumbprint; adds a "bind OAuth2 tokens to this browser's DPoP key" switch
- *   to the OAuth2 flows; pre-fills the client credentials flow when the server configured it (development).
+ *   to the OAuth2 flows (on by default; locked on when the API requires DPoP); pre-fills the client credentials
+ *   flow when the server configured it (development).
  * - requestInterceptor(request): for operations that accept DPoP, sends `Authorization: DPoP <token>` and a fresh
  *   proof with `ath`; adds a proof to requests that already carry `Authorization: DPoP …` (OAuth2 tokens of
  *   token_type DPoP) and to OAuth2 token requests when the switch is on; retries once on `use_dpop_nonce`.
  * - keyPair(), thumbprint(), resetKey(): the ES256 key, created non-extractable and kept in IndexedDB, so that
- *   tokens bound to it keep working after a reload (with `persistAuthorization`).
+ *   tokens bound to it keep working after a reload (with `persistAuthorization`). A stored key is used only when
+ *   it is a non-extractable ECDSA P-256 private key with its matching public key; anything else is replaced.
  */
 (function () {
   'use strict';
@@ -53,14 +55,30 @@
   // The key: non-extractable ES256, kept in IndexedDB (CryptoKey objects survive structured clone)
   // ------------------------------------------------------------------------------------------
 
+  /** Opens the database at its current version, adding the key store (with a version bump) when it is missing. */
   function openDb() {
+    return openDbAt(undefined).then(function (db) {
+      if (db.objectStoreNames.contains(STORE)) return db;
+      // Someone made the database without our store (e.g. a script that replaced it): add the store back.
+      var next = db.version + 1;
+      db.close();
+      return openDbAt(next);
+    });
+  }
+
+  function openDbAt(version) {
     return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
+      var request = version === undefined ? indexedDB.open(DB_NAME) : indexedDB.open(DB_NAME, version);
       request.onupgradeneeded = function () {
-        request.result.createObjectStore(STORE);
+        if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
       };
       request.onsuccess = function () {
-        resolve(request.result);
+        var db = request.result;
+        // Another tab upgrading the database must not wait for us.
+        db.onversionchange = function () {
+          db.close();
+        };
+        resolve(db);
       };
       request.onerror = function () {
         reject(request.error);
@@ -73,19 +91,67 @@
       var tx = db.transaction(STORE, mode);
       var request = action(tx.objectStore(STORE));
       tx.oncomplete = function () {
-        resolve(request.result);
+        resolve(request && request.result);
       };
       tx.onerror = function () {
-        reject(tx.error || request.error);
+        reject(tx.error || (request && request.error));
       };
       tx.onabort = function () {
-        reject(tx.error || request.error);
+        reject(tx.error || (request && request.error));
       };
     });
   }
 
-  function usable(stored) {
-    return Boolean(stored && stored.privateKey && stored.publicKey && stored.privateKey.type === 'private');
+  function isP256Ecdsa(key) {
+    var algorithm = key.algorithm || {};
+    return algorithm.name === 'ECDSA' && algorithm.namedCurve === 'P-256';
+  }
+
+  function hasUsage(key, usage) {
+    return Array.isArray(key.usages) && key.usages.indexOf(usage) >= 0;
+  }
+
+  /**
+   * Why a stored record is not a key pair this page may sign with, or '' when its form is right. Anything in
+   * IndexedDB may have been written by another script of this origin (an XSS, once): only a non-extractable
+   * ECDSA P-256 private key can keep the promise that no script can copy the key out and reuse it elsewhere.
+   * Synchronous, so that it can run inside an IndexedDB transaction. What no check can see: key material a script
+   * knew and imported as non-extractable (WebCrypto does not tell generated keys from imported ones); after an
+   * XSS, call `window.auth0TsoaApiSwagger.resetKey()`.
+   */
+  function storedKeyProblem(stored) {
+    if (!stored || typeof stored !== 'object') return 'the record is not a key pair';
+    var privateKey = stored.privateKey;
+    var publicKey = stored.publicKey;
+    if (typeof CryptoKey !== 'function' || !(privateKey instanceof CryptoKey) || !(publicKey instanceof CryptoKey)) {
+      return 'the record does not hold two CryptoKey objects';
+    }
+    if (privateKey.type !== 'private') return 'privateKey is a ' + privateKey.type + ' key';
+    if (privateKey.extractable !== false) return 'the private key is extractable';
+    if (!isP256Ecdsa(privateKey)) return 'the private key is not an ECDSA P-256 key';
+    if (!hasUsage(privateKey, 'sign')) return 'the private key may not sign';
+    if (publicKey.type !== 'public') return 'publicKey is a ' + publicKey.type + ' key';
+    if (!isP256Ecdsa(publicKey) || !hasUsage(publicKey, 'verify')) return 'the public key is not an ECDSA P-256 verification key';
+    return '';
+  }
+
+  /** storedKeyProblem, then: do the two halves belong together? (A signature by one verifies with the other.) */
+  async function keyPairProblem(stored) {
+    var problem = storedKeyProblem(stored);
+    if (problem) return problem;
+    var params = { name: 'ECDSA', hash: 'SHA-256' };
+    var challenge = crypto.getRandomValues(new Uint8Array(32));
+    try {
+      var signature = await crypto.subtle.sign(params, stored.privateKey, challenge);
+      if (await crypto.subtle.verify(params, stored.publicKey, signature, challenge)) return '';
+    } catch (error) {
+      return 'the keys cannot sign and verify (' + (error && error.name) + ')';
+    }
+    return 'the public key does not match the private key';
+  }
+
+  function discarding(problem) {
+    console.warn(LOG, 'discarding the stored DPoP key (' + problem + '); making a new one');
   }
 
   async function loadOrCreateKey() {
@@ -101,21 +167,43 @@
       var stored = await inStore(db, 'readonly', function (store) {
         return store.get(KEY_ID);
       });
-      if (usable(stored)) return stored;
-      var created = await dpop.createDpopKeyPair();
-      try {
-        // add(), not put(): when another tab stored a key meanwhile, use that one.
-        await inStore(db, 'readwrite', function (store) {
-          return store.add({ privateKey: created.privateKey, publicKey: created.publicKey }, KEY_ID);
-        });
-        return created;
-      } catch (error) {
-        var winner = await inStore(db, 'readonly', function (store) {
-          return store.get(KEY_ID);
-        });
-        if (usable(winner)) return winner;
-        throw error;
+      if (stored !== undefined) {
+        var problem = await keyPairProblem(stored);
+        if (!problem) return { privateKey: stored.privateKey, publicKey: stored.publicKey };
+        discarding(problem);
       }
+
+      var created = await dpop.createDpopKeyPair();
+      var record = { privateKey: created.privateKey, publicKey: created.publicKey };
+      // Store ours, replacing what was there, unless another tab stored a well-formed key meanwhile: then use that
+      // one, so that tokens bound in either tab keep working. (When the record we discarded was itself well-formed,
+      // its halves did not match: a well-formed record now may be that same one, so ours replaces it.) The check
+      // runs inside the transaction, so nothing slips in between.
+      var mayAdopt = stored === undefined || storedKeyProblem(stored) !== '';
+      var current = await new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, 'readwrite');
+        var store = tx.objectStore(STORE);
+        var result = record;
+        var read = store.get(KEY_ID);
+        read.onsuccess = function () {
+          if (mayAdopt && read.result !== undefined && !storedKeyProblem(read.result)) result = read.result;
+          else store.put(record, KEY_ID);
+        };
+        tx.oncomplete = function () {
+          resolve(result);
+        };
+        tx.onerror = tx.onabort = function () {
+          reject(tx.error || read.error);
+        };
+      });
+      if (current === record) return created;
+      var winnerProblem = await keyPairProblem(current);
+      if (!winnerProblem) return { privateKey: current.privateKey, publicKey: current.publicKey };
+      discarding(winnerProblem);
+      await inStore(db, 'readwrite', function (store) {
+        return store.put(record, KEY_ID);
+      });
+      return created;
     } finally {
       db.close();
     }
@@ -238,7 +326,19 @@
   // "Bind OAuth2 tokens to this browser's DPoP key"
   // ------------------------------------------------------------------------------------------
 
+  /** True when the API requires DPoP: OAuth2 tokens are then always bound, and the switch is locked on. */
+  function dpopForOAuth2Required() {
+    return config().dpopOAuth2Required === true;
+  }
+
+  /**
+   * Whether OAuth2 token requests get a proof (so the issuer binds the token to this browser's key). On by default
+   * when the page does DPoP (RFC 9449 §5); in allowed mode the user's switch, remembered in localStorage, decides.
+   */
   function dpopForOAuth2() {
+    var c = config();
+    if (!c.dpop) return false;
+    if (dpopForOAuth2Required()) return true;
     var saved = null;
     try {
       saved = localStorage.getItem(OPT_IN);
@@ -247,7 +347,7 @@
     }
     if (saved === '1') return true;
     if (saved === '0') return false;
-    return Boolean(config().dpopOAuth2);
+    return c.dpopOAuth2 !== false;
   }
 
   function setDpopForOAuth2(on) {
@@ -426,10 +526,14 @@
     );
   }
 
-  /** The switch under each OAuth2 flow: request DPoP-bound tokens (the token request gets a proof). */
+  /**
+   * The switch under each OAuth2 flow: request DPoP-bound tokens (the token request gets a proof). Shown checked
+   * and disabled when the API requires DPoP.
+   */
   function DpopOptIn() {
     var React = system.React;
     var h = React.createElement;
+    var required = dpopForOAuth2Required();
     var state = React.useState(dpopForOAuth2());
     React.useEffect(function () {
       optInListeners.add(state[1]);
@@ -445,15 +549,17 @@
         null,
         h('input', {
           type: 'checkbox',
-          checked: state[0],
+          checked: required || state[0],
+          disabled: required,
           'aria-label': 'dpop-bind-oauth2',
           onChange: function (event) {
-            setDpopForOAuth2(event.target.checked);
+            if (!required) setDpopForOAuth2(event.target.checked);
           },
         }),
         ' Bind the token to this browser’s DPoP key (sends a DPoP proof to the token endpoint; the API then gets ',
         h('code', null, 'Authorization: DPoP'),
         ' plus a proof per request)',
+        required ? h('em', null, ' — required by this API') : null,
       ),
     );
   }
@@ -507,6 +613,7 @@
     thumbprint: thumbprint,
     resetKey: resetKey,
     dpopForOAuth2: dpopForOAuth2,
+    dpopForOAuth2Required: dpopForOAuth2Required,
     setDpopForOAuth2: setDpopForOAuth2,
   };
 })();

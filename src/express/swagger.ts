@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type Request, type Response } from 'express';
+import type { DpopMode } from '../core/index.js';
 
 /** OAuth2 settings of the "Authorize" dialog (Swagger UI's `initOAuth`). */
 export interface SwaggerUiOAuthOptions {
@@ -46,9 +47,16 @@ export interface SwaggerUiOAuthOptions {
 /** DPoP settings of the docs page. */
 export interface SwaggerUiDpopOptions {
   /**
-   * Whether "Bind the token to this browser's DPoP key" starts switched on for the OAuth2 flows (the user's
-   * choice is then remembered in the browser). Default: on when the spec has no `http` `bearer` scheme (DPoP
-   * required), off otherwise.
+   * The API's DPoP mode, as configured in `createAuth0Api({ dpop: { mode } })`. `required`: tokens from the
+   * OAuth2 flows are always bound to the browser's key (the switch is shown locked on). `disabled`: the page does no
+   * DPoP. Default: read from the spec — `required` when its operations offer an `http` `DPoP` scheme and never an
+   * `http` `bearer` one, `disabled` when they offer no DPoP scheme, else `allowed`.
+   */
+  mode?: DpopMode;
+  /**
+   * In `allowed` mode: whether "Bind the token to this browser's DPoP key" starts switched on for the OAuth2 flows
+   * (the user's choice is then remembered in the browser). Default true: tokens got through the page are
+   * sender-constrained unless the user opts out. Cannot be false in `required` mode.
    */
   oauth2?: boolean;
 }
@@ -59,7 +67,8 @@ export interface SwaggerUiHandlerOptions {
   oauth?: SwaggerUiOAuthOptions;
   /**
    * DPoP in the browser: the `http` `DPoP` scheme gets a token field and every request to an operation accepting
-   * it gets `Authorization: DPoP <token>` and a fresh proof. Default: on when the spec has an `http` DPoP scheme.
+   * it gets `Authorization: DPoP <token>` and a fresh proof; tokens from the OAuth2 flows are bound to the browser's
+   * key. Default: on when the spec's operations offer an `http` DPoP scheme (see {@link SwaggerUiDpopOptions.mode}).
    */
   dpop?: boolean | SwaggerUiDpopOptions;
   /** Keep authorizations across reloads (in localStorage; the DPoP key stays in IndexedDB). Default true. */
@@ -126,8 +135,62 @@ function securitySchemes(spec: Json): Record<string, Json> {
   return (components?.securitySchemes as Record<string, Json> | undefined) ?? {};
 }
 
-function hasHttpScheme(spec: Json, scheme: string): boolean {
-  return Object.values(securitySchemes(spec)).some((s) => s.type === 'http' && String(s.scheme).toLowerCase() === scheme);
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** Every security requirement of the spec: the top-level one and each operation's. */
+function securityRequirements(spec: Json): Json[] {
+  const requirements: Json[] = [];
+  const add = (security: unknown) => {
+    if (Array.isArray(security)) for (const r of security) if (r && typeof r === 'object') requirements.push(r as Json);
+  };
+  add(spec.security);
+  for (const item of Object.values((spec.paths as Record<string, Json> | undefined) ?? {})) {
+    if (!item || typeof item !== 'object') continue;
+    for (const method of HTTP_METHODS) add((item[method] as Json | undefined)?.security);
+  }
+  return requirements;
+}
+
+/**
+ * The DPoP mode the spec describes. `finalizeSpec` defines every scheme whatever the mode and lets the operations
+ * offer the ones the mode allows, so the operations decide; a spec whose operations name no http scheme at all
+ * falls back to which schemes are defined.
+ */
+function specDpopMode(spec: Json): DpopMode {
+  const schemes = securitySchemes(spec);
+  const namesOf = (scheme: string) =>
+    new Set(Object.keys(schemes).filter((name) => schemes[name]?.type === 'http' && String(schemes[name]?.scheme).toLowerCase() === scheme));
+  const dpop = namesOf('dpop');
+  const bearer = namesOf('bearer');
+  const offered = new Set(securityRequirements(spec).flatMap((r) => Object.keys(r)));
+  const offers = (names: Set<string>) => [...names].some((name) => offered.has(name));
+  const decided = offers(dpop) || offers(bearer);
+  const hasDpop = decided ? offers(dpop) : dpop.size > 0;
+  const hasBearer = decided ? offers(bearer) : bearer.size > 0;
+  if (!hasDpop) return 'disabled';
+  return hasBearer ? 'allowed' : 'required';
+}
+
+/** Whether the page does DPoP, and how OAuth2 tokens are bound: the `auth0TsoaApi` settings the plugin reads. */
+function dpopSettings(spec: Json, option: SwaggerUiHandlerOptions['dpop']): { dpop: boolean; dpopOAuth2: boolean; dpopOAuth2Required: boolean } {
+  const detailed = typeof option === 'object' ? option : {};
+  let mode: DpopMode;
+  if (option === false) mode = 'disabled';
+  else if (detailed.mode !== undefined) mode = detailed.mode;
+  else {
+    mode = specDpopMode(spec);
+    if (option !== undefined && mode === 'disabled') mode = 'allowed'; // asked for DPoP explicitly
+  }
+  if (mode !== 'allowed' && mode !== 'required' && mode !== 'disabled') {
+    throw new Error(`swaggerUiHandlers: dpop.mode must be 'allowed', 'required' or 'disabled', got ${JSON.stringify(mode)}`);
+  }
+  if (mode === 'required' && detailed.oauth2 === false) {
+    throw new Error(
+      'swaggerUiHandlers: dpop.oauth2 is false but DPoP is required (the API would refuse unbound tokens): remove dpop.oauth2, or set dpop.mode to allowed',
+    );
+  }
+  if (mode === 'disabled') return { dpop: false, dpopOAuth2: false, dpopOAuth2Required: false };
+  return { dpop: true, dpopOAuth2: mode === 'required' || detailed.oauth2 !== false, dpopOAuth2Required: mode === 'required' };
 }
 
 /**
@@ -141,9 +204,7 @@ function browserFunction(params: string, body: string): (...args: unknown[]) => 
 
 /** The swagger-ui-express options for a spec; exported for tests and custom setups. */
 export function swaggerUiOptions(spec: Json, options: SwaggerUiHandlerOptions = {}): Json {
-  const dpopEnabled = options.dpop === undefined ? hasHttpScheme(spec, 'dpop') : options.dpop !== false;
-  const dpopOAuth2 =
-    typeof options.dpop === 'object' && options.dpop.oauth2 !== undefined ? options.dpop.oauth2 : dpopEnabled && !hasHttpScheme(spec, 'bearer');
+  const dpop = dpopSettings(spec, options.dpop);
   const oauth = options.oauth;
   const info = spec.info as Json | undefined;
 
@@ -156,8 +217,7 @@ export function swaggerUiOptions(spec: Json, options: SwaggerUiHandlerOptions = 
     ],
     requestInterceptor: browserFunction('request', 'return window.auth0TsoaApiSwagger.requestInterceptor(request);'),
     auth0TsoaApi: {
-      dpop: dpopEnabled,
-      dpopOAuth2,
+      ...dpop,
       ...(oauth?.clientCredentials ? { clientCredentials: oauth.clientCredentials } : {}),
     },
   };

@@ -1,26 +1,26 @@
 /**
- * Swagger UI at /docs in headless Chromium (Debian `chromium`, driven by playwright-core): Authorize, then
- * "Try it out" against the real demo.
+ * Swagger UI at /docs in headless Chromium (Debian `chromium`, driven by playwright-core; page helpers in
+ * ./swagger-page.ts): Authorize, then "Try it out" against the real demo.
  *
  * (a) Bearer: a pasted token → 200; a token without the scope → 403.
  * (b) DPoP: a token bound to the key the page made (its thumbprint read from the page) → 200, with proofs the
  *     server checked (it asked for a nonce first: AUTH0_DPOP_NONCE=true, and the page retried).
  * (c) A reload keeps the key (IndexedDB) and the authorization (persistAuthorization): still 200.
- * (d) Development issuer: OAuth2 client credentials from the browser, as Bearer and as a DPoP-bound token → 200.
- * (e) Development issuer, docs configured as the demo should (`AppOptions.docs`): authorization code + PKCE with
- *     `audience` through the login popup, DPoP-bound → 200; client credentials pre-filled.
+ * Issue 9 item 6: a key planted in the page's IndexedDB (extractable, wrong curve, RSA, mismatched halves,
+ *     malformed) is discarded on reload; the page makes, stores and signs with a new non-extractable P-256 key.
+ * Issue 11 item 5, (d) and (e): development issuer (real oidc-provider); OAuth2 tokens (client credentials,
+ *     authorization code + PKCE with `audience` through the login popup) are DPoP-bound by default; in allowed mode
+ *     the switch turns binding off (Bearer); in required mode it is locked on.
  *
- * Plus, without a browser: what the router serves.
+ * Plus, without a browser: what the router serves, and the DPoP settings it derives from the spec.
  *
  * Screenshots go to test-artifacts/swagger-ui-*.png.
  */
-import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Request as PwRequest } from 'playwright-core';
-import { EmbeddedJWK, decodeJwt, jwtVerify } from 'jose';
+import type { Browser, Page } from 'playwright-core';
+import { decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
 import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
 import { startDemo, type RunningDemo } from '../../src/demo/server.js';
@@ -29,153 +29,60 @@ import { startDevIssuer, SPA_CLIENT_ID, type DevIssuer } from '../../src/demo/de
 import { createApp } from '../../src/demo/app.js';
 import { loadSpec } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';
-import { createAuth0Api, swaggerUiHandlers } from '../../src/express/index.js';
+import { createAuth0Api, swaggerUiHandlers, swaggerUiOptions } from '../../src/express/index.js';
+import { finalizeSpec } from '../../src/tsoa/index.js';
 import express from 'express';
-
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import {
+  ARTIFACTS,
+  authorizeClientCredentials,
+  authorizeHttp,
+  bindSwitch,
+  closeDialog,
+  evaluate,
+  freePort,
+  launchChromium,
+  logoutHttp,
+  logoutOAuth2,
+  oauth2Flow,
+  openAuthorizeDialog,
+  openDocs,
+  pageProof,
+  plantKeyRecord,
+  recordRequests,
+  reloadDocs,
+  settled,
+  shownThumbprint,
+  storedKey,
+  thumbprintOf,
+  tryItOut,
+  verifyProof,
+  verifyProofWith,
+  type Exchange,
+  type Received,
+  type StoredKey,
+} from './swagger-page.js';
 
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
 });
 
-// ---------------------------------------------------------------------------------------------
-// Page helpers (page.evaluate gets source strings: nothing of the test's transpiled code goes to the page)
-// ---------------------------------------------------------------------------------------------
-
-interface Exchange {
-  url: string;
-  method: string;
-  status: number;
-  authorization: string | undefined;
-  dpop: string | undefined;
+/** The stored key is what item 6 accepts: a non-extractable ECDSA P-256 signing key and its public key. */
+function expectSoundStoredKey(stored: StoredKey | undefined): void {
+  expect(stored?.privateKey).toEqual({ type: 'private', extractable: false, algorithm: { name: 'ECDSA', namedCurve: 'P-256' }, usages: ['sign'] });
+  expect(stored?.publicKey).toMatchObject({ type: 'public', algorithm: { name: 'ECDSA', namedCurve: 'P-256' }, usages: ['verify'] });
 }
 
-/** A fresh browser profile with a /docs page, recording the requests to `watch` (URL prefixes). */
-async function openDocs(baseUrl: string, watch: string[]): Promise<{ context: BrowserContext; page: Page; exchanges: Exchange[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const page = await context.newPage();
-  // Requests of the page and of its popups (the OAuth2 login), in the order they start.
-  const exchanges: Exchange[] = [];
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  // Entries are added when a request starts (so in request order) and completed when it finishes.
-  const started = new Map<PwRequest, Exchange>();
-  context.on('request', (request) => {
-    if (!watch.some((prefix) => request.url().startsWith(prefix)) || request.method() === 'OPTIONS') return;
-    const entry: Exchange = { url: request.url(), method: request.method(), status: 0, authorization: undefined, dpop: undefined };
-    started.set(request, entry);
-    exchanges.push(entry);
-  });
-  context.on('requestfinished', async (request) => {
-    const entry = started.get(request);
-    if (!entry) return;
-    const headers = await request.allHeaders();
-    entry.authorization = headers.authorization;
-    entry.dpop = headers.dpop;
-    entry.status = (await request.response())?.status() ?? 0;
-  });
-  await page.goto(`${baseUrl}/docs`);
-  await page.locator('.auth-wrapper button.authorize').waitFor();
-  expect(errors).toEqual([]);
-  return { context, page, exchanges };
-}
-
-async function openAuthorizeDialog(page: Page): Promise<Locator> {
-  await page.locator('.auth-wrapper button.authorize').click();
-  const dialog = page.locator('.modal-ux');
-  await dialog.waitFor();
-  return dialog;
-}
-
-/** The dialog section of one OAuth2 flow (the plugin wraps each in a marked div). */
-function oauth2Flow(dialog: Locator, flow: 'clientCredentials' | 'authorizationCode'): Locator {
-  return dialog.locator(`.auth0-tsoa-api-oauth2-flow[data-flow="${flow}"]`);
-}
-
-async function closeDialog(page: Page): Promise<void> {
-  await page.locator('.modal-ux button.close-modal').click();
-  await page.locator('.modal-ux').waitFor({ state: 'detached' });
-}
-
-/** Pastes a token into an http scheme (bearer or dpop) and authorizes it. */
-async function authorizeHttp(page: Page, scheme: 'bearer' | 'dpop', token: string): Promise<void> {
-  const dialog = await openAuthorizeDialog(page);
-  const container = dialog.locator('.auth-container').filter({ has: page.locator('h4 code', { hasText: new RegExp(`^${scheme}$`) }) });
-  await container.locator('input[type=text]').fill(token);
-  await container.getByRole('button', { name: 'Apply credentials' }).click();
-  await expect(container.locator('h6', { hasText: 'Authorized' })).toBeVisibleSoon();
-  await closeDialog(page);
-}
-
-/** "Try it out" + "Execute" on an operation; returns the status and body shown in the response panel. */
-async function tryItOut(page: Page, method: string, path: string): Promise<{ status: string; body: string }> {
-  const block = page.locator(`.opblock-${method}`).filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) });
-  if (!(await block.locator('.opblock-body').isVisible())) await block.locator('.opblock-summary').click();
-  const tryOut = block.locator('button.try-out__btn');
-  if ((await tryOut.textContent())?.includes('Try it out')) await tryOut.click();
-  const previous = block.locator('.live-responses-table');
-  if (await previous.isVisible()) await block.locator('button.btn-clear').click();
-  await block.locator('button.execute').click();
-  const row = block.locator('.live-responses-table tbody .response');
-  await row.waitFor();
-  return {
-    status: (await row.locator('.response-col_status').innerText()).trim(),
-    body: await row.locator('.response-col_description').innerText(),
-  };
-}
-
-/** Waits until every recorded request has finished (headers and status are filled in asynchronously). */
-async function settled(exchanges: Exchange[]): Promise<Exchange[]> {
-  for (let i = 0; i < 100 && exchanges.some((e) => e.status === 0); i++) await new Promise((r) => setTimeout(r, 50));
-  return exchanges;
-}
-
-const evaluate = <T>(page: Page, source: string): Promise<T> => page.evaluate(source) as Promise<T>;
-
-async function verifyProof(proof: string | undefined) {
-  expect(proof).toEqual(expect.any(String));
-  return (await jwtVerify(proof!, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] })).payload;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-// A tiny polling matcher for locators: vitest has no auto-retrying DOM assertions.
-expect.extend({
-  async toBeVisibleSoon(received: Locator) {
-    try {
-      await received.waitFor({ state: 'visible', timeout: 10_000 });
-      return { pass: true, message: () => 'visible' };
-    } catch (error) {
-      return { pass: false, message: () => `not visible: ${(error as Error).message.split('\n')[0]}` };
-    }
-  },
-});
-declare module 'vitest' {
-  interface Assertion {
-    toBeVisibleSoon(): Promise<void>;
-  }
+/** A proof made by the page now is signed by the stored key: it verifies with the stored public key and carries it. */
+async function expectPageSignsWith(page: Page, stored: StoredKey, url: string): Promise<void> {
+  const proof = await pageProof(page, url);
+  expect(decodeProtectedHeader(proof).jwk).toEqual(stored.publicJwk);
+  expect(await verifyProofWith(proof, stored.publicJwk)).toMatchObject({ htm: 'GET', htu: url });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,7 +105,7 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
   });
 
   it('(a) Bearer: a pasted token gets 200; a token without read:messages gets 403', { timeout: 45_000 }, async () => {
-    const { context, page, exchanges } = await openDocs(demo.url, [`${demo.url}/api/`]);
+    const { context, page, exchanges } = await openDocs(browser, demo.url, [`${demo.url}/api/`]);
     try {
       const token = await issuer.token(AUDIENCE, { scope: 'read:messages' });
       await authorizeHttp(page, 'bearer', token);
@@ -209,10 +116,7 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
       await page.screenshot({ path: `${ARTIFACTS}swagger-ui-bearer-200.png`, fullPage: true });
 
       // Swap the token for one without the scope.
-      const dialog = await openAuthorizeDialog(page);
-      const bearer = dialog.locator('.auth-container').filter({ has: page.locator('h4 code', { hasText: /^bearer$/ }) });
-      await bearer.getByRole('button', { name: 'Remove authorization' }).click();
-      await closeDialog(page);
+      await logoutHttp(page, 'bearer');
       await authorizeHttp(page, 'bearer', await issuer.token(AUDIENCE, { scope: 'read:data' }));
       const denied = await tryItOut(page, 'get', '/api/messages');
       expect(denied.status).toBe('403');
@@ -224,7 +128,7 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
   });
 
   it('(b) DPoP: a token bound to the page’s key gets 200, with a fresh proof per request and the nonce retry; (c) a reload keeps the key', { timeout: 45_000 }, async () => {
-    const { context, page, exchanges } = await openDocs(demo.url, [`${demo.url}/api/`]);
+    const { context, page, exchanges } = await openDocs(browser, demo.url, [`${demo.url}/api/`]);
     try {
       const jkt = await evaluate<string>(page, 'window.auth0TsoaApiSwagger.thumbprint()');
       expect(jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -279,70 +183,271 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
       await context.close();
     }
   });
+
+  // Issue 9 item 6. A script of the page's origin (an XSS, once) can write IndexedDB. Had it planted a key it can
+  // read, every token later bound through this page would be usable from the attacker's machine.
+  it('issue 9 item 6: an extractable P-256 key planted in IndexedDB is discarded on reload; the page makes, stores and signs with a new non-extractable key', { timeout: 45_000 }, async () => {
+    const { context, page, exchanges, console: logs } = await openDocs(browser, demo.url, [`${demo.url}/api/`]);
+    try {
+      const original = await shownThumbprint(page);
+
+      // The attack: an extractable ECDSA P-256 pair whose private key the script exports (it could send it home).
+      const planted = await plantKeyRecord<{ publicJwk: JWK; d: string }>(
+        page,
+        "async () => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])",
+        `async (pair) => {
+          const { kty, crv, x, y, d } = await crypto.subtle.exportKey('jwk', pair.privateKey);
+          return { publicJwk: { kty, crv, x, y }, d };
+        }`,
+      );
+      expect(planted.d).toMatch(/^[A-Za-z0-9_-]{43}$/); // the attacker holds the private key
+      expect((await storedKey(page))?.privateKey.extractable).toBe(true); // and it is what the store now holds
+      const plantedJkt = await thumbprintOf(planted.publicJwk);
+
+      await reloadDocs(page);
+      const renewed = await shownThumbprint(page);
+      expect(renewed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(renewed).not.toBe(plantedJkt);
+      expect(renewed).not.toBe(original);
+      expect(logs).toContainEqual(expect.stringContaining('discarding the stored DPoP key (the private key is extractable)'));
+      const stored = await storedKey(page);
+      expectSoundStoredKey(stored);
+      expect(await thumbprintOf(stored!.publicJwk)).toBe(renewed);
+      await page.screenshot({ path: `${ARTIFACTS}swagger-ui-planted-key-replaced.png`, fullPage: true });
+
+      // The API accepts the page's requests with a token bound to the new key; every proof is signed by the stored
+      // key and none by the planted one.
+      const token = await issuer.token(AUDIENCE, { cnf: { jkt: renewed }, scope: 'read:messages' });
+      await authorizeHttp(page, 'dpop', token);
+      const result = await tryItOut(page, 'get', '/api/messages');
+      expect(result.status).toBe('200');
+      const sent = (await settled(exchanges)).filter((e) => e.dpop);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const exchange of sent) {
+        expect(await verifyProofWith(exchange.dpop!, stored!.publicJwk)).toMatchObject({ htm: 'GET', htu: `${demo.url}/api/messages` });
+        await expect(verifyProofWith(exchange.dpop!, planted.publicJwk)).rejects.toThrow();
+      }
+      expect(sent.at(-1)).toMatchObject({ status: 200, authorization: `DPoP ${token}` });
+
+      // The new key is kept: the next reload uses it without a word.
+      logs.length = 0;
+      await reloadDocs(page);
+      expect(await shownThumbprint(page)).toBe(renewed);
+      expect(logs.filter((line) => line.includes('discarding'))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('issue 9 item 6: wrong curve, RSA, mismatched halves, swapped or wrong-algorithm keys, JWKs, strings, null and a database without the key store are each replaced by a new non-extractable P-256 key', { timeout: 90_000 }, async () => {
+    const { context, page, console: logs } = await openDocs(browser, demo.url, [`${demo.url}/api/`]);
+    const ecdsa = (curve: string, extractable = false) => `crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: '${curve}' }, ${extractable}, ['sign', 'verify'])`;
+    // Each record is made in the page (source text); `reason` is what the page logs when it discards it.
+    const records: Array<{ name: string; make: string; reason: string }> = [
+      { name: 'non-extractable P-384', make: `async () => ${ecdsa('P-384')}`, reason: 'the private key is not an ECDSA P-256 key' },
+      {
+        name: 'non-extractable RSA',
+        make: "async () => crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['sign', 'verify'])",
+        reason: 'the private key is not an ECDSA P-256 key',
+      },
+      {
+        name: 'halves of two different P-256 pairs',
+        make: `async () => { const a = await ${ecdsa('P-256')}; const b = await ${ecdsa('P-256')}; return { privateKey: a.privateKey, publicKey: b.publicKey }; }`,
+        reason: 'the public key does not match the private key',
+      },
+      {
+        name: 'the public key in both places',
+        make: `async () => { const a = await ${ecdsa('P-256')}; return { privateKey: a.publicKey, publicKey: a.publicKey }; }`,
+        reason: 'privateKey is a public key',
+      },
+      {
+        name: 'an ECDH P-256 public key',
+        make: `async () => {
+          const a = await ${ecdsa('P-256')};
+          const e = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
+          return { privateKey: a.privateKey, publicKey: e.publicKey };
+        }`,
+        reason: 'the public key is not an ECDSA P-256 verification key',
+      },
+      {
+        name: 'JWKs instead of CryptoKeys',
+        make: `async () => {
+          const a = await ${ecdsa('P-256', true)};
+          return { privateKey: await crypto.subtle.exportKey('jwk', a.privateKey), publicKey: await crypto.subtle.exportKey('jwk', a.publicKey) };
+        }`,
+        reason: 'the record does not hold two CryptoKey objects',
+      },
+      { name: 'a string', make: "async () => 'not a key'", reason: 'the record is not a key pair' },
+      { name: 'null', make: 'async () => null', reason: 'the record is not a key pair' },
+    ];
+    try {
+      let previous = await shownThumbprint(page);
+      for (const record of records) {
+        await plantKeyRecord(page, record.make);
+        logs.length = 0;
+        await reloadDocs(page);
+        const shown = await shownThumbprint(page);
+        expect(shown, record.name).not.toBe(previous);
+        expect(logs, record.name).toContainEqual(expect.stringContaining(`discarding the stored DPoP key (${record.reason})`));
+        const stored = await storedKey(page);
+        expectSoundStoredKey(stored);
+        expect(await thumbprintOf(stored!.publicJwk), record.name).toBe(shown);
+        await expectPageSignsWith(page, stored!, `${demo.url}/api/messages`);
+        previous = shown;
+      }
+
+      // A database someone rebuilt without the key store (a higher version, other stores): the page adds the store
+      // back, makes a key and keeps it across reloads.
+      await evaluate(
+        page,
+        `(async () => {
+          await new Promise((resolve, reject) => { const r = indexedDB.deleteDatabase('auth0-tsoa-api'); r.onsuccess = resolve; r.onerror = () => reject(r.error); });
+          await new Promise((resolve, reject) => {
+            const r = indexedDB.open('auth0-tsoa-api', 7);
+            r.onupgradeneeded = () => r.result.createObjectStore('other');
+            r.onsuccess = () => { r.result.close(); resolve(); };
+            r.onerror = () => reject(r.error);
+          });
+        })()`,
+      );
+      await reloadDocs(page);
+      const rebuilt = await shownThumbprint(page);
+      expect(rebuilt).not.toBe(previous);
+      const stored = await storedKey(page);
+      expectSoundStoredKey(stored);
+      expect(await thumbprintOf(stored!.publicJwk)).toBe(rebuilt);
+      await expectPageSignsWith(page, stored!, `${demo.url}/api/messages`);
+      await reloadDocs(page);
+      expect(await shownThumbprint(page)).toBe(rebuilt);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
 // Against the demo's development issuer (real oidc-provider)
 // ---------------------------------------------------------------------------------------------
 
-async function authorizeClientCredentials(page: Page, options: { dpop: boolean; clientId?: string; clientSecret?: string }): Promise<void> {
-  const dialog = await openAuthorizeDialog(page);
-  const flow = oauth2Flow(dialog, 'clientCredentials');
-  if (options.clientId !== undefined) await flow.locator('input[data-name="clientId"]').fill(options.clientId);
-  if (options.clientSecret !== undefined) await flow.locator('input[data-name="clientSecret"]').fill(options.clientSecret);
-  const bind = flow.locator('input[aria-label="dpop-bind-oauth2"]');
-  if ((await bind.isChecked()) !== options.dpop) await bind.click();
-  await flow.locator('button.authorize').click();
-  await expect(flow.locator('button', { hasText: 'Logout' })).toBeVisibleSoon();
-  await page.screenshot({ path: `${ARTIFACTS}swagger-ui-client-credentials-${options.dpop ? 'dpop' : 'bearer'}-authorized.png` });
-  await closeDialog(page);
-}
-
 /** The demo's default audience in development mode, which Swagger UI sends with token requests. */
 const AUDIENCE_FOR_DOCS = 'https://api.example.com';
 
-describe('Swagger UI with OAuth2 against the development issuer', () => {
+/** The issuer's answer to a token request the page made (its JSON body). */
+function tokenResponse(exchange: Exchange | undefined): { token_type?: string; access_token?: string } {
+  expect(exchange?.body).toEqual(expect.any(String));
+  return JSON.parse(exchange!.body!) as { token_type?: string; access_token?: string };
+}
+
+/** Starts the demo as `npm start` does without AUTH0_DOMAIN: its development issuer on a free port. */
+async function startDevDemo(env: Record<string, string> = {}): Promise<RunningDemo> {
+  const port = await freePort();
+  const issuerPort = await freePort();
+  return startDemo({ env: { PORT: String(port), AUTH0_DEV_ISSUER_PORT: String(issuerPort), NODE_ENV: 'test', ...env }, quiet: true });
+}
+
+describe('Swagger UI with OAuth2 against the development issuer (demo as wired, DPoP allowed)', () => {
   let demo: RunningDemo;
-  let issuerUrl: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const issuerPort = await freePort();
-    demo = await startDemo({ env: { PORT: String(port), AUTH0_DEV_ISSUER_PORT: String(issuerPort), NODE_ENV: 'test' }, quiet: true });
-    issuerUrl = demo.issuer!.issuer;
+    demo = await startDevDemo();
   });
 
   afterAll(async () => {
     await demo?.close();
   });
 
-  it('(d) client credentials from the browser, as a Bearer token, then as a DPoP-bound token → 200', { timeout: 45_000 }, async () => {
-    const { context, page, exchanges } = await openDocs(demo.url, [`${demo.url}/api/`, issuerUrl]);
+  it('(d) issue 11 item 5: client credentials are DPoP-bound by default → 200 as DPoP; with the switch off → Bearer → 200', { timeout: 45_000 }, async () => {
+    const issuer = demo.issuer!;
+    const { context, page, exchanges } = await openDocs(browser, demo.url, [`${demo.url}/api/`, issuer.issuer]);
     try {
-      await authorizeClientCredentials(page, { dpop: false, clientId: 'demo-client', clientSecret: 'demo-secret' });
-      expect((await tryItOut(page, 'get', '/api/messages')).status).toBe('200');
-      const [tokenRequest, apiRequest] = await settled(exchanges);
-      // Swagger UI appends additionalQueryStringParams (the Auth0-style audience) to the token URL.
-      expect(tokenRequest).toMatchObject({ url: `${demo.issuer!.tokenEndpoint}?audience=${encodeURIComponent(AUDIENCE_FOR_DOCS)}`, status: 200, dpop: undefined });
-      expect(apiRequest).toMatchObject({ status: 200, dpop: undefined, authorization: expect.stringMatching(/^Bearer /) });
-
-      // Log out, switch "Bind the token to this browser's DPoP key" on, and get a new token.
+      const jkt = await shownThumbprint(page);
+      // Both flows show the switch, on and changeable.
       const dialog = await openAuthorizeDialog(page);
-      await oauth2Flow(dialog, 'clientCredentials').locator('button', { hasText: 'Logout' }).click();
+      for (const flowName of ['clientCredentials', 'authorizationCode'] as const) {
+        const bind = bindSwitch(oauth2Flow(dialog, flowName));
+        expect(await bind.isVisible(), flowName).toBe(true);
+        expect(await bind.isChecked(), flowName).toBe(true);
+        expect(await bind.isEnabled(), flowName).toBe(true);
+      }
       await closeDialog(page);
-      exchanges.length = 0;
-      const jkt = await evaluate<string>(page, 'window.auth0TsoaApiSwagger.thumbprint()');
-      await authorizeClientCredentials(page, { dpop: true, clientId: 'demo-client', clientSecret: 'demo-secret' });
-      expect((await tryItOut(page, 'get', '/api/messages')).status).toBe('200');
-      await page.screenshot({ path: `${ARTIFACTS}swagger-ui-client-credentials-dpop-200.png`, fullPage: true });
 
+      // Default: the switch is not touched (the demo pre-fills the development client).
+      await authorizeClientCredentials(page, { screenshot: 'swagger-ui-client-credentials-default-authorized' });
+      const bound = await tryItOut(page, 'get', '/api/messages');
+      expect(bound.status).toBe('200');
+      expect(bound.body).toContain('"messages"');
+      await page.screenshot({ path: `${ARTIFACTS}swagger-ui-client-credentials-dpop-200.png`, fullPage: true });
       const [boundTokenRequest, boundApiRequest] = await settled(exchanges);
-      expect(boundTokenRequest).toMatchObject({ url: `${demo.issuer!.tokenEndpoint}?audience=${encodeURIComponent(AUDIENCE_FOR_DOCS)}`, status: 200 });
-      expect(await verifyProof(boundTokenRequest!.dpop)).toMatchObject({ htm: 'POST', htu: demo.issuer!.tokenEndpoint });
-      expect(boundApiRequest).toMatchObject({ status: 200, authorization: expect.stringMatching(/^DPoP /) });
-      const token = boundApiRequest!.authorization!.slice('DPoP '.length);
-      expect(decodeJwt(token)).toMatchObject({ cnf: { jkt }, aud: AUDIENCE });
+      // Swagger UI appends additionalQueryStringParams (the Auth0-style audience) to the token URL.
+      expect(boundTokenRequest).toMatchObject({ url: `${issuer.tokenEndpoint}?audience=${encodeURIComponent(AUDIENCE_FOR_DOCS)}`, status: 200 });
+      expect(await verifyProof(boundTokenRequest!.dpop)).toMatchObject({ htm: 'POST', htu: issuer.tokenEndpoint });
+      const boundAnswer = tokenResponse(boundTokenRequest);
+      expect(boundAnswer.token_type).toBe('DPoP'); // the issuer bound it (RFC 9449 §5)
+      expect(decodeJwt(boundAnswer.access_token!)).toMatchObject({ cnf: { jkt }, aud: AUDIENCE });
+      expect(boundApiRequest).toMatchObject({ status: 200, authorization: `DPoP ${boundAnswer.access_token}` });
       expect(await verifyProof(boundApiRequest!.dpop)).toMatchObject({ htm: 'GET', htu: `${demo.url}/api/messages` });
+
+      // Log out, switch binding off, get a new token: a plain Bearer token, sent as Bearer without a proof.
+      await logoutOAuth2(page, 'clientCredentials');
+      exchanges.length = 0;
+      await authorizeClientCredentials(page, { dpop: false, screenshot: 'swagger-ui-client-credentials-bearer-authorized' });
+      const plain = await tryItOut(page, 'get', '/api/messages');
+      expect(plain.status).toBe('200');
+      const [tokenRequest, apiRequest] = await settled(exchanges);
+      expect(tokenRequest).toMatchObject({ url: `${issuer.tokenEndpoint}?audience=${encodeURIComponent(AUDIENCE_FOR_DOCS)}`, status: 200, dpop: undefined });
+      const answer = tokenResponse(tokenRequest);
+      expect(answer.token_type).toBe('Bearer');
+      expect(decodeJwt(answer.access_token!).cnf).toBeUndefined();
+      expect(apiRequest).toMatchObject({ status: 200, dpop: undefined, authorization: `Bearer ${answer.access_token}` });
+      expect(await evaluate<string | null>(page, "localStorage.getItem('auth0-tsoa-api:dpop-oauth2')")).toBe('0'); // remembered
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('Swagger UI with OAuth2 against the development issuer (demo as wired, DPoP required)', () => {
+  let demo: RunningDemo;
+
+  beforeAll(async () => {
+    demo = await startDevDemo({ AUTH0_DPOP: 'required' });
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  it('issue 11 item 5: in required mode the switch is locked on, even with "off" remembered in the browser; client credentials → DPoP-bound → 200', { timeout: 45_000 }, async () => {
+    const issuer = demo.issuer!;
+    const { context, page, exchanges } = await openDocs(browser, demo.url, [`${demo.url}/api/`, issuer.issuer]);
+    try {
+      // A choice made on an allowed-mode page of the same origin does not weaken a required-mode one.
+      await evaluate(page, "localStorage.setItem('auth0-tsoa-api:dpop-oauth2', '0')");
+      await reloadDocs(page);
+      expect(await evaluate<boolean>(page, 'window.auth0TsoaApiSwagger.dpopForOAuth2()')).toBe(true);
+      const jkt = await shownThumbprint(page);
+
+      const dialog = await openAuthorizeDialog(page);
+      for (const flowName of ['clientCredentials', 'authorizationCode'] as const) {
+        const flow = oauth2Flow(dialog, flowName);
+        expect(await bindSwitch(flow).isChecked(), flowName).toBe(true);
+        expect(await bindSwitch(flow).isDisabled(), flowName).toBe(true);
+        expect(await flow.locator('.auth0-tsoa-api-dpop-oauth2').innerText()).toContain('required by this API');
+      }
+      await page.screenshot({ path: `${ARTIFACTS}swagger-ui-required-switch-locked.png` });
+      await closeDialog(page);
+
+      await authorizeClientCredentials(page, {});
+      const result = await tryItOut(page, 'get', '/api/messages');
+      expect(result.status).toBe('200'); // required mode: only a DPoP request gets here
+      const [tokenRequest, apiRequest] = await settled(exchanges);
+      expect(await verifyProof(tokenRequest!.dpop)).toMatchObject({ htm: 'POST', htu: issuer.tokenEndpoint });
+      const answer = tokenResponse(tokenRequest);
+      expect(answer.token_type).toBe('DPoP');
+      expect(decodeJwt(answer.access_token!)).toMatchObject({ cnf: { jkt } });
+      expect(apiRequest).toMatchObject({ status: 200, authorization: `DPoP ${answer.access_token}` });
+      expect(await verifyProof(apiRequest!.dpop)).toMatchObject({ htm: 'GET', htu: `${demo.url}/api/messages` });
+      await page.screenshot({ path: `${ARTIFACTS}swagger-ui-required-dpop-200.png`, fullPage: true });
     } finally {
       await context.close();
     }
@@ -353,6 +458,7 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
   let devIssuer: DevIssuer;
   let server: Server;
   let origin: string;
+  let received: Received[];
 
   beforeAll(async () => {
     // The demo app wired as server.ts should wire it (see AppOptions.docs), on fixed ports for the redirect URI.
@@ -378,12 +484,13 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
           usePkce: true,
           clientCredentials: { clientId: devIssuer.clientId, clientSecret: devIssuer.clientSecret },
         },
-        dpop: true,
+        // No `dpop` option: the page reads the mode (allowed) from the spec and binds OAuth2 tokens by default.
       },
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(port, '127.0.0.1', () => resolve(s));
     });
+    received = recordRequests(server);
   });
 
   afterAll(async () => {
@@ -392,10 +499,10 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
     await devIssuer?.close();
   });
 
-  it('(e) authorization code + PKCE with audience through the login popup, DPoP-bound → 200; client credentials pre-filled', { timeout: 45_000 }, async () => {
-    const { context, page, exchanges } = await openDocs(origin, [`${origin}/api/`, devIssuer.issuer]);
+  it('(e) issue 11 item 5: authorization code + PKCE with audience through the login popup is DPoP-bound by default → the API receives DPoP → 200; client credentials pre-filled', { timeout: 45_000 }, async () => {
+    const { context, page, exchanges } = await openDocs(browser, origin, [`${origin}/api/`, devIssuer.issuer]);
     try {
-      const jkt = await evaluate<string>(page, 'window.auth0TsoaApiSwagger.thumbprint()');
+      const jkt = await shownThumbprint(page);
       const dialog = await openAuthorizeDialog(page);
 
       const cc = oauth2Flow(dialog, 'clientCredentials');
@@ -404,7 +511,7 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
 
       const code = oauth2Flow(dialog, 'authorizationCode');
       expect(await code.locator('input[data-name="clientId"]').inputValue()).toBe(SPA_CLIENT_ID);
-      await code.locator('input[aria-label="dpop-bind-oauth2"]').check();
+      expect(await bindSwitch(code).isChecked()).toBe(true); // the default; not touched
       const [popup] = await Promise.all([page.waitForEvent('popup'), code.locator('button.authorize').click()]);
       await popup.locator('input[name=login]').waitFor();
       const authorizeUrl = new URL(exchanges.find((e) => e.url.startsWith(devIssuer.authorizationEndpoint))!.url);
@@ -418,6 +525,7 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
 
       await expect(code.locator('button', { hasText: 'Logout' })).toBeVisibleSoon();
       await closeDialog(page);
+      received.length = 0;
       const result = await tryItOut(page, 'get', '/api/profile');
       expect(result.status).toBe('200');
       expect(result.body).toContain('"sub": "alice"');
@@ -426,9 +534,14 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
       await settled(exchanges);
       const tokenRequest = exchanges.find((e) => e.url.startsWith(devIssuer.tokenEndpoint));
       expect(await verifyProof(tokenRequest?.dpop)).toMatchObject({ htm: 'POST', htu: devIssuer.tokenEndpoint });
+      expect(tokenResponse(tokenRequest).token_type).toBe('DPoP');
       const apiRequest = exchanges.find((e) => e.url === `${origin}/api/profile`)!;
       expect(apiRequest).toMatchObject({ status: 200, authorization: expect.stringMatching(/^DPoP /) });
       expect(decodeJwt(apiRequest.authorization!.slice(5))).toMatchObject({ sub: 'alice', aud: AUDIENCE, cnf: { jkt } });
+      // What the server itself received: the bound token as DPoP, with a proof for this request.
+      const atServer = received.filter((r) => r.path === '/api/profile');
+      expect(atServer).toEqual([expect.objectContaining({ method: 'GET', authorization: apiRequest.authorization, dpop: expect.any(String) })]);
+      expect(await verifyProof(atServer[0]!.dpop)).toMatchObject({ htm: 'GET', htu: `${origin}/api/profile` });
     } finally {
       await context.close();
     }
@@ -500,10 +613,42 @@ describe('swaggerUiHandlers: served files', () => {
     expect(first).toContain('"audience": "https://a.example"');
     expect(first).toContain('"usePkceWithAuthorizationCodeGrant": true');
     expect(first).toContain('"dpop": true');
-    expect(first).toContain('"dpopOAuth2": false');
+    expect(first).toContain('"dpopOAuth2": true');
     expect(first).toContain('window.auth0TsoaApiSwagger.requestInterceptor(request)');
     expect(second).toContain('"title": "Second API"');
     expect(second).toContain('"dpop": false');
     expect(second).not.toContain('"clientId"');
+  });
+});
+
+describe('swaggerUiOptions: DPoP settings of the page (issue 11 item 5)', () => {
+  // A tsoa-shaped spec with one secured operation, finalized for each DPoP mode as the demo does.
+  const generated = {
+    openapi: '3.0.0',
+    info: { title: 'API', version: '1' },
+    paths: { '/things': { get: { security: [{ auth0: ['read:things'] }], responses: { '200': { description: 'OK' } } } } },
+  };
+  const specFor = (dpopMode: 'allowed' | 'required' | 'disabled') => finalizeSpec(generated, { scopes: { 'read:things': 'Read things' }, dpopMode });
+  const settings = (spec: Record<string, unknown>, options: Parameters<typeof swaggerUiOptions>[1] = {}) =>
+    (swaggerUiOptions(spec, options).swaggerOptions as { auth0TsoaApi: Record<string, unknown> }).auth0TsoaApi;
+
+  it('reads the mode from what the operations offer (finalizeSpec defines every scheme in every mode): bound by default, locked when required, off when disabled', () => {
+    expect(settings(specFor('allowed'))).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: false });
+    expect(settings(specFor('required'))).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: true });
+    expect(settings(specFor('disabled'))).toEqual({ dpop: false, dpopOAuth2: false, dpopOAuth2Required: false });
+  });
+
+  it('allowed mode can start with binding off; an explicit mode wins over the spec; dpop: false turns it all off', () => {
+    expect(settings(specFor('allowed'), { dpop: { oauth2: false } })).toEqual({ dpop: true, dpopOAuth2: false, dpopOAuth2Required: false });
+    expect(settings(specFor('allowed'), { dpop: { mode: 'required' } })).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: true });
+    expect(settings(specFor('disabled'), { dpop: true })).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: false });
+    expect(settings(specFor('required'), { dpop: false })).toEqual({ dpop: false, dpopOAuth2: false, dpopOAuth2Required: false });
+  });
+
+  it('refuses unbound OAuth2 tokens in required mode with one line naming the setting', () => {
+    expect(() => settings(specFor('required'), { dpop: { oauth2: false } })).toThrow(
+      /^swaggerUiHandlers: dpop\.oauth2 is false but DPoP is required .*: remove dpop\.oauth2, or set dpop\.mode to allowed$/,
+    );
+    expect(() => settings(specFor('allowed'), { dpop: { mode: 'sometimes' as 'allowed' } })).toThrow(/dpop\.mode must be 'allowed', 'required' or 'disabled'/);
   });
 });
