@@ -7,20 +7,25 @@
 //              latency from the client. Medians over rounds.
 //  3. memory   ours and the peer, each in a fresh server: RSS at start, after a run (every kind of request), and
 //              after a second run of the same length (flat = no growth)
-//  4. report   bench/results/latest.md + latest.svg; every target of issue 12 printed with PASS/FAIL
+//  4. report   bench/results/latest.md + latest.svg (BENCH_QUICK: bench/results/raw/quick.md + quick.svg, so that a
+//              smoke run never overwrites the committed results); every target of issue 12 printed with PASS/FAIL
 //
 // CPU is read by the server itself with process.cpuUsage() (getrusage(RUSAGE_SELF): all threads of the process,
 // live and exited: the event loop, libuv's thread pool where crypto jobs run, V8's GC and compiler threads) and
-// cross-checked against /proc/<pid>/stat utime+stime read from here. It is robust to the load generator sharing
-// the cores: a starved server serves fewer requests, but each costs the same CPU.
+// cross-checked against /proc/<pid>/stat utime+stime read from here. It does not depend on how fast the client
+// is: a starved server serves fewer requests, but each costs about the same CPU. Heavy other work on the machine
+// does inflate it (preemption, cold caches: seen here up to 2–3× at a load average of 10 on 2 cores), so every
+// window also records how many cores everything else used and how often the server was preempted.
 //
 // Environment knobs (defaults: about 7 minutes on the 2-core machine):
-//   BENCH_QUICK=1               smoke run (~1.5 min): 1 round, short windows, short memory runs
+//   BENCH_QUICK=1               smoke run (1–2 min): 1 round, short windows, short memory runs; writes raw/quick.md
 //   ROUNDS=3 DUR=4 WARM=2       rounds; measured seconds per run; warm-up seconds before each measured window
 //   CONN=50 WRK_THREADS=1       connections; wrk threads
 //   BENCH_CLIENT=wrk|autocannon load generator (default: wrk when installed — Debian `apt-get install wrk` —
 //                               else autocannon in this process)
 //   MEM_DUR=24                  seconds per memory run (split over the three kinds of request); SKIP_MEMORY=1
+//   MEM_PEER=peer               the memory run the memory targets compare with: peer (express-oauth2-jwt-bearer in
+//                               the demo app, default) or plain-peer (in a plain Express app; added to the runs)
 //   FLOOR_MS=300                sampling per floor and round
 //   CASES=id,id                 subset of cases (ids in CASES below; the base, no-op and peer cases they compare
 //                               to are added)
@@ -105,6 +110,9 @@ const boundToken = mintToken(key, ISSUER, { cnf: { jkt: proofKey.jkt } });
 // peer's case; floor: rs256 | es256 (the signature check the case cannot avoid); ref: another case to report the
 // difference to (e.g. an OpenTelemetry SDK case vs API only); optional: the env var that enables it; env: extra
 // environment for the server (BENCH_PRELOAD=<module> is imported before the app, e.g. to register an SDK).
+// Adding a case is one line, e.g. ours with an OpenTelemetry SDK registered, compared with API only (ours-bearer):
+//   { id: 'ours-bearer-otel-sdk', label: 'ours: Bearer, one reused token, OpenTelemetry SDK', server: 'demo',
+//     kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' } },
 const CASES = [
   { id: 'public', label: 'ours (demo): unauthenticated /api/public', server: 'demo', kind: 'public' },
   { id: 'ours-bearer', label: 'ours: Bearer, one reused token (cache hit)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', peer: 'peer-bearer' },
@@ -134,7 +142,9 @@ const MEMORY_SERVERS = [
   { id: 'ours', label: 'ours (demo, startDemo)', server: 'demo' },
   { id: 'peer', label: 'peer (express-oauth2-jwt-bearer in the demo app)', server: 'demo-eojb' },
   { id: 'plain-peer', label: 'peer in a plain Express app (no tsoa, no Swagger UI routes of the demo)', server: 'eojb', optional: 'PLAIN' },
-].filter((m) => !m.optional || env[m.optional]);
+].filter((m) => !m.optional || env[m.optional] || env.MEM_PEER === m.id);
+const MEM_PEER = env.MEM_PEER ?? 'peer';
+if (!MEMORY_SERVERS.some((m) => m.id === MEM_PEER)) throw new Error(`MEM_PEER: unknown memory run ${MEM_PEER} (peer or plain-peer)`);
 
 const selected = env.CASES ? new Set(env.CASES.split(',').map((s) => s.trim())) : undefined;
 const wanted = new Set(CASES.filter((c) => (selected ? selected.has(c.id) : !c.optional || env[c.optional])).map((c) => c.id));
@@ -265,7 +275,7 @@ async function runCase(c, round, { profileFile } = {}) {
     bestRate[c.id] = Math.max(bestRate[c.id] ?? 0, r.rps);
     maxRate = Math.max(maxRate, r.rps);
     if (run.non2xx || run.errors || run.timeouts || run.wrapped) failures++;
-    log(`r${round} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
+    log(`${typeof round === "number" ? `r${round}` : round} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
       ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
       ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
       (pool ? ` pool=${offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : '') + (sanity.note ? ` (${sanity.note})` : ''));
@@ -347,7 +357,7 @@ async function memoryRuns(m) {
 const estimate = cases.length * ROUNDS * (WARM + DUR + 4) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
 log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${DUR} s measured), c=${CONN}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
 if (loadAtStart[0] > os.availableParallelism() / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${os.availableParallelism()} cores, which inflates CPU per request (see "other cores" in the report)`);
-if (CLIENT !== 'wrk') log('wrk is not installed (Debian: apt-get install wrk): autocannon drives the load from this process and takes CPU from the server; CPU per request is still measured on the server');
+if (CLIENT !== 'wrk') log(`${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`);
 for (let round = 0; round < ROUNDS; round++) {
   const f = measureFloors();
   floorRuns.push(f);
@@ -394,6 +404,7 @@ const meta = {
   node: process.version,
   openssl: process.versions.openssl,
   cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+  cores: os.availableParallelism(),
   loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
   loadavgStart: loadAtStart.map((x) => x.toFixed(2)).join(' '),
   rounds: ROUNDS,
@@ -402,22 +413,24 @@ const meta = {
   connections: CONN,
   client: CLIENT === 'wrk' ? `wrk ${wrkVersion()} (${THREADS} thread, Lua pool script)` : 'autocannon (in the benchmark process)',
   memDuration: MEM_DUR,
+  memPeer: MEM_PEER,
   eojb: JSON.parse(readFileSync(new URL('../node_modules/express-oauth2-jwt-bearer/package.json', import.meta.url), 'utf8')).version,
   elapsed: Math.round((Date.now() - started) / 1000),
 };
 writeFileSync(join(rawDir, 'results.json'), JSON.stringify({ meta, cases, results, floors: floorRuns, memory, micro, floods }, null, 2));
-const { markdown, targets } = writeReport({ dir: resultsDir, meta, cases, results, floors: floorRuns, memory, micro, floods });
+const out = QUICK ? { dir: rawDir, name: 'quick' } : { dir: resultsDir, name: 'latest' };
+const { markdown, targets } = writeReport({ ...out, meta, cases, results, floors: floorRuns, memory, micro, floods });
 console.log(`\n${markdown}`);
 console.log('Targets (issue 12):');
 for (const t of targets) console.log(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${t.what}: ${t.shown} (goal ${t.goal})`);
-log(`wrote bench/results/latest.md and latest.svg (${meta.elapsed} s)`);
+log(`wrote ${join(out.dir, out.name).replace(`${here}`, 'bench/')}.md and .svg (${meta.elapsed} s)`);
 if (failures) {
   console.error(`${failures} run(s) had non-2xx responses, errors or a wrapped fixture pool: see the table`);
   process.exitCode = 1;
 }
 
 function commandLine() {
-  const knobs = ['BENCH_QUICK', 'ROUNDS', 'DUR', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
+  const knobs = ['BENCH_QUICK', 'ROUNDS', 'DUR', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
   const set = knobs.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
   return [...set, 'npm run bench'].join(' ');
 }

@@ -3,8 +3,9 @@
 //
 //   node bench/server.mjs <mode>     env: BENCH_JWKS (JSON), BENCH_PORT, BENCH_ISSUER_PORT, BENCH_REDIS_URL,
 //                                    BENCH_DIST (compiled tree to load instead of build/dist/src),
-//                                    BENCH_PRELOAD (a module imported first, e.g. one that registers an
-//                                    OpenTelemetry SDK), BENCH_CACHE_SIZES=1 (report cache sizes in stats)
+//                                    BENCH_PRELOAD (a module imported first, path relative to the repository root,
+//                                    e.g. one that registers an OpenTelemetry SDK), BENCH_CACHE_SIZES=1 (report
+//                                    cache sizes in stats)
 //
 // Only public entry points are loaded: the package root (build/dist/src/index.js) and the demo's startDemo,
 // createApp and loadSpec.
@@ -26,11 +27,12 @@
 // disturb a measurement) and { cmd: 'stats' } with memory after a forced GC (and cache sizes when asked for);
 // exits cleanly on { cmd: 'exit' } (so that --cpu-prof profiles are written).
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startIssuer } from './lib/issuer.mjs';
 import { AUDIENCE } from './lib/fixtures.mjs';
 
-if (process.env.BENCH_PRELOAD) await import(pathToFileURL(resolve(process.env.BENCH_PRELOAD)).href);
+// A path relative to the repository root, e.g. bench/lib/otel-sdk.mjs.
+if (process.env.BENCH_PRELOAD) await import(pathToFileURL(resolve(fileURLToPath(new URL('..', import.meta.url)), process.env.BENCH_PRELOAD)).href);
 
 const mode = process.argv[2];
 const port = Number(process.env.BENCH_PORT ?? 38180);

@@ -72,7 +72,7 @@ export function summarize(cases, results, floorRuns) {
 }
 
 /** The targets of issue 12, each with the measured value, the goal and PASS/FAIL (undefined: not measured). */
-export function evaluate({ rows, floors }, memory) {
+export function evaluate({ rows, floors }, memory, memPeer = 'peer') {
   const t = [];
   const le = (what, value, goal, shown) => t.push({ what, value, goal: `≤ ${goal}`, shown, pass: Number.isFinite(value) ? value <= goal : undefined });
   const ge = (what, value, goal, shown) => t.push({ what, value, goal: `≥ ${goal}`, shown, pass: Number.isFinite(value) ? value >= goal : undefined });
@@ -94,12 +94,13 @@ export function evaluate({ rows, floors }, memory) {
     le('DPoP new proof per request: auth CPU vs the ES256 floor', d.authVsFloor, 3, `${x(d.authVsFloor)} (floor ${us(floors.es256)})`);
   }
   const ours = memory?.find((m) => m.id === 'ours');
-  const peer = memory?.find((m) => m.id === 'peer');
+  const peer = memory?.find((m) => m.id === memPeer);
   if (ours && peer) {
     const [o0, o1, o2] = ours.samples.map((s) => s.rss);
     const [p0, p1] = peer.samples.map((s) => s.rss);
-    le("Resident memory after the run vs the peer's", o1 / p1, 1.3, `${x(o1 / p1)} (${mb(o1)} MB vs ${mb(p1)} MB)`);
-    le("Resident memory at start-up vs the peer's", o0 / p0, 1.3, `${x(o0 / p0)} (${mb(o0)} MB vs ${mb(p0)} MB)`);
+    const whose = memPeer === 'peer' ? "the peer's" : `${memPeer}'s`;
+    le(`Resident memory after the run vs ${whose}`, o1 / p1, 1.3, `${x(o1 / p1)} (${mb(o1)} MB vs ${mb(p1)} MB)`);
+    le(`Resident memory at start-up vs ${whose}`, o0 / p0, 1.3, `${x(o0 / p0)} (${mb(o0)} MB vs ${mb(p0)} MB)`);
     le('Resident memory flat over a second run (after run 2 / after run 1)', o2 / o1, 1.05, `${x(o2 / o1)} (${mb(o1)} → ${mb(o2)} MB)`);
   }
   if (b) ge('Throughput: Bearer reused token vs the unauthenticated route', b.rpsVsBase, 0.9, x(b.rpsVsBase));
@@ -107,13 +108,16 @@ export function evaluate({ rows, floors }, memory) {
   return t;
 }
 
-export function writeReport({ dir, meta, cases, results, floors: floorRuns, memory, micro, floods }) {
+/** Writes `${name}.md` and `${name}.svg` into `dir`; returns the Markdown, the summary and the targets. */
+export function writeReport({ dir, name = 'latest', meta, cases, results, floors: floorRuns, memory, micro, floods }) {
   const s = summarize(cases, results, floorRuns);
   const { rows, floors } = s;
-  const targets = evaluate(s, memory);
+  const targets = evaluate(s, memory, meta.memPeer);
   const md = [];
   md.push('# Authentication cost per request — latest `npm run bench`', '');
   if (meta.quick) md.push('> **BENCH_QUICK smoke run**: one short round per case, short memory runs. The figures are noisy and only show that the harness works; read the full run.', '');
+  const busyAtStart = Number(String(meta.loadavgStart ?? '').split(' ')[0]);
+  if (busyAtStart > meta.cores / 2) md.push(`> **The machine was busy**: load average ${busyAtStart} at the start on ${meta.cores} cores. Other work inflates CPU per request (see "other cores" and "preempted" below); repeat on an idle machine before reading the figures.`, '');
   md.push(`- command: \`${meta.command}\`; date: ${meta.date}; total run ${meta.elapsed} s`);
   md.push(`- machine: ${meta.cpus}; node ${meta.node}, OpenSSL ${meta.openssl}; load average at the start ${meta.loadavgStart}, at the end ${meta.loadavg}`);
   md.push(`- load: ${meta.client}, ${meta.connections} connections on 127.0.0.1; ${meta.rounds} interleaved round(s); per case and round a fresh server process, ${meta.warmup} s warm-up, then a ${meta.duration} s measured window; medians over rounds; peer: express-oauth2-jwt-bearer ${meta.eojb} in the same demo app (createApp, same tsoa routes)`);
@@ -152,7 +156,7 @@ export function writeReport({ dir, meta, cases, results, floors: floorRuns, memo
 
   if (memory?.length) {
     md.push('## Memory', '');
-    md.push(`Each server fresh; a run = ${memory[0].samples.length > 1 ? memory[0].seconds : '?'} s of load: a third each of Bearer with one reused token, Bearer with a new token per request, and DPoP with a new proof per request; then a second run of the same length. RSS as the OS reports it (no forced GC); heap after a forced GC at the end.`, '');
+    md.push(`Each server fresh; a run = ${memory[0].samples.length > 1 ? memory[0].seconds : '?'} s of load: a third each of Bearer with one reused token, Bearer with a new token per request, and DPoP with a new proof per request; then a second run of the same length. RSS as the OS reports it (no forced GC); heap after a forced GC at the end. The memory targets compare with \`${meta.memPeer ?? 'peer'}\` (MEM_PEER). The peer's demo app is built by the demo's createApp, which also loads this library's Express adapter, tsoa's routes and Swagger UI; \`PLAIN=1\` adds the peer in a plain Express app.`, '');
     md.push('| server | RSS at start MB | after run 1 MB | after run 2 MB | run 2 / run 1 | heap after GC MB | requests | non-2xx/errors |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const m of memory) {
       const [a, b, c] = m.samples;
@@ -173,11 +177,11 @@ export function writeReport({ dir, meta, cases, results, floors: floorRuns, memo
     for (const f of floods) md.push(`| ${f.name} | ${f.requests} | ${esc(f.outcome)} | ${esc(f.sizes)} | ${fmt(f.heapDelta / 2 ** 20, 1)} | ${f.jwksFetches ?? '–'} |`);
     md.push('');
   }
-  md.push('![chart](latest.svg)', '');
+  md.push(`![chart](${name}.svg)`, '');
   md.push(`Reproduce: \`${meta.command}\` (knobs: BENCH_QUICK=1, ROUNDS, DUR, WARM, CONN, BENCH_CLIENT, MEM_DUR, CASES, REDIS=1, CREATEAPP=1, PLAIN=1, VARIANT_DIST=<compiled tree>, PROFILE=<case>, MICRO=1, FLOODS=1; see bench/run.mjs).`, '');
   const markdown = md.join('\n');
-  writeFileSync(join(dir, 'latest.md'), markdown);
-  writeFileSync(join(dir, 'latest.svg'), chart(s, memory, meta));
+  writeFileSync(join(dir, `${name}.md`), markdown);
+  writeFileSync(join(dir, `${name}.svg`), chart(s, memory, meta));
   return { markdown, summary: s, targets };
 }
 
