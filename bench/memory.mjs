@@ -1,8 +1,9 @@
 // Memory: RSS under a sustained run with unique tokens, and bounded caches under floods.
 //
-//   node --expose-gc bench/memory.mjs [--json FILE]     env: MEM_DUR (seconds, default 60 alone, 20 from run.mjs),
-//                                                      CONN (50), BENCH_PORT (38180), FLOOD_SCALE (1),
-//                                                      MEM_FIXTURES (token pool written by run.mjs)
+//   node --expose-gc bench/memory.mjs [--json FILE]     env: MEM_DUR (seconds, default 60), CONN (50),
+//                                                      BENCH_PORT (38180), FLOOD_SCALE (1), MEM_SUSTAINED=0 (floods
+//                                                      only: run.mjs FLOODS=1), MEM_FIXTURES (token pool written by
+//                                                      run.mjs)
 //
 // 1. Sustained: the demo app in its own process; autocannon sends a different valid token on every request, from a
 //    pool larger than the token cache, cycled in order: an LRU cache always evicts the token that comes back next,
@@ -16,7 +17,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { AUDIENCE, makeProofKey, makeSigningKey, mintMany, mintProof, mintToken, signingKeyFromPem } from './lib/fixtures.mjs';
 import { startIssuer } from './lib/issuer.mjs';
-import { drive, serverStats, startServer, stopServer } from './lib/load.mjs';
+import { drive, serverStats, startServer, stopServer, writePool } from './lib/load.mjs';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = globalThis.gc ?? vm.runInNewContext('gc');
@@ -42,7 +43,8 @@ async function fixtures(port) {
 }
 
 async function sustained({ port, duration, connections, key, pool }) {
-  const { child, url } = await startServer('demo', { jwks: { keys: [key.publicJwk] }, port });
+  const { child, url } = await startServer('demo', { jwks: { keys: [key.publicJwk] }, port, env: { BENCH_CACHE_SIZES: '1' } });
+  const poolFile = writePool(new URL('results/raw/memory-tokens.txt', import.meta.url).pathname, pool).file;
   const samples = [];
   const sample = async (label) => {
     const s = await serverStats(child);
@@ -52,7 +54,6 @@ async function sustained({ port, duration, connections, key, pool }) {
     const first = await fetch(`${url}/api/private`, { headers: { authorization: `Bearer ${pool[0]}` } });
     if (first.status !== 200) throw new Error(`memory: sanity request → ${first.status}`);
     await sample('before load (after start-up and one request)');
-    let used = 0;
     let stop = false;
     const sampler = (async () => {
       for (let t = 5; !stop; t += 5) {
@@ -65,7 +66,7 @@ async function sustained({ port, duration, connections, key, pool }) {
       path: '/api/private',
       connections,
       duration,
-      next: () => ({ authorization: `Bearer ${pool[used++ % pool.length]}` }),
+      pool: { values: pool, file: poolFile, offset: 1, header: 'authorization', prefix: 'Bearer ' },
     });
     stop = true;
     await sampler;
@@ -159,12 +160,15 @@ async function floods({ port, scale, key, pool }) {
   return rows;
 }
 
-export async function runMemory({ port = 38180, duration = 60, connections = 50, scale = 1 } = {}) {
-  console.log(`memory: sustained ${duration} s run (unique tokens) against the demo…`);
+export async function runMemory({ port = 38180, duration = 60, connections = 50, scale = 1, sustainedRun = true } = {}) {
   const { key, pool } = await fixtures(port);
-  const load = await sustained({ port, duration, connections, key, pool });
-  for (const s of load.samples) console.log(`  ${s.label.padEnd(46)} RSS ${(s.rss / 2 ** 20).toFixed(1)} MB  heap ${(s.heapUsed / 2 ** 20).toFixed(1)} MB  token cache ${s.tokenCache}`);
-  console.log(`  ${load.requests} requests, ${load.rps.toFixed(0)} req/s, non-2xx ${load.non2xx}`);
+  let load;
+  if (sustainedRun) {
+    console.log(`memory: sustained ${duration} s run (unique tokens) against the demo…`);
+    load = await sustained({ port, duration, connections, key, pool });
+    for (const s of load.samples) console.log(`  ${s.label.padEnd(46)} RSS ${(s.rss / 2 ** 20).toFixed(1)} MB  heap ${(s.heapUsed / 2 ** 20).toFixed(1)} MB  token cache ${s.tokenCache ?? '?'}`);
+    console.log(`  ${load.requests} requests, ${load.rps.toFixed(0)} req/s, non-2xx ${load.non2xx}`);
+  }
   console.log('memory: floods (in-process validator)…');
   const rows = await floods({ port, scale, key, pool });
   return { load, floods: rows };
@@ -176,6 +180,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     duration: Number(process.env.MEM_DUR ?? 60),
     connections: Number(process.env.CONN ?? 50),
     scale: Number(process.env.FLOOD_SCALE ?? 1),
+    sustainedRun: process.env.MEM_SUSTAINED !== '0',
   });
   const i = process.argv.indexOf('--json');
   if (i > 0) writeFileSync(process.argv[i + 1], JSON.stringify(result, null, 2));

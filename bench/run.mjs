@@ -1,42 +1,66 @@
-// `npm run bench`: the authentication-overhead benchmark of issue 6, in one command.
+// `npm run bench`: what authentication costs the server, per request, in one command (issue 12).
 //
-//  1. micro   bench/micro.mjs in its own process: core verify vs the raw node:crypto floor
-//  2. HTTP    each case's server in its own forked process (bench/server.mjs), autocannon in this one, cases
-//             interleaved over ROUNDS rounds; medians of req/s and p99; ratios to (a) and to the peer
-//  3. memory  bench/memory.mjs: RSS under a sustained unique-token run, bounded caches under floods
+//  1. floors   sync crypto.verify RS256 (2048) and ES256: CPU µs per call, measured in this process between rounds
+//  2. cases    each case's server in its own forked process (bench/server.mjs), load from wrk (or autocannon), cases
+//              interleaved over ROUNDS rounds. Per run: a warm-up, then a measured window; the server's CPU time
+//              (user + system, all threads) over the window divided by the requests completed in it; req/s and
+//              latency from the client. Medians over rounds.
+//  3. memory   ours and the peer, each in a fresh server: RSS at start, after a run (every kind of request), and
+//              after a second run of the same length (flat = no growth)
+//  4. report   bench/results/latest.md + latest.svg (BENCH_QUICK: bench/results/raw/quick.md + quick.svg, so that a
+//              smoke run never overwrites the committed results); every target of issue 12 printed with PASS/FAIL
 //
-// Writes bench/results/latest.md, bench/results/latest.svg and raw JSON under bench/results/raw/ (git-ignored).
+// CPU is read by the server itself with process.cpuUsage() (getrusage(RUSAGE_SELF): all threads of the process,
+// live and exited: the event loop, libuv's thread pool where crypto jobs run, V8's GC and compiler threads) and
+// cross-checked against /proc/<pid>/stat utime+stime read from here. It does not depend on how fast the client
+// is: a starved server serves fewer requests, but each costs about the same CPU. Heavy other work on the machine
+// does inflate it (preemption, cold caches: seen here up to 2–3× at a load average of 10 on 2 cores), so every
+// window also records how many cores everything else used and how often the server was preempted.
 //
-// Environment knobs (defaults fit `npm run bench` in about 5 minutes on the 2-core machine):
-//   ROUNDS=3 DUR=8 CONN=50      HTTP rounds, seconds per run, connections
-//   CASES=id,id                 subset of HTTP cases (ids below); REDIS=1 adds ours-dpop-redis (REDIS_URL or
-//                               redis://127.0.0.1:6379); PEER_PUBLIC=1 adds the peer app's public route (same
-//                               app as (a)); PLAIN=1 adds a plain Express app (no tsoa) with ours vs the peer
-//   STUB=1                      adds stub-bearer: the demo app with a no-op authentication (the ceiling of (b))
-//   TOKENS=12000                initial unique-token pool (topped up between runs when a run gets close to it);
-//                               kept for an hour in bench/results/raw/token-pool.json so that re-runs skip minting
-//   PROOFS=10000                DPoP proofs minted (fresh) before each DPoP run (more when a run got close)
-//   MICRO_ROUNDS=5 MICRO_MS=200 micro-benchmark sampling;  SKIP_MICRO=1 / SKIP_HTTP=1 / SKIP_MEMORY=1
-//   MEM_DUR=20                  memory run seconds (the issue's 1-minute run: MEM_DUR=60)
+// Environment knobs (defaults: about 7 minutes on the 2-core machine):
+//   BENCH_QUICK=1               smoke run (1–2 min): 1 round, short windows, short memory runs; writes raw/quick.md
+//   ROUNDS=3 DUR=4 WARM=2       rounds; measured seconds per run; warm-up seconds before each measured window
+//   CONN=50 WRK_THREADS=1       connections; wrk threads
+//   BENCH_CLIENT=wrk|autocannon load generator (default: wrk when installed — Debian `apt-get install wrk` —
+//                               else autocannon in this process)
+//   MEM_DUR=24                  seconds per memory run (split over the three kinds of request); SKIP_MEMORY=1
+//   MEM_PEER=peer               the memory run the memory targets compare with: peer (express-oauth2-jwt-bearer in
+//                               the demo app, default) or plain-peer (in a plain Express app; added to the runs)
+//   FLOOR_MS=300                sampling per floor and round
+//   CASES=id,id                 subset of cases (ids in CASES below; the base, no-op and peer cases they compare
+//                               to are added)
+//   REDIS=1 CREATEAPP=1 PLAIN=1 optional cases: ours-dpop-redis (REDIS_URL or redis://127.0.0.1:6379); ours in the
+//                               createApp shell of the no-op and peer servers (lib-*); a plain Express app without
+//                               tsoa, ours vs the peer (plain-*; PLAIN=1 also adds that peer to the memory runs).
+//                               STUB=1 is accepted: the no-op authenticator case always runs now
+//   VARIANT_DIST=path           variant-* cases: the demo on that compiled tree (A/B in one run; VARIANT_LABEL)
 //   PROFILE=case-id             also run that case once more under the V8 profiler; prints where the server's time goes
+//   MICRO=1                     also run bench/micro.mjs (core micro-benchmark vs the floor)
+//   FLOODS=1                    also run the floods of bench/memory.mjs (bounded caches under garbage/unique input)
+//   TOKENS=12000                minimum unique-token pool (BENCH_QUICK: 0; grown to what a run needs; kept for an hour in
+//                               bench/results/raw/token-pool.json so that re-runs skip minting)
 //   BENCH_PORT=38180            app port (the local issuer uses BENCH_PORT+1)
 //   BENCH_DIST=path             servers load this compiled tree instead of build/dist/src
-//   VARIANT_DIST=path           adds variant-* cases: the demo on that compiled tree, interleaved with the others
-//                               (A/B of a change in one run; VARIANT_LABEL names it)
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import * as dpop from 'dpop';
 import { makeProofKey, makeSigningKey, mintMany, mintToken, signingKeyFromPem } from './lib/fixtures.mjs';
-import { ask, drive, startServer, stopServer } from './lib/load.mjs';
+import { ask, drive, loadGenerator, machineCpuMicros, serverStats, serverUsage, startServer, stopServer, writePool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 
 const env = process.env;
-const ROUNDS = Number(env.ROUNDS ?? 3);
-const DUR = Number(env.DUR ?? 8);
+const QUICK = Boolean(env.BENCH_QUICK && env.BENCH_QUICK !== '0');
+const ROUNDS = Number(env.ROUNDS ?? (QUICK ? 1 : 3));
+const DUR = Number(env.DUR ?? (QUICK ? 2 : 4));
+const WARM = Number(env.WARM ?? (QUICK ? 1 : 2));
 const CONN = Number(env.CONN ?? 50);
+const THREADS = Number(env.WRK_THREADS ?? 1);
+const MEM_DUR = Number(env.MEM_DUR ?? (QUICK ? 3 : 24));
+const FLOOR_MS = Number(env.FLOOR_MS ?? (QUICK ? 150 : 300));
 const PORT = Number(env.BENCH_PORT ?? 38180);
 const REDIS_URL = env.REDIS_URL || 'redis://127.0.0.1:6379';
 const here = new URL('.', import.meta.url).pathname;
@@ -45,29 +69,22 @@ const rawDir = join(resultsDir, 'raw');
 mkdirSync(rawDir, { recursive: true });
 const started = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const CLIENT = loadGenerator();
+const loadAtStart = os.loadavg();
 
-// --- 1. micro ----------------------------------------------------------------------------------------------------
-let micro;
-if (!env.SKIP_MICRO) {
-  log('micro-benchmark (bench/micro.mjs)…');
-  const out = join(rawDir, 'micro.json');
-  execFileSync(process.execPath, [join(here, 'micro.mjs'), '--json', out], {
-    stdio: 'inherit',
-    env: { ...env, MICRO_ROUNDS: env.MICRO_ROUNDS ?? '5', MICRO_MS: env.MICRO_MS ?? '200' },
-  });
-  micro = JSON.parse(readFileSync(out, 'utf8'));
-}
-
-// --- 2. HTTP -------------------------------------------------------------------------------------------------------
+// --- fixtures ------------------------------------------------------------------------------------------------------
 const ISSUER = `http://127.0.0.1:${PORT + 1}/`;
 const HTU = `http://127.0.0.1:${PORT}/api/private`;
 // Unique access tokens: one pool for every run (each server process starts with an empty cache, so reusing the
-// pool across runs is still "never seen before" for that server). A run that goes through the whole pool would
-// start hitting our cache: that is detected ("wrapped") and the pool is topped up before the next run. RS256
-// signing costs ~1 ms per token, so the pool (and its bench-only key) is kept on disk for an hour.
+// pool across runs is still "never seen before" for that server). Pools are sized so that a run never wraps; a
+// run that did is flagged. RS256 signing costs ~0.3 ms per token, so the pool (and its bench-only key) is kept on
+// disk for an hour.
 const POOL_FILE = join(rawDir, 'token-pool.json');
-const TOKENS = Number(env.TOKENS ?? 12_000);
+const TOKENS_TXT = join(rawDir, 'pool-tokens.txt');
+const PROOFS_TXT = join(rawDir, 'pool-proofs.txt');
 let tokens = [];
+let tokensWritten = 0;
 let key;
 let createdAt = Date.now();
 try {
@@ -86,93 +103,183 @@ const proofKey = makeProofKey();
 const bearerToken = mintToken(key, ISSUER);
 const boundToken = mintToken(key, ISSUER, { cnf: { jkt: proofKey.jkt } });
 
-/** HTTP cases. `kind`: public | bearer (same token) | bearer-unique | dpop (unique proof per request). */
-const ALL_CASES = [
-  { id: 'public', label: '(a) unauthenticated /api/public (demo app)', server: 'demo', kind: 'public' },
-  { id: 'ours-bearer', label: '(b) ours: Bearer, same token', server: 'demo', kind: 'bearer', peer: 'peer-bearer' },
-  { id: 'ours-bearer-unique', label: '(b2) ours: Bearer, unique token per request', server: 'demo', kind: 'bearer-unique', peer: 'peer-bearer-unique' },
-  { id: 'ours-dpop', label: '(c) ours: DPoP, unique proof, memory replay store', server: 'demo', kind: 'dpop', peer: 'peer-dpop' },
-  { id: 'ours-dpop-redis', label: '(c2) ours: DPoP, unique proof, Redis replay store', server: 'demo', kind: 'dpop', redis: true, peer: 'peer-dpop', optional: 'REDIS' },
-  { id: 'stub-bearer', label: '(s) same demo app, authentication that verifies nothing (tsoa @Security cost alone)', server: 'demo-stub', kind: 'bearer', optional: 'STUB' },
-  { id: 'lib-bearer', label: 'ours, demo app built by createApp() (not startDemo): Bearer, same token', server: 'demo-lib', kind: 'bearer', peer: 'peer-bearer', optional: 'STUB' },
-  { id: 'peer-public', label: '(d0) peer: same demo app, /api/public', server: 'demo-eojb', kind: 'public', optional: 'PEER_PUBLIC' },
-  { id: 'peer-bearer', label: '(d) peer eojb in the same demo app: Bearer, same token', server: 'demo-eojb', kind: 'bearer' },
-  { id: 'peer-bearer-unique', label: '(d2) peer eojb in the same demo app: Bearer, unique token', server: 'demo-eojb', kind: 'bearer-unique' },
-  { id: 'peer-dpop', label: '(d3) peer eojb in the same demo app: DPoP, unique proof (it has no replay store)', server: 'demo-eojb', kind: 'dpop' },
-  // A/B of a variant build of the library (VARIANT_DIST=path/to/dist/src, loaded by the same demo app).
-  { id: 'variant-bearer', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, same token`, server: 'demo', dist: env.VARIANT_DIST, kind: 'bearer', peer: 'peer-bearer', optional: 'VARIANT_DIST' },
-  { id: 'variant-bearer-unique', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, unique token`, server: 'demo', dist: env.VARIANT_DIST, kind: 'bearer-unique', peer: 'peer-bearer-unique', optional: 'VARIANT_DIST' },
-  { id: 'variant-dpop', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: DPoP, unique proof, memory replay store`, server: 'demo', dist: env.VARIANT_DIST, kind: 'dpop', peer: 'peer-dpop', optional: 'VARIANT_DIST' },
+// --- cases ---------------------------------------------------------------------------------------------------------
+// One line per case. kind: public | bearer (one token, reused: our cache hit) | bearer-unique (a new token per
+// request) | dpop (token reused, a new proof per request, replay store on). base: the same app's unauthenticated
+// case (authentication's CPU = this case − base); noop: the no-op authenticator in the same tsoa app; peer: the
+// peer's case; floor: rs256 | es256 (the signature check the case cannot avoid); ref: another case to report the
+// difference to (e.g. an OpenTelemetry SDK case vs API only); optional: the env var that enables it; env: extra
+// environment for the server (BENCH_PRELOAD=<module> is imported before the app, e.g. to register an SDK).
+// Adding a case is one line, e.g. ours with an OpenTelemetry SDK registered, compared with API only (ours-bearer):
+//   { id: 'ours-bearer-otel-sdk', label: 'ours: Bearer, one reused token, OpenTelemetry SDK', server: 'demo',
+//     kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' } },
+const CASES = [
+  { id: 'public', label: 'ours (demo): unauthenticated /api/public', server: 'demo', kind: 'public' },
+  { id: 'ours-bearer', label: 'ours: Bearer, one reused token (cache hit)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', peer: 'peer-bearer' },
+  { id: 'ours-bearer-unique', label: 'ours: Bearer, a new token per request', server: 'demo', kind: 'bearer-unique', base: 'public', noop: 'noop-bearer', peer: 'peer-bearer-unique', floor: 'rs256' },
+  { id: 'ours-dpop', label: 'ours: DPoP, a new proof per request (memory replay store)', server: 'demo', kind: 'dpop', base: 'public', noop: 'noop-bearer', peer: 'peer-dpop', floor: 'es256' },
+  { id: 'noop-public', label: 'no-op authenticator app: unauthenticated /api/public', server: 'demo-stub', kind: 'public' },
+  { id: 'noop-bearer', label: 'no-op authenticator in the same tsoa app (tsoa @Security cost alone)', server: 'demo-stub', kind: 'bearer', base: 'noop-public' },
+  { id: 'peer-public', label: 'peer app (express-oauth2-jwt-bearer in the demo app): /api/public', server: 'demo-eojb', kind: 'public' },
+  { id: 'peer-bearer', label: 'peer: Bearer, one reused token', server: 'demo-eojb', kind: 'bearer', base: 'peer-public', noop: 'noop-bearer' },
+  { id: 'peer-bearer-unique', label: 'peer: Bearer, a new token per request', server: 'demo-eojb', kind: 'bearer-unique', base: 'peer-public', noop: 'noop-bearer', floor: 'rs256' },
+  { id: 'peer-dpop', label: 'peer: DPoP, a new proof per request (it has no replay store)', server: 'demo-eojb', kind: 'dpop', base: 'peer-public', noop: 'noop-bearer', floor: 'es256' },
+  { id: 'ours-dpop-redis', label: 'ours: DPoP, a new proof per request, Redis replay store', server: 'demo', kind: 'dpop', redis: true, base: 'public', noop: 'noop-bearer', peer: 'peer-dpop', floor: 'es256', optional: 'REDIS' },
+  { id: 'lib-public', label: 'ours in the createApp shell: /api/public', server: 'demo-lib', kind: 'public', optional: 'CREATEAPP' },
+  { id: 'lib-bearer', label: 'ours in the createApp shell: Bearer, one reused token', server: 'demo-lib', kind: 'bearer', base: 'lib-public', noop: 'noop-bearer', peer: 'peer-bearer', optional: 'CREATEAPP' },
   { id: 'plain-public', label: 'plain Express app (no tsoa): /api/public', server: 'plain', kind: 'public', optional: 'PLAIN' },
-  { id: 'plain-bearer', label: 'plain Express app, ours requireAuth(): Bearer, same token', server: 'plain', kind: 'bearer', peer: 'plain-peer-bearer', optional: 'PLAIN' },
-  { id: 'plain-peer-bearer', label: 'plain Express app, peer auth(): Bearer, same token', server: 'eojb', kind: 'bearer', optional: 'PLAIN' },
+  { id: 'plain-bearer', label: 'plain Express app, ours requireAuth(): Bearer, one reused token', server: 'plain', kind: 'bearer', base: 'plain-public', peer: 'plain-peer-bearer', optional: 'PLAIN' },
+  { id: 'plain-peer-public', label: 'plain Express app, peer: /api/public', server: 'eojb', kind: 'public', optional: 'PLAIN' },
+  { id: 'plain-peer-bearer', label: 'plain Express app, peer auth(): Bearer, one reused token', server: 'eojb', kind: 'bearer', base: 'plain-peer-public', optional: 'PLAIN' },
+  { id: 'variant-public', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: /api/public`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'public', optional: 'VARIANT_DIST' },
+  { id: 'variant-bearer', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, one reused token`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'bearer', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-bearer', ref: 'ours-bearer', optional: 'VARIANT_DIST' },
+  { id: 'variant-bearer-unique', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, a new token per request`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'bearer-unique', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-bearer-unique', floor: 'rs256', ref: 'ours-bearer-unique', optional: 'VARIANT_DIST' },
+  { id: 'variant-dpop', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: DPoP, a new proof per request`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'dpop', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-dpop', floor: 'es256', ref: 'ours-dpop', optional: 'VARIANT_DIST' },
 ];
-const selected = env.CASES ? env.CASES.split(',').map((s) => s.trim()) : undefined;
-const cases = ALL_CASES.filter((c) => (selected ? selected.includes(c.id) : !c.optional || env[c.optional]));
-if (selected && !cases.some((c) => c.id === 'public')) cases.unshift(ALL_CASES[0]);
+// The memory runs: ours as `npm start` runs it, and the peer in the same demo app.
+// The peer's demo app is built by the demo's createApp, which imports this library's Express adapter too.
+const MEMORY_SERVERS = [
+  { id: 'ours', label: 'ours (demo, startDemo)', server: 'demo' },
+  { id: 'peer', label: 'peer (express-oauth2-jwt-bearer in the demo app)', server: 'demo-eojb' },
+  { id: 'plain-peer', label: 'peer in a plain Express app (no tsoa, no Swagger UI routes of the demo)', server: 'eojb', optional: 'PLAIN' },
+].filter((m) => !m.optional || env[m.optional] || env.MEM_PEER === m.id);
+const MEM_PEER = env.MEM_PEER ?? 'peer';
+if (!MEMORY_SERVERS.some((m) => m.id === MEM_PEER)) throw new Error(`MEM_PEER: unknown memory run ${MEM_PEER} (peer or plain-peer)`);
 
-async function ensureTokens(n) {
-  if (tokens.length >= n) return;
-  const t0 = Date.now();
-  const added = await mintMany(n - tokens.length, { kind: 'token', key, issuer: ISSUER });
-  tokens = tokens.concat(added);
-  log(`minted ${added.length} unique RS256 tokens, pool ${tokens.length} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  writeFileSync(POOL_FILE, JSON.stringify({ issuer: ISSUER, kid: key.kid, pem: key.privateKey.export({ type: 'pkcs8', format: 'pem' }), createdAt, tokens }));
+const selected = env.CASES ? new Set(env.CASES.split(',').map((s) => s.trim())) : undefined;
+const wanted = new Set(CASES.filter((c) => (selected ? selected.has(c.id) : !c.optional || env[c.optional])).map((c) => c.id));
+for (const id of selected ?? []) if (!CASES.some((c) => c.id === id)) throw new Error(`CASES: unknown case ${id} (known: ${CASES.map((c) => c.id).join(', ')})`);
+for (let grew = true; grew; ) {
+  grew = false;
+  for (const c of CASES) {
+    if (!wanted.has(c.id)) continue;
+    for (const dep of [c.base, c.noop, c.peer, c.ref]) if (dep && !wanted.has(dep)) (wanted.add(dep), (grew = true));
+  }
 }
-// Pools must outlast a run: sized from the fastest rate seen so far in any case (the unauthenticated route runs
-// first in every round and bounds the others), with 20 % headroom.
+const cases = CASES.filter((c) => wanted.has(c.id));
+
+// --- fixtures on demand ----------------------------------------------------------------------------------------------
+async function ensureTokens(n) {
+  if (tokens.length < n) {
+    const t0 = Date.now();
+    const added = await mintMany(n - tokens.length, { kind: 'token', key, issuer: ISSUER });
+    tokens = tokens.concat(added);
+    log(`minted ${added.length} unique RS256 tokens, pool ${tokens.length} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    writeFileSync(POOL_FILE, JSON.stringify({ issuer: ISSUER, kid: key.kid, pem: key.privateKey.export({ type: 'pkcs8', format: 'pem' }), createdAt, tokens }));
+  }
+  if (tokensWritten !== tokens.length) tokensWritten = writePool(TOKENS_TXT, tokens).size;
+  return { values: tokens, file: TOKENS_TXT, header: 'authorization', prefix: 'Bearer ' };
+}
+
+/** Fresh DPoP proofs (iat = now, unique jti), bound to `boundToken`. */
+async function freshProofs(n) {
+  const values = await mintMany(n, { kind: 'proof', proofKey, htm: 'GET', htu: HTU, accessToken: boundToken });
+  writePool(PROOFS_TXT, values);
+  return { values, file: PROOFS_TXT, header: 'dpop', prefix: '' };
+}
+
+// Pools must outlast warm-up + window: sized from the fastest rate seen so far for the case, or for any case (the
+// unauthenticated route runs first in every round and bounds the others), with 25 % headroom.
 const bestRate = {};
 let maxRate = 0;
-const need = (id) => Math.ceil(Math.max(bestRate[id] ?? 0, maxRate) * DUR * 1.2) + CONN * 2;
+const MIN_TOKENS = Number(env.TOKENS ?? (QUICK ? 0 : 12_000));
+const need = (id, seconds) => Math.ceil(Math.max(bestRate[id] ?? 0, maxRate || 6000) * seconds * 1.25) + CONN * 4;
 
+async function poolFor(c, seconds) {
+  if (c.kind === 'bearer-unique') return ensureTokens(Math.max(MIN_TOKENS, need(c.id, seconds)));
+  if (c.kind === 'dpop') return freshProofs(need(c.id, seconds));
+  return undefined;
+}
+
+const headersFor = (kind) =>
+  kind === 'bearer' ? { authorization: `Bearer ${bearerToken}` } : kind === 'dpop' ? { authorization: `DPoP ${boundToken}` } : {};
+const pathFor = (kind) => (kind === 'public' ? '/api/public' : '/api/private');
+
+// --- floors --------------------------------------------------------------------------------------------------------
+/** CPU µs per synchronous crypto.verify of a JWS-sized input: RS256 (RSA-2048) and ES256 (P-256, IEEE P1363). */
+function measureFloors() {
+  const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.from(bearerToken.slice(0, bearerToken.lastIndexOf('.')));
+  const rsSig = crypto.sign('sha256', data, rsa.privateKey);
+  const ecKey = { key: ec.publicKey, dsaEncoding: 'ieee-p1363' };
+  const esSig = crypto.sign('sha256', data, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+  const sample = (fn) => {
+    for (let i = 0; i < 50; i++) fn();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    let n = 0;
+    do {
+      for (let i = 0; i < 32; i++) if (!fn()) throw new Error('floor: signature did not verify');
+      n += 32;
+    } while (performance.now() - t0 < FLOOR_MS);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / n;
+  };
+  return {
+    rs256: sample(() => crypto.verify('sha256', data, rsa.publicKey, rsSig)),
+    es256: sample(() => crypto.verify('sha256', data, ecKey, esSig)),
+  };
+}
+
+// --- one measured run ------------------------------------------------------------------------------------------------
 const results = Object.fromEntries(cases.map((c) => [c.id, []]));
+const floorRuns = [];
 let failures = 0;
 
 async function runCase(c, round, { profileFile } = {}) {
   // Fixtures for this run, made before the server starts so that minting never competes with it.
-  let headers = {};
-  let next;
-  let pool;
-  let used = 0;
-  if (c.kind === 'bearer') headers = { authorization: `Bearer ${bearerToken}` };
-  if (c.kind === 'bearer-unique') {
-    await ensureTokens(Math.max(TOKENS, need(c.id)));
-    pool = tokens;
-  }
-  if (c.kind === 'dpop') {
-    // Proofs carry iat = now and are valid for 300 s: minted fresh for every run.
-    pool = await mintMany(Math.max(Number(env.PROOFS ?? 10_000), need(c.id)), { kind: 'proof', proofKey, htm: 'GET', htu: HTU, accessToken: boundToken });
-  }
-  const path = c.kind === 'public' ? '/api/public' : '/api/private';
+  const pool = await poolFor(c, WARM + DUR);
+  const path = pathFor(c.kind);
   const { child, url } = await startServer(c.server, {
     jwks,
     port: PORT,
     redisUrl: c.redis ? REDIS_URL : undefined,
-    env: c.dist ? { BENCH_DIST: c.dist } : {},
+    env: Object.fromEntries(Object.entries(c.env ?? {}).filter(([, v]) => v !== undefined)),
   });
   try {
-    const sanity = await sanityCheck(c, url + path, pool);
-    if (pool) {
-      used = sanity.used;
-      next = c.kind === 'dpop'
-        ? () => ({ authorization: `DPoP ${boundToken}`, dpop: pool[used++ % pool.length] })
-        : () => ({ authorization: `Bearer ${pool[used++ % pool.length]}` });
-    }
+    const sanity = await sanityCheck(c, url + path, pool?.values);
+    let offset = sanity.used;
+    const load = (seconds) => drive({ url, path, headers: headersFor(c.kind), pool: pool && { ...pool, offset }, connections: CONN, duration: seconds, threads: THREADS });
+    if (WARM > 0) offset += (await load(WARM)).taken;
     if (profileFile) await ask(child, { cmd: 'profile-start' }, 'profiling');
-    const r = await drive({ url, path, headers, next, connections: CONN, duration: DUR });
+    const before = await serverUsage(child);
+    const machine0 = machineCpuMicros();
+    const t0 = performance.now();
+    const r = await load(DUR);
+    await sleep(100); // requests in flight when the client stopped finish inside the window
+    const after = await serverUsage(child);
+    const machine1 = machineCpuMicros();
+    const wall = (performance.now() - t0) * 1000;
     if (profileFile) await ask(child, { cmd: 'profile-stop', file: profileFile }, 'profiled');
-    r.round = round;
-    r.poolSize = pool?.length;
-    r.used = pool ? used : undefined;
-    r.wrapped = pool ? used > pool.length : false;
-    r.sanity = sanity.note;
+    const run = {
+      round,
+      ...r,
+      cpuPerReq: (after.cpu - before.cpu) / r.total,
+      userPerReq: (after.user - before.user) / r.total,
+      procCpuPerReq: after.procCpu === undefined ? undefined : (after.procCpu - before.procCpu) / r.total,
+      clientCpuPerReq: r.clientCpu === undefined ? undefined : r.clientCpu / r.total,
+      // Noise indicators: how often the server was preempted, and how many cores everything else (not the server,
+      // not the load generator) kept busy during the window.
+      preemptedPer1k: ((after.preempted - before.preempted) * 1000) / r.total,
+      otherCores: machine0 && machine1 && r.clientCpu !== undefined
+        ? (machine1.busy - machine0.busy - (after.cpu - before.cpu) - r.clientCpu) / wall
+        : undefined,
+      stealCores: machine0 && machine1 ? (machine1.steal - machine0.steal) / wall : undefined,
+      rss: after.rss,
+      poolSize: pool?.values.length,
+      wrapped: pool ? offset + r.taken > pool.values.length : false,
+      sanity: sanity.note,
+    };
+    delete run.clientCpu;
     bestRate[c.id] = Math.max(bestRate[c.id] ?? 0, r.rps);
     maxRate = Math.max(maxRate, r.rps);
-    const bad = r.non2xx || r.errors || r.timeouts;
-    if (bad || r.wrapped) failures++;
-    log(`r${round} ${c.id.padEnd(19)} req/s=${r.rps.toFixed(0).padStart(5)} p50=${r.p50} p99=${r.p99} non2xx=${r.non2xx} err=${r.errors}` +
-      (pool ? ` pool=${used}/${pool.length}${r.wrapped ? ' WRAPPED' : ''}` : '') + (sanity.note ? ` (${sanity.note})` : ''));
-    return r;
+    if (run.non2xx || run.errors || run.timeouts || run.wrapped) failures++;
+    log(`${typeof round === "number" ? `r${round}` : round} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
+      ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
+      ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
+      (pool ? ` pool=${offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : '') + (sanity.note ? ` (${sanity.note})` : ''));
+    return run;
   } finally {
     await stopServer(child);
   }
@@ -191,7 +298,7 @@ async function sanityCheck(c, url, pool) {
   };
   if (c.kind === 'bearer') withUser(await get({ authorization: `Bearer ${bearerToken}` }), 'Bearer');
   if (c.kind === 'bearer-unique') withUser(await get({ authorization: `Bearer ${pool[0]}` }), 'Bearer');
-  if (c.kind !== 'dpop') return { used: 1, note: '' };
+  if (c.kind !== 'dpop') return { used: c.kind === 'bearer-unique' ? 1 : 0, note: '' };
   const first = { authorization: `DPoP ${boundToken}`, dpop: pool[0] };
   withUser(await get(first), 'DPoP');
   const replay = await get(first);
@@ -206,57 +313,133 @@ async function sanityCheck(c, url, pool) {
   return { used: 1, note: `replayed proof → ${replay.status}` };
 }
 
-if (!env.SKIP_HTTP) {
-  log(`HTTP: ${cases.length} cases × ${ROUNDS} rounds × ${DUR} s, c=${CONN}, server in a forked process, autocannon here`);
-  await ensureTokens(TOKENS);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const c of cases) results[c.id].push(await runCase(c, round));
-  }
-  if (env.PROFILE) {
-    const c = ALL_CASES.find((x) => x.id === env.PROFILE);
-    if (!c) throw new Error(`PROFILE: unknown case ${env.PROFILE}`);
-    const file = join(rawDir, `profile-${c.id}.cpuprofile`);
-    log(`profiling ${c.id} (V8 CPU profile of the measured ${DUR} s, in the server process)…`);
-    await runCase(c, 'profile', { profileFile: file });
-    const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')));
-    writeFileSync(join(rawDir, `profile-${c.id}.txt`), summary);
-    console.log(summary);
+// --- memory ----------------------------------------------------------------------------------------------------------
+/** RSS at start, after a run of every kind of request, and after a second run of the same length. */
+async function memoryRuns(m) {
+  const { child, url } = await startServer(m.server, { jwks, port: PORT });
+  const kinds = ['bearer', 'bearer-unique', 'dpop'];
+  const each = Math.max(1, Math.round(MEM_DUR / kinds.length));
+  const samples = [];
+  const sample = async (label, extra = {}) => {
+    const u = await serverUsage(child);
+    samples.push({ label, rss: u.rss, heapUsed: u.heapUsed, external: u.external, ...extra });
+  };
+  let tokenOffset = 1;
+  try {
+    const tokenPool = await ensureTokens(Math.max(MIN_TOKENS, 2 * need('ours-bearer-unique', each)));
+    const proofs = await freshProofs(4);
+    for (const kind of kinds) await sanityCheck({ id: `memory ${m.id}`, server: m.server, kind }, url + pathFor(kind), kind === 'dpop' ? proofs.values : tokenPool.values);
+    await sample('at start (after start-up and one request of each kind)');
+    let requests = 0;
+    let bad = 0;
+    for (const runNo of [1, 2]) {
+      for (const kind of kinds) {
+        const pool = kind === 'bearer-unique' ? { ...tokenPool, offset: tokenOffset } : kind === 'dpop' ? await freshProofs(need(`ours-dpop`, each)) : undefined;
+        const r = await drive({ url, path: pathFor(kind), headers: headersFor(kind), pool, connections: CONN, duration: each, threads: THREADS });
+        if (kind === 'bearer-unique') tokenOffset += r.taken;
+        requests += r.total;
+        bad += r.non2xx + r.errors + r.timeouts;
+      }
+      await sleep(500); // requests in flight finish
+      await sample(`after run ${runNo} (${kinds.length} × ${each} s)`, { requests });
+    }
+    const s = await serverStats(child);
+    const result = { id: m.id, label: m.label, server: m.server, seconds: each * kinds.length, samples, heapAfterGc: s.memory.heapUsed, bad };
+    log(`memory ${m.id.padEnd(5)} RSS MB: ${samples.map((x) => (x.rss / 2 ** 20).toFixed(0)).join(' → ')}; heap after GC ${(s.memory.heapUsed / 2 ** 20).toFixed(1)} MB; ${requests} requests, non-2xx/errors ${bad}`);
+    if (bad) failures++;
+    return result;
+  } finally {
+    await stopServer(child);
   }
 }
 
-// --- 3. memory ---------------------------------------------------------------------------------------------------
-let memory;
-if (!env.SKIP_MEMORY) {
-  log('memory (bench/memory.mjs)…');
-  const out = join(rawDir, 'memory.json');
+// --- run -------------------------------------------------------------------------------------------------------------
+const estimate = cases.length * ROUNDS * (WARM + DUR + 4) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
+log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${DUR} s measured), c=${CONN}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
+if (loadAtStart[0] > os.availableParallelism() / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${os.availableParallelism()} cores, which inflates CPU per request (see "other cores" in the report)`);
+if (CLIENT !== 'wrk') log(`${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`);
+for (let round = 0; round < ROUNDS; round++) {
+  const f = measureFloors();
+  floorRuns.push(f);
+  log(`r${round} floors: RS256 verify ${f.rs256.toFixed(1)} µs, ES256 verify ${f.es256.toFixed(1)} µs (CPU per call, sync)`);
+  for (const c of cases) results[c.id].push(await runCase(c, round));
+}
+if (env.PROFILE) {
+  const c = CASES.find((x) => x.id === env.PROFILE);
+  if (!c) throw new Error(`PROFILE: unknown case ${env.PROFILE}`);
+  const file = join(rawDir, `profile-${c.id}.cpuprofile`);
+  log(`profiling ${c.id} (V8 CPU profile of the measured ${DUR} s, in the server process)…`);
+  await runCase(c, 'profile', { profileFile: file });
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')));
+  writeFileSync(join(rawDir, `profile-${c.id}.txt`), summary);
+  console.log(summary);
+}
+
+const memory = [];
+if (!env.SKIP_MEMORY) for (const m of MEMORY_SERVERS) memory.push(await memoryRuns(m));
+
+let micro;
+if (env.MICRO) {
+  log('micro-benchmark (bench/micro.mjs)…');
+  const out = join(rawDir, 'micro.json');
+  execFileSync(process.execPath, [join(here, 'micro.mjs'), '--json', out], { stdio: 'inherit', env: { ...env, MICRO_ROUNDS: env.MICRO_ROUNDS ?? '5', MICRO_MS: env.MICRO_MS ?? '200' } });
+  micro = JSON.parse(readFileSync(out, 'utf8'));
+}
+let floods;
+if (env.FLOODS) {
+  log('floods (bench/memory.mjs)…');
+  const out = join(rawDir, 'floods.json');
   const fixtures = join(rawDir, 'tokens.json');
-  if (tokens.length) writeFileSync(fixtures, JSON.stringify({ issuer: ISSUER, kid: key.kid, pem: key.privateKey.export({ type: 'pkcs8', format: 'pem' }), tokens }));
-  execFileSync(process.execPath, ['--expose-gc', join(here, 'memory.mjs'), '--json', out], {
-    stdio: 'inherit',
-    env: { ...env, MEM_DUR: env.MEM_DUR ?? '20', ...(tokens.length ? { MEM_FIXTURES: fixtures } : {}) },
-  });
+  writeFileSync(fixtures, JSON.stringify({ issuer: ISSUER, kid: key.kid, pem: key.privateKey.export({ type: 'pkcs8', format: 'pem' }), tokens }));
+  execFileSync(process.execPath, ['--expose-gc', join(here, 'memory.mjs'), '--json', out], { stdio: 'inherit', env: { ...env, MEM_SUSTAINED: '0', MEM_FIXTURES: fixtures } });
   rmSync(fixtures, { force: true });
-  memory = JSON.parse(readFileSync(out, 'utf8'));
+  floods = JSON.parse(readFileSync(out, 'utf8')).floods;
 }
 
-// --- report --------------------------------------------------------------------------------------------------------
+// --- report ----------------------------------------------------------------------------------------------------------
 const meta = {
   date: new Date().toISOString(),
+  command: commandLine(),
+  quick: QUICK,
   node: process.version,
   openssl: process.versions.openssl,
   cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+  cores: os.availableParallelism(),
   loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  loadavgStart: loadAtStart.map((x) => x.toFixed(2)).join(' '),
   rounds: ROUNDS,
   duration: DUR,
+  warmup: WARM,
   connections: CONN,
+  client: CLIENT === 'wrk' ? `wrk ${wrkVersion()} (${THREADS} thread, Lua pool script)` : 'autocannon (in the benchmark process)',
+  memDuration: MEM_DUR,
+  memPeer: MEM_PEER,
   eojb: JSON.parse(readFileSync(new URL('../node_modules/express-oauth2-jwt-bearer/package.json', import.meta.url), 'utf8')).version,
   elapsed: Math.round((Date.now() - started) / 1000),
 };
-writeFileSync(join(rawDir, 'http.json'), JSON.stringify({ meta, cases: ALL_CASES.filter((c) => results[c.id]), results }, null, 2));
-const { markdown } = writeReport({ dir: resultsDir, meta, cases: cases.filter((c) => results[c.id]?.length), results, micro, memory });
+writeFileSync(join(rawDir, 'results.json'), JSON.stringify({ meta, cases, results, floors: floorRuns, memory, micro, floods }, null, 2));
+const out = QUICK ? { dir: rawDir, name: 'quick' } : { dir: resultsDir, name: 'latest' };
+const { markdown, targets } = writeReport({ ...out, meta, cases, results, floors: floorRuns, memory, micro, floods });
 console.log(`\n${markdown}`);
-log(`wrote bench/results/latest.md and latest.svg (${meta.elapsed} s)`);
+console.log('Targets (issue 12):');
+for (const t of targets) console.log(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${t.what}: ${t.shown} (goal ${t.goal})`);
+log(`wrote ${join(out.dir, out.name).replace(`${here}`, 'bench/')}.md and .svg (${meta.elapsed} s)`);
 if (failures) {
   console.error(`${failures} run(s) had non-2xx responses, errors or a wrapped fixture pool: see the table`);
   process.exitCode = 1;
+}
+
+function commandLine() {
+  const knobs = ['BENCH_QUICK', 'ROUNDS', 'DUR', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
+  const set = knobs.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
+  return [...set, 'npm run bench'].join(' ');
+}
+
+function wrkVersion() {
+  try {
+    execFileSync('wrk', ['--version'], { encoding: 'utf8', stdio: 'pipe' });
+    return '';
+  } catch (error) {
+    return /wrk (\S+)/.exec(String(error.stdout))?.[1] ?? '';
+  }
 }

@@ -2,10 +2,17 @@
 // and one Express 5 app on 127.0.0.1.
 //
 //   node bench/server.mjs <mode>     env: BENCH_JWKS (JSON), BENCH_PORT, BENCH_ISSUER_PORT, BENCH_REDIS_URL,
-//                                    BENCH_DIST (compiled tree to load instead of build/dist/src)
+//                                    BENCH_DIST (compiled tree to load instead of build/dist/src),
+//                                    BENCH_PRELOAD (a module imported first, path relative to the repository root,
+//                                    e.g. one that registers an OpenTelemetry SDK), BENCH_CACHE_SIZES=1 (report
+//                                    cache sizes in stats)
+//
+// Only public entry points are loaded: the package root (build/dist/src/index.js) and the demo's startDemo,
+// createApp and loadSpec.
 //
 // Modes:
-//   demo       the project's demo (src/demo: tsoa routes, auth0-tsoa-api), /api/public and /api/private
+//   demo       the project's demo as `npm start` runs it (startDemo: tsoa routes, auth0-tsoa-api), /api/public and
+//              /api/private
 //   demo-eojb  the same demo app (createApp: same middleware, same tsoa routes and controllers, same error handler)
 //              with express-oauth2-jwt-bearer's `auth()` doing the authentication: tsoa's expressAuthentication
 //              finds a stand-in for Auth0Api on the app whose authorize() runs the eojb middleware
@@ -16,12 +23,16 @@
 //              handlers), no tsoa, routes protected by `auth0.requireAuth()`
 //   eojb       the same plain shell, routes protected by express-oauth2-jwt-bearer's `auth()`
 //
-// IPC: sends { ready, url } once listening; answers { cmd: 'stats' } with memory usage and cache sizes; exits
-// cleanly on { cmd: 'exit' } (so that --cpu-prof profiles are written).
+// IPC: sends { ready, url } once listening; answers { cmd: 'usage' } with CPU time and memory (no GC: it does not
+// disturb a measurement) and { cmd: 'stats' } with memory after a forced GC (and cache sizes when asked for);
+// exits cleanly on { cmd: 'exit' } (so that --cpu-prof profiles are written).
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startIssuer } from './lib/issuer.mjs';
 import { AUDIENCE } from './lib/fixtures.mjs';
+
+// A path relative to the repository root, e.g. bench/lib/otel-sdk.mjs.
+if (process.env.BENCH_PRELOAD) await import(pathToFileURL(resolve(fileURLToPath(new URL('..', import.meta.url)), process.env.BENCH_PRELOAD)).href);
 
 const mode = process.argv[2];
 const port = Number(process.env.BENCH_PORT ?? 38180);
@@ -29,22 +40,36 @@ const issuerPort = Number(process.env.BENCH_ISSUER_PORT ?? port + 1);
 const redisUrl = process.env.BENCH_REDIS_URL || undefined;
 // BENCH_DIST: another compiled tree (e.g. a variant of build/dist/src copied under build/) for A/B runs.
 const dist = process.env.BENCH_DIST ? pathToFileURL(`${resolve(process.env.BENCH_DIST)}/`) : new URL('../build/dist/src/', import.meta.url);
+const load = async (path, what) => {
+  try {
+    return await import(new URL(path, dist).href);
+  } catch (error) {
+    throw new Error(`bench server: cannot load ${what} from ${new URL(path, dist).pathname} (run npm run build): ${error.message}`);
+  }
+};
+const lib = () => load('index.js', 'the package entry point');
+const demoApp = async () => ({ ...(await load('demo/app.js', 'the demo app (createApp)')), ...(await load('demo/openapi.js', 'the demo spec (loadSpec)')) });
 
 const issuer = await startIssuer({ port: issuerPort, jwks: JSON.parse(process.env.BENCH_JWKS) });
 let url;
 let stats = () => ({});
 
 if (mode === 'demo') {
-  const { startDemo } = await import(new URL('demo/server.js', dist).href);
-  // The demo does not hand out its Auth0Api; catch it on install() to report cache sizes (bench only).
-  const { Auth0Api } = await import(new URL('express/index.js', dist).href);
-  const install = Auth0Api.prototype.install;
-  let api;
-  Auth0Api.prototype.install = function (app) {
-    api = this;
-    return install.call(this, app);
-  };
-  stats = () => cacheSizes(api?.validator);
+  const { startDemo } = await load('demo/server.js', 'the demo (startDemo)');
+  // The demo does not hand out its Auth0Api; BENCH_CACHE_SIZES=1 catches it on install() to report cache sizes
+  // (memory.mjs only). Internal fields: whatever is missing or renamed is left out, never an error.
+  if (process.env.BENCH_CACHE_SIZES) {
+    const { Auth0Api } = await lib();
+    const install = Auth0Api?.prototype?.install;
+    if (typeof install === 'function') {
+      let api;
+      Auth0Api.prototype.install = function (...args) {
+        api = this;
+        return install.apply(this, args);
+      };
+      stats = () => cacheSizes(api?.validator);
+    }
+  }
   const demo = await startDemo({
     env: {
       HOST: '127.0.0.1',
@@ -59,11 +84,10 @@ if (mode === 'demo') {
   url = demo.url;
 } else if (mode === 'demo-lib') {
   // The demo app built with createApp() here (like demo-eojb/demo-stub) around the real Auth0Api.
-  const { createApp } = await import(new URL('demo/app.js', dist).href);
-  const { loadSpec } = await import(new URL('demo/openapi.js', dist).href);
-  const { createAuth0Api } = await import(new URL('express/index.js', dist).href);
+  const { createApp, loadSpec } = await demoApp();
+  const { createAuth0Api } = await lib();
   const api = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'allowed' } });
-  stats = () => cacheSizes(api.validator);
+  if (process.env.BENCH_CACHE_SIZES) stats = () => cacheSizes(api.validator);
   const app = createApp({ auth0: api, spec: loadSpec({ dpopMode: 'allowed', tokenUrl: `${issuer.origin}/oauth/token` }) });
   await new Promise((resolve, reject) => {
     const server = app.listen(port, '127.0.0.1', resolve);
@@ -71,34 +95,30 @@ if (mode === 'demo') {
   });
   url = `http://127.0.0.1:${port}`;
 } else if (mode === 'demo-eojb' || mode === 'demo-stub') {
-  const { createApp } = await import(new URL('demo/app.js', dist).href);
-  const { loadSpec } = await import(new URL('demo/openapi.js', dist).href);
-  const { auth } = await import('express-oauth2-jwt-bearer');
-  const eojb = auth({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE, tokenSigningAlg: 'RS256', dpop: { enabled: true } });
+  const { createApp, loadSpec } = await demoApp();
   // demo-stub: no verification at all (fixed claims): the cost of tsoa's @Security path itself, the ceiling for
   // any authentication library in this app.
   const stub = (req, _res, next) => {
     req.auth = { payload: { sub: 'auth0|bench-user' }, token: '' };
     next();
   };
-  const middleware = mode === 'demo-stub' ? stub : eojb;
+  const middleware = mode === 'demo-stub'
+    ? stub
+    : (await import('express-oauth2-jwt-bearer')).auth({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE, tokenSigningAlg: 'RS256', dpop: { enabled: true } });
   // What a tsoa user of express-oauth2-jwt-bearer writes: expressAuthentication resolves once the middleware ran.
-  const peerApi = {
-    install(app) {
-      app.locals[Symbol.for('auth0-tsoa-api')] = this;
-      return this;
-    },
-    authorize(req) {
-      return new Promise((resolve, reject) => {
-        middleware(req, req.res, (error) => {
-          if (error) return reject(error);
-          const { payload, token } = req.auth;
-          req.auth = { claims: payload, token, scheme: req.headers.dpop ? 'dpop' : 'bearer', url: req.originalUrl, responseHeaders: {} };
-          resolve(req.auth);
-        });
+  // The stand-in is a real Auth0Api (so that install() registers it however the library does) whose authorize()
+  // runs the middleware instead; tsoa's expressAuthentication calls authorize().
+  const { createAuth0Api } = await lib();
+  const peerApi = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE });
+  peerApi.authorize = (req) =>
+    new Promise((resolve, reject) => {
+      middleware(req, req.res, (error) => {
+        if (error) return reject(error);
+        const { payload, token } = req.auth;
+        req.auth = { claims: payload, token, scheme: req.headers.dpop ? 'dpop' : 'bearer', url: req.originalUrl, responseHeaders: {} };
+        resolve(req.auth);
       });
-    },
-  };
+    });
   const app = createApp({ auth0: peerApi, spec: loadSpec({ dpopMode: 'allowed', tokenUrl: `${issuer.origin}/oauth/token` }) });
   await new Promise((resolve, reject) => {
     const server = app.listen(port, '127.0.0.1', resolve);
@@ -116,14 +136,13 @@ if (mode === 'demo') {
   let protect;
   let errorHandler;
   if (mode === 'plain') {
-    const ex = await import(new URL('express/index.js', dist).href);
-    const core = await import(new URL('core/index.js', dist).href);
-    const replayStore = redisUrl ? await redisStore(core) : new core.MemoryReplayStore();
-    const auth0 = ex.createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'allowed', replayStore } });
+    const ours = await lib();
+    const replayStore = redisUrl ? await redisStore(ours) : new ours.MemoryReplayStore();
+    const auth0 = ours.createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'allowed', replayStore } });
     auth0.install(app);
     protect = auth0.requireAuth();
-    errorHandler = ex.errorHandler();
-    stats = () => cacheSizes(auth0.validator);
+    errorHandler = ours.errorHandler();
+    if (process.env.BENCH_CACHE_SIZES) stats = () => cacheSizes(auth0.validator);
   } else {
     const { auth } = await import('express-oauth2-jwt-bearer');
     protect = auth({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE, tokenSigningAlg: 'RS256', dpop: { enabled: true } });
@@ -148,9 +167,17 @@ if (mode === 'demo') {
   throw new Error(`unknown mode ${mode}`);
 }
 
-/** Sizes of the validator's caches, read from its (TypeScript-private) fields; undefined when renamed. */
+/** Sizes of the validator's caches, read from its (TypeScript-private) fields; left out when renamed. */
 function cacheSizes(validator) {
   if (!validator) return {};
+  try {
+    return cacheSizesOf(validator);
+  } catch {
+    return {};
+  }
+}
+
+function cacheSizesOf(validator) {
   const issuers = validator.issuers instanceof Map ? [...validator.issuers.values()] : [];
   return {
     tokenCache: validator.tokens?.size,
@@ -188,6 +215,14 @@ async function profile(msg) {
 
 process.on('message', (msg) => {
   if (msg?.cmd === 'exit') process.exit(0);
+  if (msg?.cmd === 'usage') {
+    // getrusage(RUSAGE_SELF): every thread of this process, including exited ones (event loop, libuv thread pool,
+    // V8 GC and compiler threads).
+    const { user, system } = process.cpuUsage();
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    const { involuntaryContextSwitches: preempted } = process.resourceUsage();
+    process.send({ usage: { cpu: user + system, user, system, preempted, rss, heapUsed, heapTotal, external } });
+  }
   if (msg?.cmd === 'profile-start' || msg?.cmd === 'profile-stop') void profile(msg);
   if (msg?.cmd === 'stats') {
     globalThis.gc?.();
