@@ -29,7 +29,8 @@ import { startDevIssuer, SPA_CLIENT_ID, type DevIssuer } from '../../src/demo/de
 import { createApp } from '../../src/demo/app.js';
 import { loadSpec } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';
-import { createAuth0Api, swaggerUiHandlers, swaggerUiOptions } from '../../src/express/index.js';
+import { createAuth0Api, swaggerUiHandlers } from '../../src/express/index.js';
+import { swaggerUiOptions } from '../../src/express/swagger.js';
 import { finalizeSpec } from '../../src/tsoa/index.js';
 import express from 'express';
 import {
