@@ -42,7 +42,7 @@ export async function protectedResourceMetadata(
   config: ResolvedConfig,
   issuers: IssuerPool,
   requestUrl: string,
-  documentationUrl?: string,
+  extra: { documentationUrl?: string | undefined; scopes?: readonly string[] | undefined } = {},
 ): Promise<ProtectedResourceMetadata> {
   const servers: string[] = [];
   for (const origin of issuers.configuredOrigins()) {
@@ -56,9 +56,9 @@ export async function protectedResourceMetadata(
   return {
     resource: publicOrigin(config, requestUrl) ?? requestUrl,
     authorization_servers: servers,
-    scopes_supported: Object.keys(config.scopes),
+    scopes_supported: [...(extra.scopes ?? Object.keys(config.scopes))],
     bearer_methods_supported: ['header'],
-    ...(documentationUrl !== undefined ? { resource_documentation: documentationUrl } : {}),
+    ...(extra.documentationUrl !== undefined ? { resource_documentation: extra.documentationUrl } : {}),
     ...(mode !== 'disabled' ? { dpop_signing_alg_values_supported: [...algorithms], dpop_bound_access_tokens_required: mode === 'required' } : {}),
     ...(config.mtls.mode !== 'disabled' ? { tls_client_certificate_bound_access_tokens: true } : {}),
   };

@@ -132,9 +132,9 @@ export class ApiValidator {
     return resourceMetadataUrl(this.config, requestUrl);
   }
 
-  /** The RFC 9728 document for the API at `requestUrl`'s origin (or `publicUrl`). */
-  protectedResourceMetadata(requestUrl: string, documentationUrl?: string): Promise<ProtectedResourceMetadata> {
-    return protectedResourceMetadata(this.config, this.issuers, requestUrl, documentationUrl);
+  /** The RFC 9728 document for the API at `requestUrl`'s origin (or `publicUrl`), with its docs URL and scopes when known. */
+  protectedResourceMetadata(requestUrl: string, extra: { documentationUrl?: string | undefined; scopes?: readonly string[] | undefined } = {}): Promise<ProtectedResourceMetadata> {
+    return protectedResourceMetadata(this.config, this.issuers, requestUrl, extra);
   }
 
   /** The discovery document of the first configured domain (token and authorize endpoints for docs), if loadable. */

@@ -52,6 +52,7 @@ export class Auth0Api {
   /** The framework-free validator doing the work. */
   readonly validator: ApiValidator;
   private documentationPath: string | undefined;
+  private scopeNames: readonly string[] | undefined;
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
@@ -142,6 +143,12 @@ export class Auth0Api {
     return this;
   }
 
+  /** The scopes the API defines, for `scopes_supported` in the RFC 9728 document (default: the `scopes` option). */
+  describeScopes(scopes: Readonly<Record<string, string>>): this {
+    this.scopeNames = Object.keys(scopes);
+    return this;
+  }
+
   /**
    * GET handler for the RFC 9728 protected resource metadata document. Its `resource` follows the request's host
    * unless `publicUrl` is set, so it may be cached publicly only then (contract decision 19).
@@ -157,7 +164,7 @@ export class Auth0Api {
       }
       const origin = this.validator.config.publicUrl?.origin ?? new URL(url).origin;
       const docs = this.documentationPath === undefined ? undefined : `${origin}${this.documentationPath}`;
-      this.validator.protectedResourceMetadata(url, docs).then((doc) => {
+      this.validator.protectedResourceMetadata(url, { documentationUrl: docs, scopes: this.scopeNames }).then((doc) => {
         if (this.validator.config.publicUrl) {
           res.setHeader('Cache-Control', 'public, max-age=300');
         } else {

@@ -1,8 +1,11 @@
 /**
- * auth0-tsoa-api/tsoa — tsoa glue: `expressAuthentication` and the OpenAPI security schemes.
+ * auth0-tsoa-api/tsoa — tsoa glue: `createExpressAuthentication()` for tsoa's authentication module, the OpenAPI
+ * security schemes and spec completion, and `serveDocs()` (the document and Swagger UI in one call).
  * @packageDocumentation
  */
 export { createExpressAuthentication } from './authentication.js';
 export type { ExpressAuthentication, ExpressAuthenticationOptions } from './authentication.js';
 export { securityDefinitions, finalizeSpec } from './security.js';
 export type { SecuritySchemeOptions, FinalizeSpecOptions } from './security.js';
+export { serveDocs } from './docs.js';
+export type { ServeDocsOptions } from './docs.js';

@@ -66,25 +66,31 @@ const ERROR_SCHEMA = {
   },
 };
 
-const errorResponse = (description: string, headers: string[]) => ({
+/** An example body per status, so that each documented error shows a fitting `error` code. */
+const EXAMPLES: Readonly<Record<string, { error: string; error_description: string }>> = {
+  '400': { error: 'invalid_request', error_description: 'The Authorization header is malformed' },
+  '401': { error: 'invalid_token', error_description: 'The access token expired' },
+  '403': { error: 'insufficient_scope', error_description: 'The access token lacks a required scope' },
+  '503': { error: 'temporarily_unavailable', error_description: 'The authorization server is unavailable; try again later' },
+};
+
+const errorResponse = (status: keyof typeof EXAMPLES, description: string, headers: string[]) => ({
   description,
   headers: Object.fromEntries(headers.map((h) => [h, { schema: { type: 'string' }, description: `${h} response header` }])),
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/AuthError' } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/AuthError' }, example: EXAMPLES[status] } },
 });
+
+/** The `http` schemes that name one authentication scheme each (`@Security('bearer')`, `@Security('dpop')`). */
+const SCHEME_NAMES = ['bearer', 'dpop'];
 
 /**
  * Completes a tsoa-generated OpenAPI 3.0 document: security schemes, per-operation alternatives by DPoP mode,
- * and the error responses of secured operations. Returns a new document.
+ * and the error responses of secured operations (with an example per status). Returns a new document.
  */
 export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptions): T {
   const doc = structuredClone(spec) as Json;
   const name = options.name ?? 'auth0';
   const mode = options.dpopMode ?? 'allowed';
-  const components = ((doc.components as Json | undefined) ?? {}) as Json;
-  // All schemes stay defined; the DPoP mode decides which ones operations offer.
-  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...securityDefinitions(options) };
-  components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
-  doc.components = components;
 
   for (const pathItem of Object.values((doc.paths as Json | undefined) ?? {})) {
     for (const operation of Object.values(pathItem as Json)) {
@@ -94,6 +100,7 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
       let secured = false;
       for (const requirement of op.security) {
         alternatives.push(requirement);
+        if (SCHEME_NAMES.some((scheme) => scheme in requirement)) secured = true;
         if (name in requirement) {
           secured = true;
           if (mode !== 'required') alternatives.push({ bearer: [] });
@@ -105,13 +112,19 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
       const scopes = op.security.flatMap((r) => r[name] ?? []);
       op.responses = {
         ...op.responses,
-        '400': op.responses?.['400'] ?? errorResponse('Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
-        '401': errorResponse('Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
-        ...(scopes.length > 0 ? { '403': errorResponse(`The token lacks a required scope (${scopes.join(', ')}).`, ['WWW-Authenticate']) } : {}),
-        '503': errorResponse('The authorization server is unreachable; retry later.', ['Retry-After']),
+        '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
+        '401': errorResponse('401', 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+        ...(scopes.length > 0 ? { '403': errorResponse('403', `The token lacks a required scope (${scopes.join(', ')}).`, ['WWW-Authenticate']) } : {}),
+        '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
       };
     }
   }
+
+  const components = ((doc.components as Json | undefined) ?? {}) as Json;
+  // All schemes stay defined in every mode (contract decision 10); the DPoP mode decides which ones operations offer.
+  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...securityDefinitions(options) };
+  components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
+  doc.components = components;
   return doc as T;
 }
 
