@@ -1,5 +1,5 @@
 /**
- * Black-box tests of the development issuer: real HTTP, real clients (oauth4webapi, dpop, jose).
+ * Black-box tests of the development issuer (src/dev/issuer.ts): real HTTP, real clients (oauth4webapi, dpop, jose).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as oauth from 'oauth4webapi';
 import * as dpop from 'dpop';
 import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, jwtVerify, type JWTPayload } from 'jose';
-import { startDevIssuer, type DevIssuer, type DevIssuerOptions } from '../../src/demo/dev-issuer.js';
+import { startDevIssuer, type DevIssuer, type DevIssuerOptions } from '../../src/dev/index.js';
 
 const AUDIENCE = 'https://api.example.com';
 const SCOPES = { 'read:messages': 'Read messages', 'read:data': 'Read data', 'write:data': 'Write data' };
