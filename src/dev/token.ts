@@ -20,6 +20,8 @@ export interface DevTokenRequest {
   clientId?: string;
   /** Default `demo-secret`. */
   clientSecret?: string;
+  /** Give up after this many milliseconds per request. Default 10 000. */
+  timeoutMs?: number;
   /** Default the global fetch. */
   fetch?: typeof fetch;
 }
@@ -31,7 +33,8 @@ export class DevTokenError extends Error {
 
 /** Requests one access token (client credentials, HTTP Basic client authentication) and returns it. */
 export async function requestDevToken(request: DevTokenRequest = {}): Promise<string> {
-  const fetchImpl = request.fetch ?? fetch;
+  const timeoutMs = request.timeoutMs ?? 10_000;
+  const fetchImpl: typeof fetch = (url, init) => (request.fetch ?? fetch)(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const issuer = (request.issuer ?? DEFAULT_DEV_ISSUER).replace(/\/+$/, '');
   const tokenEndpoint = await discoverTokenEndpoint(fetchImpl, issuer);
 
@@ -80,6 +83,7 @@ function formEncode(value: string): string {
 }
 
 function describe(error: unknown): string {
+  if ((error as Error).name === 'TimeoutError') return 'no answer in time';
   const cause = (error as { cause?: { code?: string } }).cause;
   return cause?.code ?? (error instanceof Error ? error.message : String(error));
 }
