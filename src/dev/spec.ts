@@ -18,7 +18,7 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 
 /**
  * Scope → description for every scope the document's security requirements name (OpenAPI 3 and Swagger 2).
- * A scope without a description in the document is described by its own name.
+ * A scope the document does not describe gets an empty description.
  */
 export function scopesFromSpec(spec: unknown): Record<string, string> {
   if (!isObject(spec)) throw new SpecError('the OpenAPI document is not a JSON object');
@@ -41,7 +41,7 @@ export function scopesFromSpec(spec: unknown): Record<string, string> {
     }
   }
   const descriptions = describedScopes(spec);
-  return Object.fromEntries([...required].sort().map((scope) => [scope, descriptions.get(scope) || scope]));
+  return Object.fromEntries([...required].sort().map((scope) => [scope, descriptions.get(scope) ?? '']));
 }
 
 /** Descriptions from OAuth2 schemes: OpenAPI 3 `components.securitySchemes.*.flows.*.scopes`, Swagger 2 `securityDefinitions.*.scopes`. */
