@@ -122,8 +122,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts `command` in a process group of its own, so {@link Running.stop} also ends what it starts: `npx` runs the
+ * bin as a child process and does not pass SIGTERM on.
+ */
 export function startProcess(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Running {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -141,9 +145,26 @@ export function startProcess(command: string, args: string[], options: { cwd: st
       }
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      const group = -child.pid!;
+      const alive = () => {
+        try {
+          process.kill(group, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (!alive()) return;
+      const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
+      process.kill(group, 'SIGTERM');
+      await exited;
+      // The group's other members (the bin under npx) close their servers, then exit; force it after 5 s.
+      for (const began = Date.now(); alive(); await new Promise((resolve) => setTimeout(resolve, 50))) {
+        if (Date.now() - began > 5_000) {
+          process.kill(group, 'SIGKILL');
+          break;
+        }
+      }
     },
   };
 }
