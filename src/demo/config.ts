@@ -2,9 +2,9 @@
  * The demo's configuration, read from the environment (and `.env`). Mistakes stop the start-up with one line that
  * names the variable and the fix.
  */
-import { normalizeDomain, type ScopeClaim } from '../core/config.js';
+import { normalizeDomain, type DpopMode, type ScopeClaim } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
-import type { DpopMode } from '../core/config.js';
+import { devIssuerRefusalReason } from '../dev/environment.js';
 
 export interface DemoConfig {
   host: string;
@@ -95,7 +95,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const httpPort = port('PORT', env.PORT, 3000);
   let devIssuer: DemoConfig['devIssuer'];
   if (domains.length === 0) {
-    if (env.NODE_ENV === 'production') fail('AUTH0_DOMAIN', 'is required in production: set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com');
+    // Decision 16: the development issuer never starts in a production-like setting.
+    const refusal = devIssuerRefusalReason(env);
+    if (refusal) fail('AUTH0_DOMAIN', `is required when ${refusal} (the development issuer runs only locally): set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com`);
     devIssuer = {
       port: port('AUTH0_DEV_ISSUER_PORT', env.AUTH0_DEV_ISSUER_PORT, httpPort === 0 ? 0 : httpPort + 1),
       clientId: env.AUTH0_DEV_CLIENT_ID || 'demo-client',

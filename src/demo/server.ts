@@ -1,20 +1,24 @@
 /**
  * Starts the demo API: reads the configuration, starts the development issuer when no Auth0 domain is set,
  * and listens. `npm start` runs this file.
+ *
+ * The development issuer (oidc-provider) and ioredis are imported only when used: a demo with a real domain and no
+ * Redis does not load them.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createAuth0Api, jsonClientErrors, type SwaggerUiHandlerOptions } from '../express/index.js';
 import { RedisReplayStore, type AuthEvent } from '../core/index.js';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
+import { isProductionLike } from '../dev/environment.js';
 import { loadSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
-import { startDevIssuer, SPA_CLIENT_ID, type DevIssuer } from './dev-issuer.js';
+import type { DevIssuer } from '../dev/index.js';
 
 export interface RunningDemo {
   url: string;
@@ -54,7 +58,9 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
   try {
     let domains = config.domains;
     if (config.devIssuer) {
+      const { startDevIssuer } = await import('../dev/issuer.js');
       issuer = await startDevIssuer({
+        env: options.env ?? process.env,
         port: config.devIssuer.port,
         audience: config.audience,
         scopes: { ...SCOPES },
@@ -67,6 +73,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
     }
 
     if (config.redisUrl) {
+      const { Redis } = await import('ioredis');
       // Fail fast instead of queueing: an unreachable store must answer 503 at once, not hang requests.
       redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
       redis.on('error', () => {}); // reported through onEvent when a request needs it
@@ -94,7 +101,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
     const spec = loadSpec({ dpopMode: config.dpop, ...endpoints });
 
     // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
-    const docsClientId = issuer ? SPA_CLIENT_ID : config.docsClientId;
+    const docsClientId = issuer ? issuer.spaClientId : config.docsClientId;
     const docs: SwaggerUiHandlerOptions = {
       oauth: {
         audience: config.audience,
@@ -112,7 +119,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
   }
 
   if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret);
-  if (!options.quiet && (options.env ?? process.env).NODE_ENV === 'production' && !config.publicUrl) {
+  if (!options.quiet && isProductionLike(options.env ?? process.env) && !config.publicUrl) {
     // DPoP `htu` and RFC 9728 URLs then come from the Host header (or trusted forwarded headers): see README, Security.
     console.warn('auth0-tsoa-api: set AUTH0_PUBLIC_URL to the public URL of this API (e.g. https://api.example.com) in production');
   }
@@ -126,7 +133,7 @@ function printBanner(url: string, issuer: DevIssuer | undefined, audience: strin
       '',
       `Development issuer (no AUTH0_DOMAIN set): ${issuer.issuer}`,
       `  client_id=${clientId}  client_secret=${clientSecret}  audience=${audience}`,
-      `  Swagger UI: Authorize with "auth0 (OAuth2, clientCredentials)" or the PKCE client "${SPA_CLIENT_ID}".`,
+      `  Swagger UI: Authorize with "auth0 (OAuth2, clientCredentials)" or the PKCE client "${issuer.spaClientId}".`,
       '',
       'Try it:',
       `  TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d audience=${audience} ${issuer.tokenEndpoint} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,

@@ -25,7 +25,7 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
 import { startDemo, type RunningDemo } from '../../src/demo/server.js';
 import type { AuthEvent } from '../../src/core/index.js';
-import { startDevIssuer, SPA_CLIENT_ID, type DevIssuer } from '../../src/demo/dev-issuer.js';
+import { startDevIssuer, SPA_CLIENT_ID, type DevIssuer } from '../../src/dev/index.js';
 import { createApp } from '../../src/demo/app.js';
 import { loadSpec } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../support/test-issuer.js';
+import { CLI } from '../dev/cli-support.js';
 import { readConfig } from '../../src/demo/config.js';
 import { ConfigurationError } from '../../src/core/index.js';
 
@@ -74,7 +75,7 @@ describe('readConfig names the variable and the fix (in process)', () => {
     ['AUTH0_DOMAIN with a query', { ...domain, AUTH0_DOMAIN: 'tenant.us.auth0.com?x=1' }, 'AUTH0_DOMAIN', /query/],
     ['no AUTH0_AUDIENCE', { AUTH0_DOMAIN: 'tenant.us.auth0.com' }, 'AUTH0_AUDIENCE', /required when a domain is set/],
     ['AUTH0_AUDIENCE left as "undefined"', { ...domain, AUTH0_AUDIENCE: 'undefined' }, 'AUTH0_AUDIENCE', /required when a domain is set/],
-    ['production without a domain', { NODE_ENV: 'production' }, 'AUTH0_DOMAIN', /required in production: set AUTH0_DOMAIN/],
+    ['production without a domain', { NODE_ENV: 'production' }, 'AUTH0_DOMAIN', /required when NODE_ENV is "production" .*: set AUTH0_DOMAIN/],
     ['a bad AUTH0_DOMAINS entry', { AUTH0_DOMAINS: 'a.example.com,http://b.example.com', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_DOMAINS', /use https:\/\//],
     ['an empty AUTH0_DOMAINS list', { AUTH0_DOMAINS: ' , ', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_DOMAINS', /comma-separated list/],
     ['an unknown AUTH0_DPOP mode', { ...domain, AUTH0_DPOP: 'sometimes' }, 'AUTH0_DPOP', /allowed, required, disabled/],
@@ -147,5 +148,87 @@ describe('a good environment', () => {
     expect(ms).toBeLessThan(5000);
     child.kill('SIGTERM');
     await once(child, 'exit');
+  });
+});
+
+describe('issue 9 item 9: the development issuer never starts in a production-like setting (decision 16)', () => {
+  // NODE_ENV is compared trimmed and ignoring case; production and prod count; an https:// public URL counts too.
+  const VARIANTS: [string, Record<string, string>, RegExp][] = [
+    ['NODE_ENV="production " (trailing space)', { NODE_ENV: 'production ' }, /NODE_ENV is "production "/],
+    ['NODE_ENV=Production', { NODE_ENV: 'Production' }, /NODE_ENV is "Production"/],
+    ['NODE_ENV=prod', { NODE_ENV: 'prod' }, /NODE_ENV is "prod"/],
+    ['an https:// AUTH0_PUBLIC_URL', { NODE_ENV: 'development', AUTH0_PUBLIC_URL: 'https://api.example.com' }, /AUTH0_PUBLIC_URL is an https:\/\/ URL \(https:\/\/api\.example\.com\)/],
+  ];
+
+  /** Exit code and stderr of a process that must stop by itself. */
+  async function refused(child: ChildProcess, stderr: () => string, stdout: () => string): Promise<string> {
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).not.toBeNull(); // exited by itself
+    expect(code).not.toBe(0);
+    const lines = stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('AUTH0_DOMAIN');
+    expect(lines[0]).not.toMatch(/\bat \S+:\d+|Error:/); // no stack trace
+    expect(stdout()).not.toMatch(/listening|AUTH0_DOMAIN=/);
+    return lines[0]!;
+  }
+
+  it.concurrent.each(VARIANTS)('the demo without a domain refuses with %s: non-zero exit, one line naming AUTH0_DOMAIN', async (_what, vars, reason) => {
+    const run = start({ AUTH0_DEV_ISSUER_PORT: '0', ...vars });
+    const line = await refused(run.child, run.stderr, run.stdout);
+    expect(line).toContain('"AUTH0_DOMAIN"');
+    expect(line).toMatch(reason);
+  });
+
+  it.concurrent.each(VARIANTS)('npx auth0-tsoa-api dev refuses with %s: non-zero exit, one line naming AUTH0_DOMAIN', async (_what, vars, reason) => {
+    const child = spawn(process.execPath, [CLI, 'dev', '--port', '0', '--scopes', 'read:messages'], { cwd: ROOT, env: cleanEnv(vars), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const line = await refused(child, () => err, () => out);
+    expect(line).toMatch(reason);
+    expect(line).toMatch(/^auth0-tsoa-api: the development issuer does not run when .*: set AUTH0_DOMAIN/);
+  });
+
+  it('a real domain in production still starts (only the development issuer is refused)', async () => {
+    const run = start({ NODE_ENV: ' Production', AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE, AUTH0_PUBLIC_URL: 'https://api.example.com' });
+    const began = Date.now();
+    while (!/listening on/.test(run.stdout())) {
+      if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.stderr()}`);
+      if (Date.now() - began > 10_000) throw new Error('no listening line');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    run.child.kill('SIGTERM');
+    await once(run.child, 'exit');
+  });
+});
+
+describe('issue 12 item 3: the demo loads the development issuer and ioredis only when used', () => {
+  /** Starts the built demo in a fresh process with `env`, and reports which optional packages got loaded. */
+  function probe(env: Record<string, string>): { oidcProvider: boolean; ioredis: boolean; rssMiB: number } {
+    const script = `
+      import { createRequire } from 'node:module';
+      const require = createRequire(import.meta.url);
+      const { startDemo } = await import(${JSON.stringify(`${ROOT}/${SERVER}`)});
+      const demo = await startDemo({ env: ${JSON.stringify({ HOST: '127.0.0.1', PORT: '0', ...env })}, quiet: true });
+      // oidc-provider is an ES module; its CommonJS dependency koa shows in require.cache once it is loaded.
+      const loaded = Object.keys(require.cache);
+      const report = { oidcProvider: loaded.some((p) => p.includes('/node_modules/koa/')), ioredis: loaded.some((p) => p.includes('/node_modules/ioredis/')), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+      await demo.close();
+      console.log(JSON.stringify(report));
+      process.exit(0);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: cleanEnv({}), encoding: 'utf8', timeout: 30_000 });
+    return JSON.parse(out.trim().split('\n').pop()!) as { oidcProvider: boolean; ioredis: boolean; rssMiB: number };
+  }
+
+  it('with a real domain and no Redis: neither oidc-provider nor ioredis is loaded', () => {
+    const lean = probe({ AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE });
+    expect(lean).toMatchObject({ oidcProvider: false, ioredis: false });
+    // The control: the same probe does see them when the demo uses them.
+    const full = probe({ NODE_ENV: 'test', AUTH0_DEV_ISSUER_PORT: '0', REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(full).toMatchObject({ oidcProvider: true, ioredis: true });
+    console.log(`demo RSS after start: ${lean.rssMiB} MiB with a domain and no Redis, ${full.rssMiB} MiB with the dev issuer and Redis`);
   });
 });

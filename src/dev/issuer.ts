@@ -1,20 +1,32 @@
 /**
- * A local OpenID provider for development, built on `oidc-provider`.
+ * A local OpenID provider for development, built on `oidc-provider` (an optional peer dependency, loaded when the
+ * issuer starts).
  *
- * The demo API starts it when no AUTH0_DOMAIN is configured, so a newcomer can get real
- * access tokens (Bearer or DPoP) without an Auth0 account. It behaves like an Auth0 tenant
- * where it matters to an API: JWT access tokens signed RS256, `audience=` accepted on the
- * token endpoint, all the client's scopes granted when none are requested.
+ * `npx auth0-tsoa-api dev` and the repository's demo start it, so any app gets real access tokens (Bearer or DPoP)
+ * without an Auth0 account; an app's tests can start it from code. It behaves like an Auth0 tenant where it matters
+ * to an API: Auth0's endpoint paths (`/authorize`, `/oauth/token`, `/.well-known/jwks.json`), JWT access tokens
+ * signed RS256, `audience=` on the token endpoint, all the client's scopes granted when none are requested, and
+ * Auth0 Organizations' `organization=` parameter (`org_id` / `org_name` claims).
  *
- * It keeps everything in memory and accepts any user name on its login page: never run it
- * in production (it refuses to start when NODE_ENV=production).
+ * It keeps everything in memory and accepts any user name on its login page: it refuses to start when `NODE_ENV`
+ * is production-like or `AUTH0_PUBLIC_URL` is an https:// URL (see ./environment.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, type JsonWebKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { promisify } from 'node:util';
+import { assertDevelopmentEnvironment } from './environment.js';
 
+/** An Auth0 Organization the development issuer knows: tokens requested with `organization=<id or name>` carry it. */
+export interface DevOrganization {
+  /** The organization ID, `org_` followed by letters and digits (Auth0's format), e.g. `org_abc123`. Goes into `org_id`. */
+  id: string;
+  /** The organization name, e.g. `acme`. Goes into `org_name` when set (Auth0 adds it when the tenant allows names). */
+  name?: string;
+}
+
+/** Options of {@link startDevIssuer}. */
 export interface DevIssuerOptions {
   /** Listen on 127.0.0.1:<port>; 0 picks a free port (tests). */
   port: number;
@@ -32,21 +44,44 @@ export interface DevIssuerOptions {
   corsOrigins?: string[];
   /** JSON file that keeps the signing key across restarts (keep it git-ignored). Default: a new key each start. */
   keyFile?: string;
+  /** Organizations a token request may name with `organization=` (Auth0 Organizations). Default none. */
+  organizations?: readonly DevOrganization[];
+  /**
+   * The environment checked for a production-like setting (`NODE_ENV` production/prod, an https:// `AUTH0_PUBLIC_URL`),
+   * where the issuer refuses to start. Default `process.env`.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
+/** A running development issuer. */
 export interface DevIssuer {
   /** Exactly as the discovery document reports it, with a trailing slash like Auth0: 'http://127.0.0.1:3001/'. */
   issuer: string;
+  /** The value for `AUTH0_DOMAIN`: the issuer's origin, e.g. 'http://127.0.0.1:3001'. */
+  domain: string;
+  /** The API identifier its tokens are issued for. */
+  audience: string;
+  /** The scopes it grants, as configured. */
+  scopes: Record<string, string>;
   discoveryUrl: string;
   tokenEndpoint: string;
   authorizationEndpoint: string;
   jwksUri: string;
   clientId: string;
   clientSecret: string;
+  /** The public client (authorization code + PKCE) for Swagger UI: {@link SPA_CLIENT_ID}. */
+  spaClientId: string;
+  /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
 
+/** The public client (authorization code + PKCE) registered for Swagger UI. */
 export const SPA_CLIENT_ID = 'demo-spa';
+
+/** The oauth2-redirect.html of Swagger UI mounted at `/docs` on an app's origin: the SPA client's redirect URI. */
+export function docsRedirectUri(origin: string): string {
+  return `${new URL(origin).origin}/docs/oauth2-redirect.html`;
+}
 
 const ACCESS_TOKEN_TTL = 60 * 60; // 1 hour, like Auth0's default
 const SESSION_TTL = 8 * 60 * 60;
@@ -57,6 +92,7 @@ const SESSION_TTL = 8 * 60 * 60;
 
 interface OidcParams {
   scope?: string;
+  organization?: string;
   resource?: string | string[];
   audience?: string;
   grant_type?: string;
@@ -103,7 +139,7 @@ type OidcError = new (description?: string, detail?: string) => Error;
 
 interface OidcProviderModule {
   Provider: new (issuer: string, configuration: object) => ProviderInstance;
-  errors: { InvalidTarget: OidcError; InvalidScope: OidcError };
+  errors: { InvalidTarget: OidcError; InvalidScope: OidcError; InvalidRequest: OidcError };
 }
 
 interface ClientToken {
@@ -113,12 +149,20 @@ interface ClientToken {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Starts the issuer on 127.0.0.1 and resolves once it accepts requests. */
+/**
+ * Starts the issuer on 127.0.0.1 and resolves once it accepts requests.
+ *
+ * @example
+ * ```ts
+ * import { startDevIssuer } from 'auth0-tsoa-api/dev';
+ * const issuer = await startDevIssuer({ port: 0, audience: 'https://api.example.com', scopes: { 'read:messages': 'Read messages' } });
+ * process.env.AUTH0_DOMAIN = issuer.domain; // then start your app and get tokens with requestDevToken()
+ * ```
+ */
 export async function startDevIssuer(options: DevIssuerOptions): Promise<DevIssuer> {
-  if (process.env.NODE_ENV === 'production') {
-    throw new Error('The development issuer does not run in production: set AUTH0_DOMAIN to use your Auth0 tenant.');
-  }
+  assertDevelopmentEnvironment(options.env ?? process.env);
   assertAbsoluteUri(options.audience);
+  for (const organization of options.organizations ?? []) assertOrganization(organization);
 
   const clientId = options.clientId ?? 'demo-client';
   const clientSecret = options.clientSecret ?? 'demo-secret';
@@ -131,7 +175,7 @@ export async function startDevIssuer(options: DevIssuerOptions): Promise<DevIssu
 
   let provider: ProviderInstance;
   try {
-    const { Provider, errors } = await quietly(() => import(OIDC_PROVIDER) as Promise<OidcProviderModule>);
+    const { Provider, errors } = await loadOidcProvider();
     const configuration = buildConfiguration({ options, clientId, clientSecret, signingKey, errors });
     provider = await quietly(async () => new Provider(issuer, configuration));
   } catch (error) {
@@ -142,25 +186,50 @@ export async function startDevIssuer(options: DevIssuerOptions): Promise<DevIssu
 
   return {
     issuer,
+    domain: new URL(issuer).origin,
+    audience: options.audience,
+    scopes: { ...options.scopes },
     discoveryUrl: new URL('.well-known/openid-configuration', issuer).href,
     tokenEndpoint: provider.urlFor('token'),
     authorizationEndpoint: provider.urlFor('authorization'),
     jwksUri: provider.urlFor('jwks'),
     clientId,
     clientSecret,
+    spaClientId: SPA_CLIENT_ID,
     close: () => closeServer(server),
   };
 }
 
 // A variable specifier keeps TypeScript from looking for declarations oidc-provider does not
-// ship, and loads it (a devDependency) only when the dev issuer actually starts.
+// ship, and loads it (an optional peer dependency) only when the dev issuer actually starts.
 const OIDC_PROVIDER = 'oidc-provider';
+
+/** Thrown when the optional peer dependency oidc-provider is not installed; the message says how to install it. */
+export class MissingOidcProviderError extends Error {
+  override readonly name = 'MissingOidcProviderError';
+}
+
+async function loadOidcProvider(): Promise<OidcProviderModule> {
+  try {
+    return await quietly(() => import(OIDC_PROVIDER) as Promise<OidcProviderModule>);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    // Only oidc-provider itself missing; a broken install of one of its dependencies keeps its own error.
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${OIDC_PROVIDER}'`)) {
+      throw new MissingOidcProviderError(
+        'auth0-tsoa-api: the development issuer needs the oidc-provider package: npm install --save-dev oidc-provider',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
 
 interface ConfigurationInput {
   options: DevIssuerOptions;
   clientId: string;
   clientSecret: string;
-  signingKey: JWK;
+  signingKey: RsaPrivateJwk;
   errors: OidcProviderModule['errors'];
 }
 
@@ -168,6 +237,7 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
   const { audience } = options;
   const apiScopes = Object.keys(options.scopes);
   const corsOrigins = allowedOrigins(options);
+  const organizations = options.organizations ?? [];
 
   return {
     clients: [
@@ -191,6 +261,15 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
       },
     ],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    // Auth0's paths, so `https://<AUTH0_DOMAIN>/oauth/token` style URLs work against this issuer too.
+    routes: {
+      authorization: '/authorize',
+      token: '/oauth/token',
+      jwks: '/.well-known/jwks.json',
+      userinfo: '/userinfo',
+      revocation: '/oauth/revoke',
+      end_session: '/oidc/logout',
+    },
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     // Auth0 style `audience=` on the authorization endpoint (the token endpoint reads it from the body).
@@ -213,6 +292,9 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
           }
           // oidc-provider asks for the API's details before it reads `scope`: Auth0's rules fit here.
           applyScopeRules(ctx, apiScopes, errors.InvalidScope);
+          if (requestedOrganization(ctx) !== undefined && !findOrganization(organizations, requestedOrganization(ctx)!)) {
+            throw new errors.InvalidRequest(`unknown organization "${requestedOrganization(ctx)}"`);
+          }
           return {
             audience,
             scope: apiScopes.join(' '),
@@ -225,7 +307,7 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
     },
     // The SPA is first-party: consent to all API scopes is implied, so only the login form shows.
     loadExistingGrant: (ctx: KoaContext) => loadOrCreateGrant(ctx, audience, apiScopes),
-    extraTokenClaims: (_ctx: KoaContext, token: ClientToken) => auth0Claims(token),
+    extraTokenClaims: (ctx: KoaContext, token: ClientToken) => auth0Claims(ctx, token, organizations),
     findAccount: (_ctx: KoaContext, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
     clientBasedCORS: (_ctx: KoaContext, origin: string) => corsOrigins.has(origin),
     renderError: (ctx: KoaContext, out: Record<string, string>) => {
@@ -295,18 +377,50 @@ async function loadOrCreateGrant(ctx: KoaContext, audience: string, apiScopes: s
   return grant;
 }
 
-/** Claims Auth0 adds to its access tokens, which some APIs read. */
-function auth0Claims(token: ClientToken): Record<string, string> {
-  if (token.kind === 'ClientCredentials') return { azp: token.clientId, gty: 'client-credentials' };
-  return { azp: token.clientId };
+/** Claims Auth0 adds to its access tokens, which some APIs read; `org_id` (and `org_name`) for `organization=`. */
+function auth0Claims(ctx: KoaContext, token: ClientToken, organizations: readonly DevOrganization[]): Record<string, string> {
+  const claims: Record<string, string> =
+    token.kind === 'ClientCredentials' ? { azp: token.clientId, gty: 'client-credentials' } : { azp: token.clientId };
+  const named = token.kind === 'ClientCredentials' ? requestedOrganization(ctx) : undefined;
+  const organization = named === undefined ? undefined : findOrganization(organizations, named);
+  if (organization) {
+    claims.org_id = organization.id;
+    if (organization.name) claims.org_name = organization.name;
+  }
+  return claims;
+}
+
+/** Auth0's `organization` token parameter (an organization ID or name): a raw body field oidc-provider does not know. */
+function requestedOrganization(ctx: KoaContext): string | undefined {
+  const value = ctx.oidc.params?.organization ?? ctx.oidc.body?.organization;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Auth0 accepts the ID (exact) or the name (names are case-insensitive). */
+function findOrganization(organizations: readonly DevOrganization[], named: string): DevOrganization | undefined {
+  return (
+    organizations.find((organization) => organization.id === named) ??
+    organizations.find((organization) => organization.name !== undefined && organization.name.toLowerCase() === named.toLowerCase())
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Signing key
 // ---------------------------------------------------------------------------------------------
 
+/** An RSA private key as a JWK (RFC 7517), with the members oidc-provider needs. */
+interface RsaPrivateJwk extends JsonWebKey {
+  kty: 'RSA';
+  n: string;
+  e: string;
+  d: string;
+  kid: string;
+  alg: 'RS256';
+  use: 'sig';
+}
+
 /** RSA 2048 RS256 private JWK with a `kid`: read from keyFile if present, else generated (and saved). */
-async function loadOrCreateSigningKey(keyFile: string | undefined): Promise<JWK> {
+async function loadOrCreateSigningKey(keyFile: string | undefined): Promise<RsaPrivateJwk> {
   if (keyFile) {
     const saved = await readKeyFile(keyFile);
     if (saved) return saved;
@@ -316,7 +430,7 @@ async function loadOrCreateSigningKey(keyFile: string | undefined): Promise<JWK>
   return key;
 }
 
-async function readKeyFile(keyFile: string): Promise<JWK | undefined> {
+async function readKeyFile(keyFile: string): Promise<RsaPrivateJwk | undefined> {
   let text: string;
   try {
     text = await readFile(keyFile, 'utf8');
@@ -324,22 +438,40 @@ async function readKeyFile(keyFile: string): Promise<JWK | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const key = JSON.parse(text) as JWK;
-  if (key.kty !== 'RSA' || !key.d || !key.kid) {
+  const key = JSON.parse(text) as Partial<RsaPrivateJwk>;
+  if (key.kty !== 'RSA' || !key.n || !key.e || !key.d || !key.kid) {
     throw new Error(`${keyFile} does not hold an RSA private JWK with a kid: delete it to generate a new key.`);
   }
-  return { ...key, alg: 'RS256', use: 'sig' };
+  return { ...key, kty: 'RSA', n: key.n, e: key.e, d: key.d, kid: key.kid, alg: 'RS256', use: 'sig' };
 }
 
-async function generateSigningKey(): Promise<JWK> {
-  const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'RS256', use: 'sig' };
+/** A new RSA 2048 key with node:crypto; its `kid` is the RFC 7638 thumbprint, as Auth0 and jose would make it. */
+async function generateSigningKey(): Promise<RsaPrivateJwk> {
+  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const n = jwk.n!;
+  const e = jwk.e!;
+  return { ...jwk, kty: 'RSA', n, e, d: jwk.d!, kid: rsaThumbprint(n, e), alg: 'RS256', use: 'sig' };
+}
+
+/** RFC 7638 §3: SHA-256 over the required members in lexicographic order, no whitespace; base64url. */
+function rsaThumbprint(n: string, e: string): string {
+  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Plumbing
 // ---------------------------------------------------------------------------------------------
+
+function assertOrganization(organization: DevOrganization): void {
+  // `org_` IDs and names must not be confused: Auth0 tells them apart by that prefix, and so do organization checks.
+  if (!/^org_[A-Za-z0-9]+$/.test(organization.id)) {
+    throw new Error(`The dev issuer needs organization IDs like "org_abc123" (org_ then letters and digits), got "${organization.id}".`);
+  }
+  if (organization.name !== undefined && !/^[a-z0-9][a-z0-9_-]*$/i.test(organization.name)) {
+    throw new Error(`The dev issuer needs organization names of letters, digits, "-" and "_" (like Auth0's), got "${organization.name}".`);
+  }
+}
 
 function assertAbsoluteUri(audience: string): void {
   // RFC 8707 resource indicators must be absolute URIs, so the audience must be one too.

@@ -1,5 +1,5 @@
 /**
- * Black-box tests of the development issuer: real HTTP, real clients (oauth4webapi, dpop, jose).
+ * Black-box tests of the development issuer (src/dev/issuer.ts): real HTTP, real clients (oauth4webapi, dpop, jose).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as oauth from 'oauth4webapi';
 import * as dpop from 'dpop';
 import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, jwtVerify, type JWTPayload } from 'jose';
-import { startDevIssuer, type DevIssuer, type DevIssuerOptions } from '../../src/demo/dev-issuer.js';
+import { DevIssuerRefusedError, isProductionLike, startDevIssuer, type DevIssuer, type DevIssuerOptions } from '../../src/dev/index.js';
 
 const AUDIENCE = 'https://api.example.com';
 const SCOPES = { 'read:messages': 'Read messages', 'read:data': 'Read data', 'write:data': 'Write data' };
@@ -88,6 +88,20 @@ describe('discovery', () => {
     expect(issuer.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(issuer.clientId).toBe('demo-client');
     expect(issuer.clientSecret).toBe('demo-secret');
+  });
+
+  it("serves Auth0's endpoint paths, so https://<AUTH0_DOMAIN>/oauth/token style URLs work against it too", () => {
+    expect(new URL(issuer.tokenEndpoint).pathname).toBe('/oauth/token');
+    expect(new URL(issuer.authorizationEndpoint).pathname).toBe('/authorize');
+    expect(new URL(issuer.jwksUri).pathname).toBe('/.well-known/jwks.json');
+    expect(issuer.domain).toBe(new URL(issuer.issuer).origin);
+    expect(`${issuer.domain}/`).toBe(issuer.issuer);
+  });
+
+  it('names its key by its RFC 7638 thumbprint (made with node:crypto, equal to what jose computes)', async () => {
+    const { keys } = (await (await fetch(issuer.jwksUri)).json()) as { keys: Record<string, string>[] };
+    expect(keys[0]!.kid).toBe(await calculateJwkThumbprint(keys[0]!));
+    expect(keys[0]!.e).toBe('AQAB');
   });
 
   it('publishes one RSA RS256 signing key with a kid', async () => {
@@ -390,6 +404,107 @@ describe('authorization code + PKCE for demo-spa', () => {
     const response = await new Browser().fetch(authorizationUrl);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'invalid_redirect_uri' });
+  });
+});
+
+describe('Auth0 Organizations (organization=<id or name> on the token request)', () => {
+  const ORGS = [{ id: 'org_abc123', name: 'acme' }, { id: 'org_nameless1' }];
+  let withOrgs: DevIssuer;
+  beforeAll(async () => {
+    withOrgs = await startDevIssuer({ ...options, organizations: ORGS });
+  });
+  afterAll(async () => {
+    await withOrgs?.close();
+  });
+
+  async function orgToken(organization: string | undefined): Promise<Response> {
+    return fetch(withOrgs.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'demo-client',
+        client_secret: 'demo-secret',
+        scope: 'read:messages',
+        ...(organization === undefined ? {} : { organization }),
+      }),
+    });
+  }
+  async function claimsOf(response: Response): Promise<JWTPayload> {
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    const { payload } = await jwtVerify(access_token, createRemoteJWKSet(new URL(withOrgs.jwksUri)), { issuer: withOrgs.issuer, audience: AUDIENCE });
+    return payload;
+  }
+
+  it.each([
+    ['its ID', 'org_abc123'],
+    ['its name', 'acme'],
+    ['its name in other case', 'ACME'],
+  ])('a request naming %s gets org_id and org_name', async (_what, organization) => {
+    const claims = await claimsOf(await orgToken(organization));
+    expect(claims).toMatchObject({ org_id: 'org_abc123', org_name: 'acme', scope: 'read:messages', sub: 'demo-client' });
+  });
+
+  it('an organization configured without a name gives org_id only', async () => {
+    const claims = await claimsOf(await orgToken('org_nameless1'));
+    expect(claims.org_id).toBe('org_nameless1');
+    expect(claims).not.toHaveProperty('org_name');
+  });
+
+  it('no organization parameter, no organization claims', async () => {
+    const claims = await claimsOf(await orgToken(undefined));
+    expect(claims).not.toHaveProperty('org_id');
+    expect(claims).not.toHaveProperty('org_name');
+  });
+
+  it('an unknown organization is 400 invalid_request', async () => {
+    const response = await orgToken('org_other');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('organization') });
+  });
+
+  it.each([
+    ['an ID without org_', { id: 'abc123' }],
+    ['a name with spaces', { id: 'org_abc', name: 'two words' }],
+  ])('refuses to start with %s', async (_what, organization) => {
+    await expect(startDevIssuer({ ...options, organizations: [organization] })).rejects.toThrow(/organization/);
+  });
+});
+
+describe('production-like environments (issue 9 item 9, decision 16)', () => {
+  it.each([
+    ['NODE_ENV="production " (trailing space)', { NODE_ENV: 'production ' }, /NODE_ENV is "production "/],
+    ['NODE_ENV=Production', { NODE_ENV: 'Production' }, /NODE_ENV is "Production"/],
+    ['NODE_ENV=prod', { NODE_ENV: 'prod' }, /NODE_ENV is "prod"/],
+    ['an https:// AUTH0_PUBLIC_URL', { NODE_ENV: 'development', AUTH0_PUBLIC_URL: 'https://api.example.com' }, /AUTH0_PUBLIC_URL is an https:\/\/ URL/],
+  ])('startDevIssuer refuses with %s, in one line naming AUTH0_DOMAIN', async (_what, env, reason) => {
+    const error = await startDevIssuer({ ...options, env }).then(
+      async (started) => {
+        await started.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DevIssuerRefusedError);
+    const message = (error as Error).message;
+    expect(message).toMatch(reason);
+    expect(message).toContain('set AUTH0_DOMAIN');
+    expect(message).not.toMatch(/\n/);
+  });
+
+  it.each([
+    ['NODE_ENV=development', { NODE_ENV: 'development' }],
+    ['NODE_ENV=production-like but not production ("preprod")', { NODE_ENV: 'preprod' }],
+    ['an http:// AUTH0_PUBLIC_URL', { AUTH0_PUBLIC_URL: 'http://127.0.0.1:3000' }],
+  ])('starts with %s', async (_what, env) => {
+    const started = await startDevIssuer({ ...options, env });
+    await started.close();
+  });
+
+  it('isProductionLike trims and ignores case; only production and prod count', () => {
+    for (const value of ['production', ' PRODUCTION ', 'Prod', 'prod\n']) expect(isProductionLike({ NODE_ENV: value })).toBe(true);
+    for (const value of [undefined, '', 'development', 'test', 'staging', 'producti0n', 'preprod']) expect(isProductionLike({ NODE_ENV: value })).toBe(false);
   });
 });
 

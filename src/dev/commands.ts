@@ -1,0 +1,281 @@
+/**
+ * The `auth0-tsoa-api` command: `dev` (a development issuer for any app), `token` (an access token from it, alone on
+ * stdout) and `setup` (the Auth0 API and `.env` with the Auth0 CLI). The bin (./cli.ts) only calls {@link runCommand}.
+ */
+import { parseArgs } from 'node:util';
+import { assertDevelopmentEnvironment, DevIssuerRefusedError } from './environment.js';
+import { docsRedirectUri, MissingOidcProviderError, SPA_CLIENT_ID, startDevIssuer, type DevIssuer, type DevOrganization } from './issuer.js';
+import { runSetup } from './setup.js';
+import { findTsoaSpec, readSpecScopes, SpecError } from './spec.js';
+import { DEFAULT_DEV_ISSUER, DevTokenError, requestDevToken } from './token.js';
+
+/** Where a command reads its environment and writes its output. */
+export interface CommandIo {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Resolves when the process should stop (SIGINT/SIGTERM); `dev` runs until then. */
+  stopped: Promise<void>;
+}
+
+/** The default audience, as in the demo. */
+export const DEFAULT_AUDIENCE = 'https://api.example.com';
+/** The default port of `dev`. */
+export const DEFAULT_DEV_PORT = 4001;
+
+const HELP = `Usage: npx auth0-tsoa-api <command> [options]
+
+Commands:
+  dev     start a development OpenID issuer for your app (no Auth0 account needed)
+  token   print an access token from a running development issuer
+  setup   create or update your Auth0 API with the Auth0 CLI and write AUTH0_DOMAIN / AUTH0_AUDIENCE to .env
+
+Run "npx auth0-tsoa-api <command> --help" for its options.`;
+
+const DEV_HELP = `Usage: npx auth0-tsoa-api dev [options]
+
+Starts a development OpenID issuer (oidc-provider) on 127.0.0.1 that issues Auth0-style access tokens for your API,
+and keeps running until stopped (Ctrl+C). Needs oidc-provider: npm install --save-dev oidc-provider.
+Refuses to start when NODE_ENV is production or prod, or AUTH0_PUBLIC_URL is an https:// URL.
+
+Options:
+  --port N                 port on 127.0.0.1 (default ${DEFAULT_DEV_PORT}; 0 picks a free one)
+  --audience URL           the API identifier tokens are issued for (default: $AUTH0_AUDIENCE, else ${DEFAULT_AUDIENCE})
+  --scopes "a b c"         the scopes it grants
+  --spec openapi.json      or: every scope the spec's operations require (default: tsoa's spec, found via tsoa.json)
+  --origin URL             your app's origin, e.g. http://127.0.0.1:3000 (repeatable): allowed to call the issuer from
+                           a browser, with <origin>/docs/oauth2-redirect.html registered for the PKCE client "${SPA_CLIENT_ID}"
+                           (default http://127.0.0.1:3000 and http://localhost:3000)
+  --client-id ID           the confidential client for client credentials (default demo-client)
+  --client-secret SECRET   its secret (default demo-secret)
+  --org ID[:NAME]          an Auth0 Organization (repeatable), e.g. --org org_abc123:acme; a token request with
+                           organization=<ID or NAME> gets org_id (and org_name) claims
+  --key-file FILE          keep the signing key in FILE across restarts (default: a new key each start)
+  -h, --help               this help
+
+It prints AUTH0_DOMAIN=... and AUTH0_AUDIENCE=... for your app's .env, the client credentials and a curl.`;
+
+const TOKEN_HELP = `Usage: npx auth0-tsoa-api token [options]
+
+Prints one access token (client credentials grant), alone on stdout, e.g.
+  curl -H "Authorization: Bearer $(npx auth0-tsoa-api token --scope read:messages)" http://127.0.0.1:3000/api/messages
+
+Options:
+  --issuer URL             the issuer (default ${DEFAULT_DEV_ISSUER}, the development issuer); any OpenID provider works
+  --audience URL           the API identifier (default: the development issuer's audience)
+  --scope "a b"            the scopes to request (default: all the client may have)
+  --org ID_OR_NAME         request the token for an Auth0 Organization (organization=...)
+  --client-id ID           default demo-client
+  --client-secret SECRET   default demo-secret
+  -h, --help               this help`;
+
+const SETUP_HELP = `Usage: npx auth0-tsoa-api setup [options]
+
+With the Auth0 CLI installed and logged in (auth0 login), creates the Auth0 API (or adds missing scopes to it) with
+the scopes your OpenAPI document requires, and writes AUTH0_DOMAIN and AUTH0_AUDIENCE to .env (other lines kept).
+Without the Auth0 CLI, prints the exact manual steps.
+
+Options:
+  --audience URL           the API identifier (default: AUTH0_AUDIENCE from .env); Auth0 cannot change it later
+  --name NAME              the API's name in Auth0 (default: "<package.json name> API")
+  --spec openapi.json      the OpenAPI document (default: tsoa's spec, found via tsoa.json)
+  -h, --help               this help`;
+
+/** Thrown for bad command-line input; the message is one line. */
+class UsageError extends Error {}
+
+/** Runs `auth0-tsoa-api <argv>`; resolves to the exit code. */
+export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'dev':
+        return await dev(rest, io);
+      case 'token':
+        return await token(rest, io);
+      case 'setup':
+        return await setup(rest, io);
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout(`${HELP}\n`);
+        return 0;
+      case undefined:
+        io.stderr(`${HELP}\n`);
+        return 1;
+      default:
+        throw new UsageError(`unknown command "${command}": use dev, token or setup (see --help)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof SpecError || error instanceof DevTokenError) {
+      io.stderr(`auth0-tsoa-api ${command}: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof DevIssuerRefusedError || error instanceof MissingOidcProviderError) {
+      io.stderr(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** node:util parseArgs with errors as one-line UsageErrors. */
+function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+async function dev(args: string[], io: CommandIo): Promise<number> {
+  const values = parse(args, {
+    port: { type: 'string' },
+    audience: { type: 'string' },
+    scopes: { type: 'string' },
+    spec: { type: 'string' },
+    origin: { type: 'string', multiple: true },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    org: { type: 'string', multiple: true },
+    'key-file': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(`${DEV_HELP}\n`);
+    return 0;
+  }
+  // Checked before anything else is read or loaded: the refusal is the one line to show.
+  assertDevelopmentEnvironment(io.env);
+
+  if (values.scopes !== undefined && values.spec !== undefined) throw new UsageError('give --scopes or --spec, not both');
+  if (values['client-id'] !== undefined && values['client-secret'] === undefined) throw new UsageError('--client-id needs --client-secret');
+  const port = parsePort(values.port);
+  const audience = values.audience?.trim() || io.env.AUTH0_AUDIENCE?.trim() || DEFAULT_AUDIENCE;
+  const scopes =
+    values.scopes !== undefined
+      ? Object.fromEntries(values.scopes.split(/[\s,]+/).filter(Boolean).map((scope) => [scope, '']))
+      : readSpecScopes(values.spec ?? findTsoaSpec(io.cwd), io.cwd);
+  const origins = (values.origin ?? ['http://127.0.0.1:3000', 'http://localhost:3000']).map(parseOrigin);
+  const organizations = (values.org ?? []).map(parseOrganization);
+
+  let issuer: DevIssuer;
+  try {
+    issuer = await startDevIssuer({
+      port,
+      audience,
+      scopes,
+      ...(values['client-id'] !== undefined ? { clientId: values['client-id'], clientSecret: values['client-secret']! } : {}),
+      spaRedirectUris: origins.map(docsRedirectUri),
+      corsOrigins: origins,
+      organizations,
+      ...(values['key-file'] ? { keyFile: values['key-file'] } : {}),
+      env: io.env,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UsageError(`port ${port} is taken on 127.0.0.1 (another development issuer?): pass --port N`);
+    }
+    if (error instanceof MissingOidcProviderError || error instanceof DevIssuerRefusedError) throw error;
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+
+  const scopeList = Object.keys(scopes).join(' ');
+  // `token` defaults to this issuer on the default port, and to its audience.
+  const tokenArgs = issuer.domain === DEFAULT_DEV_ISSUER ? '' : ` --issuer ${issuer.domain}`;
+  io.stdout(
+    [
+      `AUTH0_DOMAIN=${issuer.domain}`,
+      `AUTH0_AUDIENCE=${audience}`,
+      '',
+      `Development issuer ${issuer.issuer} (not for production; Ctrl+C stops it)`,
+      `  client credentials: client_id=${issuer.clientId} client_secret=${issuer.clientSecret}  scopes: ${scopeList || '(none)'}`,
+      `  Swagger UI (authorization code + PKCE): client_id=${SPA_CLIENT_ID}, for ${origins.join(', ')}`,
+      ...(organizations.length > 0 ? [`  organizations: ${organizations.map((o) => (o.name ? `${o.id} (${o.name})` : o.id)).join(', ')}`] : []),
+      '',
+      'Get a token:',
+      `  npx auth0-tsoa-api token${tokenArgs}${scopeList ? ` --scope "${scopeList}"` : ''}`,
+      `  curl -s -u ${issuer.clientId}:${issuer.clientSecret} -d grant_type=client_credentials -d audience=${audience} ${issuer.tokenEndpoint}`,
+      '',
+    ].join('\n'),
+  );
+
+  await io.stopped;
+  await issuer.close();
+  return 0;
+}
+
+async function token(args: string[], io: CommandIo): Promise<number> {
+  const values = parse(args, {
+    issuer: { type: 'string' },
+    audience: { type: 'string' },
+    scope: { type: 'string' },
+    org: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(`${TOKEN_HELP}\n`);
+    return 0;
+  }
+  const accessToken = await requestDevToken({
+    ...(values.issuer ? { issuer: values.issuer } : {}),
+    ...(values.audience ? { audience: values.audience } : {}),
+    ...(values.scope !== undefined ? { scope: values.scope } : {}),
+    ...(values.org ? { organization: values.org } : {}),
+    ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+    ...(values['client-secret'] ? { clientSecret: values['client-secret'] } : {}),
+  });
+  io.stdout(`${accessToken}\n`);
+  return 0;
+}
+
+async function setup(args: string[], io: CommandIo): Promise<number> {
+  const values = parse(args, {
+    audience: { type: 'string' },
+    name: { type: 'string' },
+    spec: { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(`${SETUP_HELP}\n`);
+    return 0;
+  }
+  const scopes = readSpecScopes(values.spec ?? findTsoaSpec(io.cwd), io.cwd);
+  return runSetup({
+    cwd: io.cwd,
+    scopes,
+    audience: values.audience,
+    name: values.name,
+    env: io.env,
+    out: (line) => io.stdout(`${line}\n`),
+    err: (line) => io.stderr(`${line}\n`),
+  });
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_DEV_PORT;
+  const port = Number(value.trim());
+  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number, got "${value}"`);
+  return port;
+}
+
+function parseOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--origin expects your app's origin such as http://127.0.0.1:3000, got "${value}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new UsageError(`--origin expects an origin without a path such as http://127.0.0.1:3000, got "${value}"`);
+  }
+  return url.origin;
+}
+
+function parseOrganization(value: string): DevOrganization {
+  const [id = '', name, extra] = value.split(':');
+  if (extra !== undefined || !/^org_[A-Za-z0-9]+$/.test(id) || (name !== undefined && !/^[a-z0-9][a-z0-9_-]*$/i.test(name))) {
+    throw new UsageError(`--org expects ID or ID:NAME such as org_abc123:acme, got "${value}"`);
+  }
+  return name === undefined ? { id } : { id, name };
+}

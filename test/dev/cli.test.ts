@@ -1,0 +1,247 @@
+/**
+ * The `auth0-tsoa-api` command as a user runs it (the built bin in a child process): `dev` prints the app's
+ * settings and serves tokens until stopped, `token` prints one token alone on stdout, every mistake is one line.
+ * Production-like refusals are in test/demo/startup.test.ts (issue 9 item 9); `setup` in ./setup.test.ts.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { buildOnce, cleanEnv, jwtPayload, ROOT, runCli, startDevCommand, type RunningDev } from './cli-support.js';
+
+const AUDIENCE = 'https://api.cli.test';
+const APP_ORIGIN = 'http://127.0.0.1:5999';
+const temp = mkdtempSync(join(tmpdir(), 'auth0-tsoa-api-cli-'));
+
+beforeAll(() => buildOnce(), 120_000);
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+describe('--help', () => {
+  it.each([
+    [['--help'], ['dev', 'token', 'setup']],
+    [['dev', '--help'], ['--port N', '--audience URL', '--scopes "a b c"', '--spec openapi.json', '--origin URL', '--client-id ID', '--client-secret SECRET', '--org ID[:NAME]']],
+    [['token', '--help'], ['--issuer URL', '--audience URL', '--scope "a b"', '--client-id ID', '--client-secret SECRET', '--org']],
+    [['setup', '--help'], ['--audience URL', '--spec openapi.json', 'Auth0 CLI']],
+  ])('auth0-tsoa-api %j lists its options and exits 0', async (args, expected) => {
+    const run = await runCli(args);
+    expect(run.code).toBe(0);
+    for (const text of expected) expect(run.stdout).toContain(text);
+    expect(run.stderr).toBe('');
+  });
+
+  it('without a command: the usage on stderr, exit 1', async () => {
+    const run = await runCli([]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Usage: npx auth0-tsoa-api <command>');
+  });
+});
+
+describe('dev, then token', () => {
+  let dev: RunningDev;
+  beforeAll(async () => {
+    dev = await startDevCommand([
+      '--port', '0',
+      '--audience', AUDIENCE,
+      '--scopes', 'read:messages write:messages',
+      '--origin', APP_ORIGIN,
+      '--org', 'org_abc123:acme',
+      '--client-id', 'my-client', '--client-secret', 'my-secret',
+    ]);
+  });
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
+  it('prints AUTH0_DOMAIN and AUTH0_AUDIENCE on lines of their own, then the client credentials and a curl', () => {
+    const lines = dev.stdout().split('\n');
+    expect(lines[0]).toMatch(/^AUTH0_DOMAIN=http:\/\/127\.0\.0\.1:\d+$/);
+    expect(lines[1]).toBe(`AUTH0_AUDIENCE=${AUDIENCE}`);
+    expect(dev.stdout()).toContain('client_id=my-client client_secret=my-secret');
+    expect(dev.stdout()).toContain('scopes: read:messages write:messages');
+    expect(dev.stdout()).toContain(`curl -s -u my-client:my-secret -d grant_type=client_credentials -d audience=${AUDIENCE} ${dev.domain}/oauth/token`);
+    expect(dev.stdout()).toContain(`npx auth0-tsoa-api token --issuer ${dev.domain} --scope "read:messages write:messages"`);
+  });
+
+  it('the printed curl works: a token for the audience with every scope', async () => {
+    const response = await fetch(`${dev.domain}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('my-client:my-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', audience: AUDIENCE }),
+    });
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect(jwtPayload(access_token)).toMatchObject({ aud: AUDIENCE, scope: 'read:messages write:messages', iss: `${dev.domain}/` });
+  });
+
+  it('token prints one access token, alone on stdout, that verifies against the issuer for the audience', async () => {
+    const run = await runCli(['token', '--issuer', dev.domain, '--scope', 'read:messages', '--client-id', 'my-client', '--client-secret', 'my-secret']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const { payload } = await jwtVerify(run.stdout.trim(), createRemoteJWKSet(new URL(`${dev.domain}/.well-known/jwks.json`)), {
+      issuer: `${dev.domain}/`,
+      audience: AUDIENCE,
+    });
+    expect(payload).toMatchObject({ scope: 'read:messages', sub: 'my-client', gty: 'client-credentials' });
+  });
+
+  it('token --org (ID or name) gets the organization claims', async () => {
+    for (const org of ['org_abc123', 'acme']) {
+      const run = await runCli(['token', '--issuer', dev.domain, '--org', org, '--client-id', 'my-client', '--client-secret', 'my-secret']);
+      expect(run.code).toBe(0);
+      expect(jwtPayload(run.stdout.trim())).toMatchObject({ org_id: 'org_abc123', org_name: 'acme' });
+    }
+  });
+
+  it('token with a scope the API does not define: exit 1, one line with the issuer’s answer, nothing on stdout', async () => {
+    const run = await runCli(['token', '--issuer', dev.domain, '--scope', 'delete:everything', '--client-id', 'my-client', '--client-secret', 'my-secret']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^auth0-tsoa-api token: .*invalid_scope/);
+  });
+
+  it('token with the default client (demo-client) is refused by an issuer started with another client', async () => {
+    const run = await runCli(['token', '--issuer', dev.domain]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/invalid_client/);
+  });
+
+  it('each --origin may call the issuer from a browser and has <origin>/docs/oauth2-redirect.html registered for demo-spa', async () => {
+    const preflight = await fetch(`${dev.domain}/oauth/token`, {
+      method: 'OPTIONS',
+      headers: { Origin: APP_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,dpop' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+
+    const authorize = (redirectUri: string) =>
+      fetch(
+        `${dev.domain}/authorize?${new URLSearchParams({
+          client_id: 'demo-spa',
+          response_type: 'code',
+          redirect_uri: redirectUri,
+          scope: 'openid read:messages',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+          audience: AUDIENCE,
+        })}`,
+        { redirect: 'manual' },
+      );
+    const registered = await authorize(`${APP_ORIGIN}/docs/oauth2-redirect.html`);
+    expect([302, 303]).toContain(registered.status);
+    expect(registered.headers.get('location')).toMatch(/\/interaction\//); // on to the login page
+    const other = await authorize('http://127.0.0.1:6000/docs/oauth2-redirect.html');
+    expect(other.status).toBe(400);
+  });
+
+  it('SIGTERM stops it with exit 0 and frees the port', async () => {
+    const second = await startDevCommand(['--port', '0', '--scopes', 'a']);
+    const code = await second.stop();
+    expect(code).toBe(0);
+    await expect(fetch(`${second.domain}/.well-known/openid-configuration`)).rejects.toThrow();
+  });
+});
+
+describe('dev finds the scopes', () => {
+  const SPEC = {
+    openapi: '3.0.0',
+    info: { title: 't', version: '1' },
+    paths: {
+      '/messages': {
+        get: { security: [{ auth0: ['read:messages'] }], responses: {} },
+        post: { security: [{ auth0: ['write:messages', 'read:messages'] }, { bearer: [] }], responses: {} },
+      },
+      '/public': { get: { responses: {} } },
+    },
+    components: { securitySchemes: { auth0: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/t', scopes: { 'read:messages': 'Read messages' } } } } } },
+  };
+
+  it('--spec: every scope the operations require', async () => {
+    const file = join(temp, 'openapi.json');
+    writeFileSync(file, JSON.stringify(SPEC));
+    const dev = await startDevCommand(['--port', '0', '--spec', file]);
+    try {
+      expect(dev.stdout()).toContain('scopes: read:messages write:messages');
+      const run = await runCli(['token', '--issuer', dev.domain]);
+      expect(jwtPayload(run.stdout.trim()).scope).toBe('read:messages write:messages');
+    } finally {
+      await dev.stop();
+    }
+  });
+
+  it("without --scopes or --spec: tsoa's spec, found through tsoa.json in the working folder", async () => {
+    const app = join(temp, 'app');
+    mkdirSync(join(app, 'build'), { recursive: true });
+    writeFileSync(join(app, 'tsoa.json'), JSON.stringify({ spec: { outputDirectory: 'build', specVersion: 3 }, routes: { routesDir: 'build' } }));
+    writeFileSync(join(app, 'build/swagger.json'), JSON.stringify(SPEC));
+    const dev = await startDevCommand(['--port', '0'], { cwd: app, env: cleanEnv({ AUTH0_AUDIENCE: 'https://from-env.example' }) });
+    try {
+      expect(dev.stdout()).toContain('scopes: read:messages write:messages');
+      expect(dev.audience).toBe('https://from-env.example'); // --audience defaults to $AUTH0_AUDIENCE
+    } finally {
+      await dev.stop();
+    }
+  });
+});
+
+describe('dev: mistakes are one line and exit 1', () => {
+  let taken: Server;
+  let takenPort: number;
+  beforeAll(async () => {
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    takenPort = (taken.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+  it.each([
+    ['a port that is not a number', ['--port', 'http'], /--port expects a port number/],
+    ['an origin with a path', ['--scopes', 'a', '--origin', 'http://127.0.0.1:3000/docs'], /--origin expects an origin without a path/],
+    ['--scopes and --spec together', ['--scopes', 'a', '--spec', 'x.json'], /--scopes or --spec, not both/],
+    ['a spec that does not exist', ['--spec', 'nowhere.json'], /cannot read the OpenAPI document nowhere\.json/],
+    ['no tsoa.json and no scopes', [], /no tsoa\.json in .*: pass --spec/],
+    ['an unknown option', ['--scope', 'a'], /Unknown option '--scope'.*see --help/],
+    ['a bad --org', ['--scopes', 'a', '--org', 'acme'], /--org expects ID or ID:NAME/],
+    ['an audience that is not a URI', ['--scopes', 'a', '--audience', 'my api'], /absolute URI/],
+    ['--client-id without --client-secret', ['--scopes', 'a', '--client-id', 'x'], /--client-id needs --client-secret/],
+  ])('%s', async (_what, args, message) => {
+    const run = await runCli(['dev', '--port', '0', ...args], { cwd: temp });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^auth0-tsoa-api dev: /);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('a port already taken', async () => {
+    const run = await runCli(['dev', '--port', String(takenPort), '--scopes', 'a']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(`auth0-tsoa-api dev: port ${takenPort} is taken on 127.0.0.1 (another development issuer?): pass --port N`);
+  });
+
+  it('token with no issuer running: one line saying how to start one', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const run = await runCli(['token', '--issuer', `http://127.0.0.1:${closedPort}`]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/no issuer answers at http:\/\/127\.0\.0\.1:\d+ .*npx auth0-tsoa-api dev/);
+  });
+
+  it('without oidc-provider installed: one line saying npm install --save-dev oidc-provider', async () => {
+    // The command's files alone in a folder with no node_modules above it, as in an app that did not install it.
+    const lonely = join(temp, 'no-oidc-provider');
+    cpSync(join(ROOT, 'build/dist/src/dev'), lonely, { recursive: true, filter: (path) => !path.endsWith('.map') });
+    writeFileSync(join(lonely, 'package.json'), '{"type":"module"}');
+    expect(readdirSync(lonely)).toContain('cli.js');
+    const run = await runCli(['dev', '--port', '0', '--scopes', 'a'], { command: join(lonely, 'cli.js'), cwd: lonely });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe('auth0-tsoa-api: the development issuer needs the oidc-provider package: npm install --save-dev oidc-provider');
+  });
+});
