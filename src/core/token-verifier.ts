@@ -31,20 +31,20 @@ export class TokenVerifier {
     return this.cache.size;
   }
 
-  /**
-   * Verifies `token` for `request`. `tokenHash` is {@link TokenCache.keyOf}(token) when the caller has it already
-   * (it is also the DPoP `ath`). Throws `invalid_token` (401) or `temporarily_unavailable` (503) AuthErrors.
-   */
-  async verify(token: string, request: IssuerRequest, tokenHash?: string): Promise<VerifiedToken> {
-    const cacheKey = this.config.tokenCacheSize > 0 ? (tokenHash ?? TokenCache.keyOf(token)) : undefined;
-    if (cacheKey !== undefined) {
-      const hit = this.cache.get(cacheKey);
+  /** Whether `token` was verified before and is still held (its verdict is re-checked by {@link verify}). */
+  readonly known = (token: string): boolean => this.cache.get(token) !== undefined;
+
+  /** Verifies `token` for `request`. Throws `invalid_token` (401) or `temporarily_unavailable` (503) AuthErrors. */
+  async verify(token: string, request: IssuerRequest): Promise<VerifiedToken> {
+    const cached = this.config.tokenCacheSize > 0;
+    if (cached) {
+      const hit = this.cache.get(token);
       if (hit !== undefined) {
         // The common case stays synchronous: only a resolver (asked again per request) needs an await.
         if (this.holdsNow(hit) && (this.config.domains.kind !== 'resolver' || (await this.resolverStillAllows(hit, request)))) {
           return { claims: { ...hit.claims }, cacheHit: true };
         }
-        this.cache.delete(cacheKey); // expired, too old, key gone or changed, issuer no longer allowed
+        this.cache.delete(token); // expired, too old, key gone or changed, issuer no longer allowed
       }
     }
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
@@ -63,8 +63,8 @@ export class TokenVerifier {
     if (!verifySignature(decoded.alg, key.key, decoded.signingInput, decoded.signature)) {
       throw new AuthError('invalid_token', 'token.signature', 'The access token signature is invalid');
     }
-    if (cacheKey !== undefined) {
-      this.cache.set(cacheKey, { claims, issuerOrigin: client.origin, kid: decoded.kid, alg: decoded.alg, thumbprint: key.thumbprint });
+    if (cached) {
+      this.cache.set({ token, claims, issuerOrigin: client.origin, kid: decoded.kid, alg: decoded.alg, thumbprint: key.thumbprint });
     }
     return { claims: { ...claims }, cacheHit: false };
   }

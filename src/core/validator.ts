@@ -12,14 +12,13 @@ import { resolveConfig, type ApiOptions, type ResolvedConfig } from './config.js
 import { acceptedCredentials, getDpopProof, type Headers } from './credentials.js';
 import { IssuerPool } from './issuer-pool.js';
 import { TokenVerifier } from './token-verifier.js';
-import { TokenCache } from './token-cache.js';
 import { DpopVerifier } from './dpop.js';
 import { checkConfirmation } from './confirmation.js';
 import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './resource-metadata.js';
 import type { ResponseFacts } from './error-response.js';
 import type { AccessTokenClaims } from './access-token.js';
-import type { VerifiedProof } from './dpop-proof.js';
+import { accessTokenHash, type VerifiedProof } from './dpop-proof.js';
 
 /** What an adapter tells the validator about a request. */
 export interface RequestContext {
@@ -73,12 +72,11 @@ export class ApiValidator {
   }
 
   private async authenticate(request: RequestContext): Promise<VerifiedRequest> {
-    const { scheme, token } = acceptedCredentials(request.headers, request.tokenOutsideHeader === true, this.config.dpop.mode);
-    const tokenHash = TokenCache.keyOf(token); // the token cache key, and the DPoP `ath`
-    const proof = scheme === 'dpop' ? this.dpop.checkProof(getDpopProof(request.headers), request, tokenHash) : undefined;
+    const { scheme, token } = acceptedCredentials(request.headers, request.tokenOutsideHeader === true, this.config.dpop.mode, this.tokens.known);
+    const proof = scheme === 'dpop' ? this.dpop.checkProof(getDpopProof(request.headers), request, accessTokenHash(token)) : undefined;
     let claims: AccessTokenClaims;
     try {
-      claims = (await this.tokens.verify(token, request, tokenHash)).claims;
+      claims = (await this.tokens.verify(token, request)).claims;
     } catch (error) {
       throw error instanceof AuthError ? error.onScheme(scheme) : error;
     }
