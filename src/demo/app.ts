@@ -4,15 +4,17 @@
  */
 import express, { type Express } from 'express';
 import { RegisterRoutes } from '../../build/generated/routes.js';
-import { errorHandler, notFoundHandler, swaggerUiHandlers, type Auth0Api, type SwaggerUiHandlerOptions } from '../express/index.js';
+import { errorHandler, notFoundHandler, type Auth0Api } from '../express/index.js';
+import { serveDocs, type ServeDocsOptions } from '../tsoa/index.js';
 
 export interface AppOptions {
   auth0: Auth0Api;
+  /** The OpenAPI document tsoa generated (build/tsoa/swagger.json). */
   spec: Record<string, unknown>;
   /** Express `trust proxy` value; leave undefined when no reverse proxy sits in front. */
   trustProxy?: boolean | number | string | undefined;
-  /** Swagger UI at /docs: OAuth2 client, audience and scopes of the Authorize dialog, DPoP. */
-  docs?: SwaggerUiHandlerOptions;
+  /** The OAuth2 clients of Swagger UI's Authorize dialog (the rest comes from `auth0`). */
+  docs?: ServeDocsOptions;
 }
 
 export function createApp({ auth0, spec, trustProxy, docs }: AppOptions): Express {
@@ -24,11 +26,8 @@ export function createApp({ auth0, spec, trustProxy, docs }: AppOptions): Expres
 
   auth0.install(app); // tsoa's expressAuthentication finds it; serves /.well-known/oauth-protected-resource
 
-  app.get('/openapi.json', (_req, res) => {
-    res.json(spec);
-  });
-  app.use('/docs', swaggerUiHandlers(spec, docs));
-  auth0.documentedAt('/docs'); // advertised as resource_documentation in the RFC 9728 document
+  // GET /openapi.json (completed with the scopes, DPoP mode and issuer endpoints) and Swagger UI at /docs.
+  serveDocs(app, auth0, spec, docs);
 
   RegisterRoutes(app);
 

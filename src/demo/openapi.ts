@@ -26,9 +26,14 @@ export interface SpecOptions {
   authorizationUrl?: string | undefined;
 }
 
+/** The document tsoa generated from the controllers (`npm run build`), before any post-processing. */
+export function generatedSpec(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(projectRoot(), 'build/tsoa/swagger.json'), 'utf8')) as Record<string, unknown>;
+}
+
+/** The completed document for given endpoints, as `serveDocs` serves it (for spec/openapi.json and SDK generation). */
 export function loadSpec(options: SpecOptions): Record<string, unknown> {
-  const generated = JSON.parse(readFileSync(join(projectRoot(), 'build/tsoa/swagger.json'), 'utf8')) as Record<string, unknown>;
-  return finalizeSpec(generated, {
+  return finalizeSpec(generatedSpec(), {
     scopes: SCOPES,
     dpopMode: options.dpopMode,
     ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),

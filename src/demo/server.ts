@@ -11,12 +11,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { createAuth0Api, jsonClientErrors, type SwaggerUiHandlerOptions } from '../express/index.js';
+import { createAuth0Api, jsonClientErrors } from '../express/index.js';
+import type { ServeDocsOptions } from '../tsoa/index.js';
 import { RedisReplayStore, type AuthEvent } from '../core/index.js';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
 import { isProductionLike } from '../dev/environment.js';
-import { loadSpec, projectRoot } from './openapi.js';
+import { generatedSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
 import type { DevIssuer } from '../dev/index.js';
 
@@ -95,23 +96,15 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
 
-    const endpoints = issuer
-      ? { tokenUrl: issuer.tokenEndpoint, authorizationUrl: issuer.authorizationEndpoint }
-      : { tokenUrl: `${domains[0]}/oauth/token`, authorizationUrl: `${domains[0]}/authorize` };
-    const spec = loadSpec({ dpopMode: config.dpop, ...endpoints });
-
     // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
     const docsClientId = issuer ? issuer.spaClientId : config.docsClientId;
-    const docs: SwaggerUiHandlerOptions = {
+    const docs: ServeDocsOptions = {
       oauth: {
-        audience: config.audience,
-        scopes: Object.keys(SCOPES),
-        usePkce: true,
         ...(docsClientId ? { clientId: docsClientId } : {}),
         ...(issuer ? { clientCredentials: { clientId: issuer.clientId, clientSecret: issuer.clientSecret } } : {}),
       },
     };
-    server.on('request', createApp({ auth0, spec, trustProxy: config.trustProxy, docs }));
+    server.on('request', createApp({ auth0, spec: generatedSpec(), trustProxy: config.trustProxy, docs }));
     jsonClientErrors(server);
   } catch (error) {
     await close();

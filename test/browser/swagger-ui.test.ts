@@ -478,14 +478,8 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
       auth0,
       spec,
       docs: {
-        oauth: {
-          clientId: SPA_CLIENT_ID,
-          audience: AUDIENCE,
-          scopes: Object.keys(SCOPES),
-          usePkce: true,
-          clientCredentials: { clientId: devIssuer.clientId, clientSecret: devIssuer.clientSecret },
-        },
-        // No `dpop` option: the page reads the mode (allowed) from the spec and binds OAuth2 tokens by default.
+        // The audience, scopes and DPoP mode come from auth0; OAuth2 tokens are bound to the page's key by default.
+        oauth: { clientId: SPA_CLIENT_ID, clientCredentials: { clientId: devIssuer.clientId, clientSecret: devIssuer.clientSecret } },
       },
     });
     server = await new Promise<Server>((resolve) => {
