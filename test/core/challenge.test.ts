@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildChallenge, type ChallengeInput } from '../../src/core/challenge.js';
-import { parseChallenges } from '../support/demo.js';
+import { parseChallenges } from '../support/challenges.js';
 
 const META = 'https://api.example.com/.well-known/oauth-protected-resource';
 const base: ChallengeInput = { mode: 'allowed', dpopAlgorithms: ['ES256'], resourceMetadata: META };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, calculateJwkThumbprint } from 'jose';
 import { createValidator, type ApiOptions, type AuthEvent, type RequestContext } from '../../src/core/index.js';
 import { TestIssuer, generateSigningKey } from '../support/test-issuer.js';
-import { parseChallenges } from '../support/demo.js';
+import { parseChallenges } from '../support/challenges.js';
 import { rejection, withResponses, type RefusedError } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';

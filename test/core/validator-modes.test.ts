@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigurationError, createValidator, type ApiOptions } from '../../src/core/index.js';
-import { parseChallenges } from '../support/demo.js';
+import { parseChallenges } from '../support/challenges.js';
 import { rejection as rejected, withResponses, type RefusedError } from '../support/helpers.js';
 
 const url = 'https://api.example.com/api/private';

@@ -12,7 +12,7 @@ import { RegisterRoutes } from '../../build/generated/routes.js';
 import { createAuth0Api, errorHandler, getAuth, jsonClientErrors, notFoundHandler } from '../../src/express/index.js';
 import { SCOPES } from '../../src/demo/scopes.js';
 import { TestIssuer } from '../support/test-issuer.js';
-import { parseChallenges } from '../support/demo.js';
+import { parseChallenges } from '../support/challenges.js';
 
 // `express4` is express@4.21.2 installed under an alias. It ships no types; the calls below exist in both majors,
 // so Express 5's types describe them (the version check below proves which one runs).

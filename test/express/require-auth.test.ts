@@ -9,7 +9,7 @@ import express from 'express';
 import { createAuth0Api, errorHandler, getAuth, notFoundHandler, type Auth0Api } from '../../src/express/index.js';
 import { AuthError, type AccessTokenClaims } from '../../src/core/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
-import { parseChallenges } from '../support/demo.js';
+import { parseChallenges } from '../support/challenges.js';
 
 const AUDIENCE = 'https://api.example.com';
 const SAFE_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;

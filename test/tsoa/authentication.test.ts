@@ -14,7 +14,7 @@ import { createAuth0Api, type Auth0Api } from '../../src/express/index.js';
 import { errorResponse } from '../../src/core/error-response.js';
 import type { AuthError } from '../../src/core/errors.js';
 import { TestIssuer } from '../support/test-issuer.js';
-import { parseChallenges } from '../support/demo.js';
+import { parseChallenges } from '../support/challenges.js';
 
 const AUDIENCE = 'https://api.example.com';
 
