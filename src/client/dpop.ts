@@ -22,9 +22,13 @@
  * `CryptoKey` (browsers, `globalThis.crypto` in Node.js) fits.
  */
 export interface WebCryptoKey {
+  /** `private` or `public`. */
   readonly type: string;
+  /** False for the private key made by {@link createDpopKeyPair}: it can sign but never be read. */
   readonly extractable: boolean;
+  /** The WebCrypto algorithm (ECDSA P-256). */
   readonly algorithm: object;
+  /** `sign` or `verify`. */
   readonly usages: readonly string[];
 }
 
@@ -33,15 +37,21 @@ export interface WebCryptoKey {
  * It is structured-cloneable, so a browser can keep it in IndexedDB and still never see the private key.
  */
 export interface DpopKeyPair {
+  /** Signs proofs; not extractable. */
   readonly privateKey: WebCryptoKey;
+  /** Goes into every proof's `jwk` header. */
   readonly publicKey: WebCryptoKey;
 }
 
 /** The public JWK put in every proof's header: a P-256 EC key with only the required members. */
 export interface DpopPublicJwk {
+  /** Key type. */
   kty: 'EC';
+  /** Curve. */
   crv: 'P-256';
+  /** The x coordinate, base64url. */
   x: string;
+  /** The y coordinate, base64url. */
   y: string;
 }
 
@@ -269,6 +279,7 @@ export function createDpopFetch(keyPair: DpopKeyPair, getToken?: AccessTokenSour
 
 /** The part of a client's resolved options the helpers read: its `fetch`, used for the nonce retry. */
 export interface FetchOptionsLike {
+  /** The client's `fetch`. */
   fetch?: ((input: Request) => Promise<Response>) | undefined;
 }
 

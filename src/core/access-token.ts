@@ -9,23 +9,37 @@ import { hasUnsupportedHeader, JwsError, parseCompactJws, type Algorithm, type P
 
 /** Claims of a verified access token. Extend it with your own custom claims. */
 export interface AccessTokenClaims {
+  /** Issuer: the authorization server, exactly as its discovery document names it (Auth0: with a trailing slash). */
   iss: string;
+  /** Subject: the user (`auth0|…`) or, for client credentials, the client (`…@clients`). */
   sub: string;
+  /** Audience(s): contains one of the configured API identifiers. */
   aud: string | string[];
+  /** Expiry, in seconds since the epoch. */
   exp: number;
+  /** Issue time, in seconds since the epoch. */
   iat: number;
+  /** Not-before time, in seconds since the epoch. */
   nbf?: number;
+  /** Token identifier (required in strict RFC 9068 mode). */
   jti?: string;
+  /** Granted scopes: a space-separated string (OAuth) or an array. */
   scope?: string | string[];
+  /** Auth0 RBAC permissions (`scopeClaim: 'permissions'`). */
   permissions?: string[];
+  /** The client the token was issued to (RFC 9068). */
   client_id?: string;
+  /** Authorized party: the client (Auth0). */
   azp?: string;
+  /** Grant type (Auth0), e.g. `client-credentials`. */
   gty?: string;
-  /** Auth0 Organizations. */
+  /** Auth0 Organization ID (`org_…`). */
   org_id?: string;
+  /** Auth0 Organization name (lower case). */
   org_name?: string;
   /** Confirmation (RFC 7800): `jkt` for DPoP (RFC 9449), `x5t#S256` for mTLS (RFC 8705). */
   cnf?: { jkt?: string; 'x5t#S256'?: string; [member: string]: unknown };
+  /** Any other claim (custom claims: extend this interface with yours). */
   [claim: string]: unknown;
 }
 

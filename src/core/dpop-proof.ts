@@ -44,9 +44,13 @@ export interface ProofRules {
 export interface VerifiedProof {
   /** RFC 7638 thumbprint of the proof key: what `cnf.jkt` must equal. */
   thumbprint: string;
+  /** The proof's unique identifier (replay protection). */
   jti: string;
+  /** When the proof was made, in seconds since the epoch. */
   iat: number;
+  /** The server nonce the proof carries, if any (RFC 9449 §9). */
   nonce: unknown;
+  /** Every claim of the proof. */
   payload: Record<string, unknown>;
 }
 

@@ -9,6 +9,7 @@ import { buildChallenge } from './challenge.js';
 
 /** The facts a response depends on besides the error. */
 export interface ResponseFacts {
+  /** Which challenges to send (Bearer, DPoP, or both). */
   dpopMode: DpopMode;
   /** Proof algorithms, advertised in `DPoP algs="…"`. */
   dpopAlgorithms: readonly string[];
@@ -18,8 +19,11 @@ export interface ResponseFacts {
 
 /** What to send. */
 export interface ErrorResponse {
+  /** 400, 401, 403 or 503. */
   status: number;
+  /** `WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`, as the error needs. */
   headers: Record<string, string>;
+  /** The JSON body. */
   body: { error: AuthErrorCode; error_description: string };
 }
 

@@ -154,6 +154,7 @@ export interface AuthErrorDetails {
  * (The fields are plain properties because tsoa's generated routes assign `error.status` of a rejection.)
  */
 export class AuthError extends Error {
+  /** The error's class name, AuthError (stable: safe to compare). */
   override readonly name = 'AuthError';
   /** The HTTP status: 400, 401, 403 or 503. */
   readonly status: number;
@@ -206,6 +207,7 @@ export class AuthError extends Error {
 
 /** Thrown at construction when an option is wrong. The message is one line naming the option and the fix. */
 export class ConfigurationError extends Error {
+  /** The error's class name, ConfigurationError (stable: safe to compare). */
   override readonly name = 'ConfigurationError';
   /** The option (or environment variable) at fault. */
   readonly option: string;
@@ -217,6 +219,7 @@ export class ConfigurationError extends Error {
 
 /** Thrown by a replay store that cannot decide (full for this client, or its backend unreachable). */
 export class ReplayStoreError extends Error {
+  /** The error's class name, ReplayStoreError (stable: safe to compare). */
   override readonly name = 'ReplayStoreError';
   /** Seconds until trying again can succeed: the `Retry-After` of the 503. */
   readonly retryAfter: number;
@@ -234,6 +237,7 @@ export type ProviderFetchFailure = 'timeout' | 'network' | 'redirect' | 'status'
 
 /** A discovery or key-set request failed. The validator answers 503 (or serves the last good keys). */
 export class ProviderFetchError extends Error {
+  /** The error's class name, ProviderFetchError (stable: safe to compare). */
   override readonly name = 'ProviderFetchError';
   constructor(
     readonly url: string,

@@ -8,7 +8,9 @@ import { ConfigurationError } from './errors.js';
 
 /** The Redis commands the nonce secret needs (ioredis `Redis` and `Cluster` fit): one key, so Cluster-safe. */
 export interface NonceRedis {
+  /** `SET key value NX`: the first instance's secret wins. */
   set(key: string, value: string, nx: 'NX'): Promise<unknown>;
+  /** `GET key`. */
   get(key: string): Promise<string | null>;
 }
 
@@ -22,6 +24,7 @@ export interface NonceOptions {
   redis?: NonceRedis;
   /** Redis key of the secret. */
   redisKey?: string;
+  /** The clock, in ms (tests). */
   now?: () => number;
 }
 

@@ -79,6 +79,7 @@ export class MemoryReplayStore implements ReplayStore {
     return this.entries.size;
   }
 
+  /** Records the proof: true the first time, false for a replay; a ReplayStoreError for an evicted owner's old proof. */
   async checkAndRemember(record: ReplayRecord): Promise<boolean> {
     const now = this.now();
     const existing = this.entries.get(record.key);

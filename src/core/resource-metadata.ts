@@ -6,13 +6,21 @@ import type { IssuerPool } from './issuer-pool.js';
 
 /** RFC 9728 §2 protected resource metadata. */
 export interface ProtectedResourceMetadata {
+  /** The API's public origin. */
   resource: string;
+  /** The issuers whose tokens the API accepts. */
   authorization_servers: string[];
+  /** The scopes the API defines. */
   scopes_supported: string[];
+  /** How tokens may be sent: always `["header"]`. */
   bearer_methods_supported: string[];
+  /** The API documentation (Swagger UI), when served. */
   resource_documentation?: string;
+  /** DPoP proof algorithms (RFC 9449 §5.1), unless DPoP is disabled. */
   dpop_signing_alg_values_supported?: string[];
+  /** True when DPoP is required. */
   dpop_bound_access_tokens_required?: boolean;
+  /** True when certificate-bound tokens (RFC 8705) are verified. */
   tls_client_certificate_bound_access_tokens?: boolean;
 }
 

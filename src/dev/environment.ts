@@ -25,6 +25,7 @@ export function devIssuerRefusalReason(env: NodeJS.ProcessEnv = process.env): st
 
 /** Thrown by {@link assertDevelopmentEnvironment}; its message is the one line to show. */
 export class DevIssuerRefusedError extends Error {
+  /** The error's class name, DevIssuerRefusedError (stable: safe to compare). */
   override readonly name = 'DevIssuerRefusedError';
 }
 

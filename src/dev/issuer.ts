@@ -63,11 +63,17 @@ export interface DevIssuer {
   audience: string;
   /** The scopes it grants, as configured. */
   scopes: Record<string, string>;
+  /** Its discovery document (`/.well-known/openid-configuration`). */
   discoveryUrl: string;
+  /** Token endpoint (Auth0 path `/oauth/token`). */
   tokenEndpoint: string;
+  /** Authorization endpoint (Auth0 path `/authorize`). */
   authorizationEndpoint: string;
+  /** Key set (Auth0 path `/.well-known/jwks.json`). */
   jwksUri: string;
+  /** The confidential client for client credentials (default `demo-client`). */
   clientId: string;
+  /** Its secret (default `demo-secret`). */
   clientSecret: string;
   /** The public client (authorization code + PKCE) for Swagger UI: {@link SPA_CLIENT_ID}. */
   spaClientId: string;
@@ -206,6 +212,7 @@ const OIDC_PROVIDER = 'oidc-provider';
 
 /** Thrown when the optional peer dependency oidc-provider is not installed; the message says how to install it. */
 export class MissingOidcProviderError extends Error {
+  /** The error's class name, MissingOidcProviderError (stable: safe to compare). */
   override readonly name = 'MissingOidcProviderError';
 }
 

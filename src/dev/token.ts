@@ -28,6 +28,7 @@ export interface DevTokenRequest {
 
 /** Thrown when no token could be had; the message is one line saying why. */
 export class DevTokenError extends Error {
+  /** The error's class name, DevTokenError (stable: safe to compare). */
   override readonly name = 'DevTokenError';
 }
 
