@@ -5,7 +5,7 @@
  * token-verifier.ts'.
  */
 import { AuthError, type AuthFailureReason } from './errors.js';
-import { hasUnsupportedHeader, JwsError, parseCompactJws, type Algorithm, type ParsedJws } from './jws.js';
+import { hasUnsupportedHeader, parseCompactJwsOr, type Algorithm, type ParsedJws } from './jws.js';
 
 /** Claims of a verified access token. Extend it with your own custom claims. */
 export interface AccessTokenClaims {
@@ -59,6 +59,7 @@ function invalid(reason: AuthFailureReason, description: string): AuthError {
 }
 
 const JWS_REASONS = {
+  too_large: ['token.too_large', 'The access token is too large'],
   malformed: ['token.malformed', 'The access token is not a compact JWS'],
   header: ['token.malformed_header', 'The access token header is malformed'],
   payload: ['token.malformed_payload', 'The access token payload is not a JSON object'],
@@ -69,14 +70,7 @@ const JWS_REASONS = {
  * encoding, `alg` in the allow-list, no `crit`/`b64`/JWE members, `typ`, `kid`. Throws `invalid_token`.
  */
 export function decodeAccessToken(token: string, algorithms: readonly Algorithm[], strict: boolean): DecodedToken {
-  if (token.length > MAX_TOKEN_LENGTH) throw invalid('token.too_large', 'The access token is too large');
-  let parsed: ParsedJws;
-  try {
-    parsed = parseCompactJws(token);
-  } catch (error) {
-    const [reason, description] = JWS_REASONS[(error as JwsError).failure];
-    throw invalid(reason, description);
-  }
+  const parsed = parseCompactJwsOr(token, MAX_TOKEN_LENGTH, (failure) => invalid(JWS_REASONS[failure][0], JWS_REASONS[failure][1]));
   const { header } = parsed;
   const alg = header.alg;
   if (typeof alg !== 'string' || !(algorithms as readonly string[]).includes(alg)) throw invalid('token.alg_not_allowed', 'The access token alg is not allowed');

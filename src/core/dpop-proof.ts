@@ -5,7 +5,7 @@
  */
 import { hash, type KeyObject } from 'node:crypto';
 import { AuthError, type AuthFailureReason } from './errors.js';
-import { hasUnsupportedHeader, importPublicJwk, JwkError, JwsError, parseCompactJws, PROOF_KEY_BOUNDS, verifySignature, type Algorithm, type ImportedKey, type ParsedJws } from './jws.js';
+import { hasUnsupportedHeader, importPublicJwk, JwkError, parseCompactJwsOr, PROOF_KEY_BOUNDS, verifySignature, type Algorithm, type ImportedKey } from './jws.js';
 import { htuMatches } from './htu.js';
 import { nowSeconds } from './access-token.js';
 
@@ -64,6 +64,7 @@ export function accessTokenHash(token: string): string {
 }
 
 const JWS_REASONS = {
+  too_large: ['proof.malformed', 'The DPoP proof is not a compact JWS'],
   malformed: ['proof.malformed', 'The DPoP proof is not a compact JWS'],
   header: ['proof.malformed_header', 'The DPoP proof header is malformed'],
   payload: ['proof.malformed_payload', 'The DPoP proof payload is not a JSON object'],
@@ -90,14 +91,7 @@ function proofKey(jwk: unknown, alg: Algorithm): ImportedKey {
 
 /** Checks one proof against the request (§4.3 steps 1–11, without replay and nonce). Throws `invalid_dpop_proof`. */
 export function verifyProof(proof: string, rules: ProofRules): VerifiedProof {
-  if (proof.length > MAX_PROOF_LENGTH) throw bad('proof.malformed', 'The DPoP proof is not a compact JWS');
-  let parsed: ParsedJws;
-  try {
-    parsed = parseCompactJws(proof);
-  } catch (error) {
-    const [reason, description] = JWS_REASONS[(error as JwsError).failure];
-    throw bad(reason, description);
-  }
+  const parsed = parseCompactJwsOr(proof, MAX_PROOF_LENGTH, (failure) => bad(JWS_REASONS[failure][0], JWS_REASONS[failure][1]));
   const { header } = parsed;
   if (header.typ !== 'dpop+jwt') throw bad('proof.typ', 'The DPoP proof typ must be dpop+jwt');
   const alg = header.alg;

@@ -97,7 +97,7 @@ export function decodeJsonSegment(segment: string): Record<string, unknown> | un
 // Compact serialization
 
 /** Why a compact JWS could not be parsed. */
-export type JwsFailure = 'malformed' | 'header' | 'payload';
+export type JwsFailure = 'too_large' | 'malformed' | 'header' | 'payload';
 
 /** A JWS that could not be parsed; callers map {@link JwsError.failure} to their own reasons. */
 export class JwsError extends Error {
@@ -137,6 +137,19 @@ export function parseCompactJws(text: string): ParsedJws {
   const payload = decodeJsonSegment(p);
   if (!payload) throw new JwsError('payload');
   return { header, payload, signingInput: text.slice(0, second), signature };
+}
+
+/**
+ * {@link parseCompactJws} after a size check (before any parsing), with failures turned into the caller's own error
+ * (access tokens and DPoP proofs name the same failures differently).
+ */
+export function parseCompactJwsOr(text: string, maxLength: number, refuse: (failure: JwsFailure) => Error): ParsedJws {
+  if (text.length > maxLength) throw refuse('too_large');
+  try {
+    return parseCompactJws(text);
+  } catch (error) {
+    throw refuse((error as JwsError).failure);
+  }
 }
 
 /** True when the header uses parameters this library never accepts: `crit` and `b64` (RFC 7515 §4.1.11, RFC 7797). */
