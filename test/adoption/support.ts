@@ -21,6 +21,7 @@ const run = promisify(execFile);
 export const PINNED: Record<string, string> = {
   express: '5.3.0',
   tsoa: '6.6.0',
+  '@tsoa/runtime': '6.6.0',
   'swagger-ui-express': '5.0.1',
   typescript: '5.9.3',
   '@types/express': '5.0.6',
