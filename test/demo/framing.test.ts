@@ -127,6 +127,12 @@ describe('issue 9 item 10: HTTP framing (decision 20)', () => {
     expect400Json(reply);
   });
 
+  it('an HTTP/1.1 request without Host is 400 (RFC 9112 §3.2; Node refuses it itself, before Express)', async () => {
+    const reply = await exchange(['GET /api/private HTTP/1.1', `Authorization: Bearer ${token}`, 'Connection: close']);
+    expect(reply.status).toBe(400);
+    // Node's answer here does not pass through jsonClientErrors (it is not a clientError): its body is empty, not JSON.
+  });
+
   it('the server keeps serving after all of the above', async () => {
     const ok = await exchange([`GET /api/private HTTP/1.1`, `Host: ${hostPort}`, `Authorization: Bearer ${token}`, 'Connection: close']);
     expect(ok.status).toBe(200);
