@@ -70,17 +70,29 @@ export class IssuerPool {
 
   /** The client for `origin` if one exists (never creates one). */
   peek(origin: string): IssuerClient | undefined {
-    return this.clients.get(origin);
+    return this.used(origin, this.clients.get(origin));
   }
 
   /** The client for a configured origin, created on first use. */
   client(origin: string): IssuerClient {
-    const existing = this.clients.get(origin);
+    const existing = this.used(origin, this.clients.get(origin));
     if (existing) return existing;
     if (this.config.domains.kind === 'resolver') this.admitResolved(origin);
     const created = new IssuerClient(origin, this.config.issuer, this.config.emit);
     this.clients.set(origin, created);
     return created;
+  }
+
+  /**
+   * Resolver mode: a client in use moves to the back of the eviction order (least recently used goes first), so
+   * tokens naming many other allowed issuers — forged ones need no valid signature — cannot evict a busy issuer.
+   */
+  private used(origin: string, client: IssuerClient | undefined): IssuerClient | undefined {
+    if (client !== undefined && this.config.domains.kind === 'resolver') {
+      this.clients.delete(origin);
+      this.clients.set(origin, client);
+    }
+    return client;
   }
 
   /** Resolver mode: bounded pool, and no cold reload of an origin within the cooldown. */

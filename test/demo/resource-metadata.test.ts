@@ -1,8 +1,12 @@
 /**
  * RFC 9728 protected resource metadata served by the real demo over HTTP: the document for each DPoP mode, the
  * public URL it names (origin, AUTH0_PUBLIC_URL, trusted/untrusted forwarded headers), the authorization servers
- * exactly as their discovery reports them, and the `resource_metadata` parameter of every 401 challenge.
+ * exactly as their discovery reports them, and the `resource_metadata` parameter of every 401 challenge. Issue 9
+ * item 8: how the document may be cached (before the fix it was `Cache-Control: public` with a `resource` taken from
+ * Host and no `Vary`, so a shared cache could serve an attacker-chosen origin to everyone).
  */
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as dpop from 'dpop';
 import * as oauth from 'oauth4webapi';
@@ -10,6 +14,8 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import { startDemo, type RunningDemo } from '../../src/demo/server.js';
 import { SCOPES } from '../../src/demo/scopes.js';
+import express from 'express';
+import { createAuth0Api } from '../../src/express/index.js';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 const DEMO_SCOPES = Object.keys(SCOPES).sort();
@@ -225,4 +231,81 @@ describe('resource: the public URL of the API', () => {
       }
     });
   }
+});
+
+describe('issue 9 item 8: RFC 9728 metadata caching (decision 19)', () => {
+  /** GET the document with an arbitrary Host header (fetch cannot set Host). */
+  function getWithHost(base: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; doc: Metadata }> {
+    const { hostname, port } = new URL(base);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: hostname, port, path: WELL_KNOWN, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, doc: JSON.parse(Buffer.concat(chunks).toString()) as Metadata }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+  const varyOf = (headers: Record<string, string | string[] | undefined>) =>
+    String(headers.vary ?? '')
+      .split(',')
+      .map((v) => v.trim().toLowerCase());
+
+  it('without AUTH0_PUBLIC_URL: resource follows Host, so the response is not public and Vary names Host and the X-Forwarded-* headers', async () => {
+    const demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, AUTH0_TRUST_PROXY: 'loopback' });
+    try {
+      const direct = await getWithHost(demo.url, {});
+      expect(direct.doc.resource).toBe(demo.url);
+      const spoofed = await getWithHost(demo.url, { host: 'attacker.example' });
+      expect(spoofed.status).toBe(200);
+      expect(spoofed.doc.resource).toBe('http://attacker.example'); // what a shared cache must never serve to others
+      const forwarded = await getWithHost(demo.url, { 'x-forwarded-host': 'fwd.example', 'x-forwarded-proto': 'https' });
+      expect(forwarded.doc.resource).toBe('https://fwd.example');
+      for (const reply of [direct, spoofed, forwarded]) {
+        const cacheControl = String(reply.headers['cache-control'] ?? '');
+        expect(cacheControl).not.toMatch(/\bpublic\b/i);
+        expect(cacheControl).toMatch(/\bprivate\b|\bno-store\b/i);
+        expect(varyOf(reply.headers)).toEqual(expect.arrayContaining(['host', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix']));
+      }
+    } finally {
+      await demo.close();
+    }
+  });
+
+  it('with AUTH0_PUBLIC_URL: publicly cacheable, and resource ignores Host and forwarded headers', async () => {
+    const publicUrl = 'https://api.public.example';
+    const demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, AUTH0_PUBLIC_URL: publicUrl, AUTH0_TRUST_PROXY: 'loopback' });
+    try {
+      for (const headers of [{}, { host: 'attacker.example' }, { 'x-forwarded-host': 'fwd.example', 'x-forwarded-proto': 'http' }] as Array<Record<string, string>>) {
+        const reply = await getWithHost(demo.url, headers);
+        expect(reply.status).toBe(200);
+        expect(reply.doc.resource).toBe(publicUrl);
+        expect(reply.doc.resource_documentation).toBe(`${publicUrl}/docs`);
+        expect(String(reply.headers['cache-control'])).toMatch(/\bpublic\b/);
+        expect(varyOf(reply.headers)).not.toContain('host');
+      }
+    } finally {
+      await demo.close();
+    }
+  });
+
+  it('resource_documentation appears only when documentation is mounted (the demo mounts /docs; a bare app does not)', async () => {
+    const demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin });
+    const app = express();
+    createAuth0Api({ domain: issuer.origin, audience: AUDIENCE }).install(app);
+    const bare = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => bare.once('listening', resolve));
+    try {
+      const withDocs = await getMetadata(`${demo.url}${WELL_KNOWN}`);
+      expect(withDocs.resource_documentation).toBe(`${demo.url}/docs`);
+      expect((await fetch(`${demo.url}/docs/`)).status).toBe(200); // and it is really there
+      const without = await getMetadata(`http://127.0.0.1:${(bare.address() as AddressInfo).port}${WELL_KNOWN}`);
+      expect(without).not.toHaveProperty('resource_documentation');
+    } finally {
+      bare.closeAllConnections();
+      await new Promise<void>((resolve) => bare.close(() => resolve()));
+      await demo.close();
+    }
+  });
 });

@@ -4,10 +4,14 @@
  *
  * Every forged token is signed with the issuer's REAL key whenever the attack allows it, so that the only thing
  * wrong with it is the attack itself: a 401 then proves the check, not a bad signature.
+ *
+ * The last block, "second round (issue 9)", adds the rows of the second security review (items 2–11).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { constants, createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
 import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { TestIssuer, generateSigningKey, type SigningKey } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
@@ -16,6 +20,7 @@ import { ApiValidator } from '../../src/core/validator.js';
 import { errorResponse } from '../../src/core/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import { startCountingServer, type CountingServer } from '../support/helpers.js';
+import { createAuth0Api, errorHandler } from '../../src/express/index.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures: one issuer (RSA 2048, RSA 1024, EC P-256 keys), the demo (default and strict), an attacker server.
@@ -850,5 +855,198 @@ describe('#41 reflection: attacker text never reaches headers or body', () => {
     expect(www).toBeDefined();
     expect(() => parseChallenges(www.slice(www.indexOf(':') + 1).trim())).not.toThrow();
     expect(www).not.toContain('X-Injected');
+  });
+});
+
+// ===============================================================================================================
+// Second round (issue 9): rows for the weaknesses an attacker's review of the running demo found. Each row names its
+// item; the full proofs (units, TLS, flood sizes) are in the files named in the row.
+
+describe('second round (issue 9)', () => {
+  const proofKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  let proofJwk: JWK;
+  let jkt: string;
+  const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+  beforeAll(async () => {
+    proofJwk = await exportJWK(proofKey.publicKey);
+    jkt = await calculateJwkThumbprint(proofJwk);
+  });
+
+  /** A proof for GET `url` signed by `key` with `jwk` in its header (defaults: the P-256 proof key). */
+  function proofFor(token: string, url: string, options: { jti?: string; jwk?: Record<string, unknown>; alg?: string; signer?: Signer } = {}): string {
+    const header = { alg: options.alg ?? 'ES256', typ: 'dpop+jwt', jwk: options.jwk ?? proofJwk };
+    const payload = { jti: options.jti ?? randomUUID(), htm: 'GET', htu: url, iat: now(), ath: ath(token) };
+    return forge(header, payload, options.signer ?? es256(proofKey.privateKey));
+  }
+  const dpopCall = (token: string, proof: string, server: RunningDemo = demo) => call(`DPoP ${token}`, { server, headers: { dpop: proof } });
+
+  it('issue 9 item 2: new key material under the same kid — the cached token is refused, a token from the new key passes', async () => {
+    // Old code: a cache hit only checked that the kid still existed, so this token kept passing until its exp.
+    const realNow = Date.now();
+    const first = generateSigningKey('RS256', 'rotating');
+    const rotating = await TestIssuer.start({ keys: [first] });
+    vi.useFakeTimers({ toFake: ['Date'] }); // the demo's JWKS cooldown is 30 s: move the wall clock, not the test
+    vi.setSystemTime(realNow);
+    const own = await startTestDemo({ AUTH0_DOMAIN: rotating.origin });
+    try {
+      const token = await rotating.token(AUDIENCE, { sub: 'auth0|victim' }, { key: first });
+      expect((await bearer(token, { server: own })).status).toBe(200);
+      expect((await bearer(token, { server: own })).status).toBe(200); // from the cache
+      const replacement = generateSigningKey('RS256', 'rotating');
+      rotating.keys = [replacement];
+      vi.setSystemTime(realNow + 31_000);
+      const fetches = rotating.jwksFetches;
+      const probe = await rotating.token(AUDIENCE, {}, { key: generateSigningKey('RS256', 'unknown-kid') });
+      expectInvalidToken(await bearer(probe, { server: own }), 'Bearer', own); // unknown kid → one refetch
+      expect(rotating.jwksFetches).toBe(fetches + 1);
+      expectInvalidToken(await bearer(token, { server: own }), 'Bearer', own);
+      const renewed = await rotating.token(AUDIENCE, { sub: 'auth0|victim' }, { key: replacement });
+      expect((await bearer(renewed, { server: own })).status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+      await own.close();
+      await rotating.close();
+    }
+  });
+
+  describe('issue 9 item 3: every confirmation method is enforced or refused (demo: certificate-bound tokens disabled)', () => {
+    const thumbprint = createHash('sha256').update('a client certificate (DER)').digest('base64url');
+    it.each([
+      ['x5t#S256 (Auth0 mTLS binding)', { 'x5t#S256': thumbprint }],
+      ['jwk', { jwk: { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' } }],
+      ['x5t', { x5t: 'c2hhMQ' }],
+      ['an unknown member', { 'urn:example:binding': 'x' }],
+      ['nothing ({})', {}],
+      ['a non-string jkt', { jkt: 123 }],
+    ])('Bearer token with cnf %s is 401 invalid_token (it was accepted as a bearer token)', async (_name, cnf) => {
+      expectInvalidToken(await bearer(signed({ cnf })));
+    });
+    it('cnf as a string, an array or null is 401 invalid_token', async () => {
+      for (const cnf of ['x5t#S256', [{ jkt: 'x' }], null]) expectInvalidToken(await bearer(signed({ cnf })));
+    });
+    it('DPoP with a valid proof, token bound by jkt AND x5t#S256: 401 invalid_token on DPoP (the certificate binding cannot be checked)', async () => {
+      const token = signed({ cnf: { jkt, 'x5t#S256': thumbprint } });
+      expectError(await dpopCall(token, proofFor(token, `${demo.url}/api/private`)), 401, 'invalid_token', 'DPoP');
+    });
+    it('control: the same DPoP request with only jkt is accepted', async () => {
+      const token = signed({ cnf: { jkt } });
+      expect((await dpopCall(token, proofFor(token, `${demo.url}/api/private`))).status).toBe(200);
+    });
+    // Over real TLS with openssl-made client certificates, and through a trusted/untrusted Client-Cert proxy header:
+    // test/express/mtls.test.ts; the rules in the core: test/core/confirmation.test.ts.
+  });
+
+  describe('issue 9 item 4: proof keys have sane bounds', () => {
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    it('a P-384 proof key with alg ES256 is 401 invalid_dpop_proof', async () => {
+      const jwk = await exportJWK(p384.publicKey);
+      const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk) } });
+      expectError(await dpopCall(token, proofFor(token, `${demo.url}/api/private`, { jwk: jwk as Record<string, unknown>, signer: es256(p384.privateKey) })), 401, 'invalid_dpop_proof', 'DPoP');
+    });
+    it('a P-256 proof key whose x has a leading zero byte (33 bytes) is 401 invalid_dpop_proof', async () => {
+      const x = Buffer.concat([Buffer.alloc(1), Buffer.from(proofJwk.x!, 'base64url')]).toString('base64url');
+      const jwk = { ...proofJwk, x };
+      const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk) } });
+      expectError(await dpopCall(token, proofFor(token, `${demo.url}/api/private`, { jwk })), 401, 'invalid_dpop_proof', 'DPoP');
+    });
+
+    describe('an API with RSA proof algorithms (dpop.algorithms RS256)', () => {
+      let server: Server;
+      let base: string;
+      const reasons: string[] = [];
+      beforeAll(async () => {
+        const app = express();
+        const auth0 = createAuth0Api({
+          domain: issuer.origin,
+          audience: AUDIENCE,
+          dpop: { algorithms: ['RS256'] },
+          onEvent: (e) => void (e.type === 'request_rejected' && reasons.push(e.reason)),
+        });
+        auth0.install(app);
+        app.get('/api/private', auth0.requireAuth(), (_req, res) => void res.json({ ok: true }));
+        app.use(errorHandler());
+        server = app.listen(0, '127.0.0.1');
+        await new Promise((resolve) => server.once('listening', resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      });
+      afterAll(async () => {
+        server?.closeAllConnections();
+        await new Promise<void>((resolve) => server?.close(() => resolve()));
+      });
+      const rsaCall = async (token: string, proof: string) => {
+        const res = await fetch(`${base}/api/private`, { headers: { authorization: `DPoP ${token}`, dpop: proof } });
+        return { status: res.status, body: (await res.json()) as unknown };
+      };
+
+      it('a 3072-bit key with a 3071-bit public exponent is 401 invalid_dpop_proof (proof.jwk_invalid), never imported', async () => {
+        const odd = (bits: number) => {
+          const bytes = randomBytes(bits / 8 + (bits % 8 ? 1 : 0));
+          bytes[0] = bits % 8 ? (bytes[0]! & ((1 << (bits % 8)) - 1)) | (1 << ((bits % 8) - 1)) : bytes[0]! | 0x80;
+          bytes[bytes.length - 1]! |= 1;
+          return bytes.toString('base64url');
+        };
+        const jwk = { kty: 'RSA', n: odd(3072), e: odd(3071) };
+        const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk as JWK) } });
+        const proof = proofFor(token, `${base}/api/private`, { jwk, alg: 'RS256', signer: () => randomBytes(384).toString('base64url') });
+        const reply = await rsaCall(token, proof);
+        expect(reply.status).toBe(401);
+        expect(reply.body).toEqual({ error: 'invalid_dpop_proof', error_description: expect.any(String) });
+        expect(reasons.at(-1)).toBe('proof.jwk_invalid');
+      });
+      it('control: a real 4096-bit key with e = 65537 is accepted', async () => {
+        const rsaKey = generateKeyPairSync('rsa', { modulusLength: 4096 });
+        const jwk = (await exportJWK(rsaKey.publicKey)) as Record<string, unknown>;
+        const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk as JWK) } });
+        const reply = await rsaCall(token, proofFor(token, `${base}/api/private`, { jwk, alg: 'RS256', signer: rs(rsaKey.privateKey) }));
+        expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      });
+    });
+    // Every bound (modulus, exponent, curves, lengths), timings and "before import": test/core/proof-key-bounds.test.ts.
+  });
+
+  // issue 9 item 7 (issuer churn vs the JWKS cooldown) needs 105 issuers: test/security/issuer-churn.test.ts.
+
+  it('issue 9 item 8: the RFC 9728 document for a spoofed Host is never publicly cacheable and varies on Host', async () => {
+    const raw = await rawExchange(demo.url, `GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n`);
+    const [head, body] = raw.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(JSON.parse(body).resource).toBe('http://attacker.example');
+    expect(head).not.toMatch(/^cache-control:.*\bpublic\b/im);
+    expect(head).toMatch(/^vary:.*\bhost\b/im);
+  });
+
+  describe('issue 9 item 10: HTTP framing', () => {
+    const jsonError = (raw: string) => {
+      const [head, body] = raw.split('\r\n\r\n') as [string, string];
+      expect(head).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(body)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    };
+    it('two Host lines with a valid token: 400 with the JSON error body', async () => {
+      const { host } = new URL(demo.url);
+      jsonError(await rawExchange(demo.url, `GET /api/private HTTP/1.1\r\nHost: ${host}\r\nHost: attacker.example\r\nAuthorization: Bearer ${signed()}\r\nConnection: close\r\n\r\n`));
+    });
+    it('absolute-form target with another authority, with a valid token: 400 JSON (never judged against a glued URL)', async () => {
+      const { host } = new URL(demo.url);
+      jsonError(await rawExchange(demo.url, `GET http://attacker.example/api/private HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${signed()}\r\nConnection: close\r\n\r\n`));
+    });
+    it('absolute-form target on a public route: 400 JSON', async () => {
+      const { host } = new URL(demo.url);
+      jsonError(await rawExchange(demo.url, `GET http://attacker.example/.well-known/oauth-protected-resource HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    });
+    // More forms (same host twice, header-name case, asterisk-form, /openapi.json, /docs): test/demo/framing.test.ts.
+  });
+
+  it('issue 9 item 11: proofs whose jti values are different lone surrogates are both accepted, and each replay is refused', async () => {
+    // The old replay key hashed the jti as UTF-8, turning both into U+FFFD: the second proof was a false "replay".
+    const token = signed({ cnf: { jkt } });
+    const url = `${demo.url}/api/private`;
+    const first = proofFor(token, url, { jti: '\ud800' });
+    const second = proofFor(token, url, { jti: '\udbff' });
+    expect(Buffer.from(first.split('.')[1]!, 'base64url').toString('latin1')).toContain('"jti":"\\ud800"'); // JSON-escaped
+    expect((await dpopCall(token, first)).status).toBe(200);
+    expect((await dpopCall(token, second)).status).toBe(200);
+    expectError(await dpopCall(token, first), 401, 'invalid_dpop_proof', 'DPoP');
+    expectError(await dpopCall(token, second), 401, 'invalid_dpop_proof', 'DPoP');
   });
 });
