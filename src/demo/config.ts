@@ -2,7 +2,7 @@
  * The demo's configuration, read from the environment (and `.env`). Mistakes stop the start-up with one line that
  * names the variable and the fix.
  */
-import { normalizeDomain, type DpopMode, type ScopeClaim } from '../core/config.js';
+import { MAX_STATIC_DOMAINS, normalizeDomain, type DpopMode, type ScopeClaim } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
 import { devIssuerRefusalReason } from '../dev/environment.js';
 
@@ -91,6 +91,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
       ? [normalizeDomain(rawDomain, 'AUTH0_DOMAIN')]
       : [];
   if (multipleDomains && domains.length === 0) fail('AUTH0_DOMAINS', 'expected a comma-separated list of domains');
+  if (domains.length > MAX_STATIC_DOMAINS) fail('AUTH0_DOMAINS', `lists ${domains.length} domains; at most ${MAX_STATIC_DOMAINS} are held at once`);
 
   const httpPort = port('PORT', env.PORT, 3000);
   let devIssuer: DemoConfig['devIssuer'];

@@ -112,12 +112,24 @@ function tokenOutsideHeader(req: Request): boolean {
 }
 
 /**
- * The client certificate (DER) for RFC 8705: from a trusted proxy, its `Client-Cert` header (RFC 9440) and never
- * the connection's (which is the proxy's); from anyone else, the TLS connection's and never a header (a client
- * could write any header). Undefined when there is none, or when the header is repeated or malformed.
+ * Whether the `trust proxy` setting names the proxies (addresses, subnets or a function). With `true` or a hop count,
+ * Express trusts whoever connects: anyone who can reach the app directly would then be "a trusted proxy", and a
+ * `Client-Cert` header is a claim anyone can make with a victim's (public) certificate.
+ */
+function proxiesNamed(req: Request): boolean {
+  const setting = req.app?.get('trust proxy') as unknown;
+  return setting !== true && typeof setting !== 'number';
+}
+
+/**
+ * The client certificate (DER) for RFC 8705: from a trusted proxy named by address, its `Client-Cert` header
+ * (RFC 9440) and never the connection's (which is the proxy's); from anyone else, the TLS connection's and never a
+ * header (a client could write any header). Undefined when there is none, or when the header is repeated or
+ * malformed, or comes through a `trust proxy` of `true` or a hop count.
  */
 export function clientCertificate(req: Request): Uint8Array | undefined {
   if (proxyTrusted(req)) {
+    if (!proxiesNamed(req)) return undefined;
     const header = req.headers['client-cert'];
     if (typeof header !== 'string') return undefined;
     const match = CLIENT_CERT.exec(header.trim());

@@ -51,7 +51,7 @@ interface App {
   reasons: string[];
 }
 
-function expressApp(mode: MtlsMode | undefined, trustProxy: string | undefined, reasons: string[]): express.Express {
+function expressApp(mode: MtlsMode | undefined, trustProxy: string | boolean | number | undefined, reasons: string[]): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
@@ -296,5 +296,16 @@ describe('issue 9 item 3: the certificate from a trusted proxy (RFC 9440 Client-
     expectAccepted(await call(tlsBehindProxy, { from: '127.0.0.2', cert: certA, headers: bearer(await bound(certA.x5tS256), { 'client-cert': certB.clientCertHeader }) }));
     expectRefused(await call(tlsBehindProxy, { from: '127.0.0.2', cert: certA, headers: bearer(await bound(certB.x5tS256), { 'client-cert': certB.clientCertHeader }) }), tlsBehindProxy, 'token.certificate_mismatch');
     expectRefused(await call(tlsBehindProxy, { from: '127.0.0.2', headers: bearer(await bound(certB.x5tS256), { 'client-cert': certB.clientCertHeader }) }), tlsBehindProxy, 'token.certificate_missing');
+  });
+});
+
+describe('a Client-Cert header is believed only from proxies named by address', () => {
+  it.each([
+    ['true', true],
+    ['a hop count', 1],
+  ] as const)('with trust proxy = %s (anyone who connects would be trusted) the header is ignored', async (_what, trustProxy) => {
+    const app = await startProxiedApp('allowed', trustProxy as never);
+    const reply = await call(app, { from: '127.0.0.1', headers: bearer(await bound(certA.x5tS256), { 'client-cert': certA.clientCertHeader }) });
+    expectRefused(reply, app, 'token.certificate_missing');
   });
 });
