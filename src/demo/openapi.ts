@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { finalizeSpec } from '../tsoa/index.js';
 import type { DpopMode } from '../core/config.js';
 import { SCOPES } from './scopes.js';
+import { POLICIES } from './policies.js';
 
 /** The repository root: the nearest folder above this file with a package.json (works from src/ and build/). */
 export function projectRoot(): string {
@@ -30,6 +31,7 @@ export function loadSpec(options: SpecOptions): Record<string, unknown> {
   const generated = JSON.parse(readFileSync(join(projectRoot(), 'build/tsoa/swagger.json'), 'utf8')) as Record<string, unknown>;
   return finalizeSpec(generated, {
     scopes: SCOPES,
+    policies: POLICIES,
     dpopMode: options.dpopMode,
     ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
     ...(options.authorizationUrl ? { authorizationUrl: options.authorizationUrl } : {}),
