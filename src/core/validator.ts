@@ -98,8 +98,8 @@ export class ApiValidator {
 
   /**
    * Checks that a verified request satisfies a requirement: its scopes (403 `insufficient_scope` with `scope="…"`),
-   * then its organization and claim rules (403 `insufficient_scope` without `scope`: the token lacks neither a scope
-   * nor validity, and asking for a scope would not help). `facts` supplies the request's path parameters.
+   * then its organization and claim rules (403 `insufficient_scope` without `scope`: the token is valid and has its
+   * scopes, so asking for a scope would not help). `facts` supplies the request's path parameters.
    * Throws an {@link AuthError}, or a `PolicySetupError` (500) when the requirement cannot apply to this route.
    */
   authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
