@@ -9,6 +9,7 @@ import { NonceManager, type NonceOptions } from './nonce.js';
 import { safeSink, type AuthEvent, type EventSink } from './events.js';
 import type { IssuerClientOptions } from './issuer.js';
 import type { MtlsMode } from './confirmation.js';
+import { resolvePolicies, type Policy, type ResolvedPolicy } from './policies.js';
 
 export { SUPPORTED_ALGORITHMS, type Algorithm };
 
@@ -100,6 +101,11 @@ export interface ApiOptions {
   tokenCache?: boolean | { maxEntries?: number };
   /** Observability hook: called for every rejection and identity-provider fault. Must not throw. */
   onEvent?: (event: AuthEvent) => void;
+  /**
+   * Named authorization policies: scopes, an Auth0 Organization and claim rules that must all hold, used by name from
+   * `@Security('<name>', [...scopes])` and `requireAuth({ policy: '<name>' })`. Checked at start-up.
+   */
+  policies?: Readonly<Record<string, Policy>>;
 }
 
 /** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
@@ -136,6 +142,8 @@ export interface ResolvedConfig {
   publicUrl: URL | undefined;
   resourceMetadataPath: string | undefined;
   tokenCacheSize: number;
+  /** The `policies` option, checked. */
+  policies: ReadonlyMap<string, ResolvedPolicy>;
   /** The `onEvent` hook, made safe (a throwing hook never changes a verdict). */
   emit: EventSink;
 }
@@ -211,7 +219,7 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
 const KNOWN_OPTIONS = new Set([
   'domain', 'domains', 'audience', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'scopeClaim', 'scopes', 'fetch',
   'timeout', 'cooldown', 'cacheMaxAge', 'maxStaleness', 'maxResponseBytes', 'dpop', 'mtls', 'publicUrl',
-  'resourceMetadataPath', 'tokenCache', 'onEvent',
+  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies',
 ]);
 const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffset', 'replayStore', 'nonce', 'onStoreError']);
 
@@ -337,6 +345,7 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
     publicUrl,
     resourceMetadataPath: metadataPath,
     tokenCacheSize,
+    policies: resolvePolicies(options.policies),
     emit: safeSink(options.onEvent),
   };
 }

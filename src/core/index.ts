@@ -1,7 +1,8 @@
 /**
  * auth0-tsoa-api/core — the framework-free validator: no Express, no tsoa. Use it to protect any Node.js server:
  * `createValidator(options)`, then `verifyRequest({ method, url, headers })` per request and `errorResponse()` for
- * refusals.
+ * refusals. Authorization beyond scopes: claim rules (`claimEquals`, `claimIncludes`, `claimAnyOf`, `claimCheck`)
+ * for the `policies` option, and the delegation helpers `getCurrentActor` / `getDelegationChain` (RFC 8693 `act`).
  * @packageDocumentation
  */
 export { createValidator } from './validator.js';
@@ -22,3 +23,7 @@ export { MemoryReplayStore } from './replay-store.js';
 export type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from './replay-store.js';
 export { RedisReplayStore } from './redis-replay-store.js';
 export type { RedisLike, RedisReplayStoreOptions } from './redis-replay-store.js';
+export { claimEquals, claimIncludes, claimAnyOf, claimCheck } from './policies.js';
+export type { ClaimRule, ClaimValue, OrganizationRule, Policy, AuthorizationRequirement, RequestFacts } from './policies.js';
+export { getCurrentActor, getDelegationChain } from './delegation.js';
+export type { Actor } from './delegation.js';

@@ -14,7 +14,9 @@ import { IssuerPool } from './issuer-pool.js';
 import { TokenVerifier } from './token-verifier.js';
 import { DpopVerifier } from './dpop.js';
 import { checkConfirmation } from './confirmation.js';
-import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
+import { toScopeList } from './scopes.js';
+import { evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './policies.js';
+import { parseAuthorization } from './credentials.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './resource-metadata.js';
 import type { ResponseFacts } from './error-response.js';
 import type { AccessTokenClaims } from './access-token.js';
@@ -87,9 +89,57 @@ export class ApiValidator {
 
   /** Checks that a verified request grants every scope in `required` (AND). Throws 403 `insufficient_scope`. */
   assertScopes(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, required: string | readonly string[] | undefined): void {
-    const list = toScopeList(required);
-    if (list.length === 0 || missingScopes(list, grantedScopes(verified.claims, this.config.scopeClaim)).length === 0) return;
-    throw this.rejected(new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme: verified.scheme, requiredScopes: list }));
+    this.authorize(verified, { scopes: toScopeList(required) });
+  }
+
+  // --- Authorization (after authentication: every 401/400 comes before any 403) -------------------------------------
+
+  /**
+   * Checks that a verified request satisfies a requirement: its scopes (403 `insufficient_scope` with `scope="…"`),
+   * then its organization and claim rules (403 `insufficient_scope` without `scope`: the token is valid and has its
+   * scopes, so asking for a scope would not help). `facts` supplies the request's path parameters.
+   * Throws an {@link AuthError}, or a `PolicySetupError` (500) when the requirement cannot apply to this route.
+   */
+  authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
+    const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts });
+    if (!denial) return;
+    const scheme = verified.scheme;
+    switch (denial.reason) {
+      case 'scope.insufficient':
+        throw this.rejected(new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme, requiredScopes: denial.requiredScopes }));
+      case 'organization.mismatch':
+        throw this.rejected(new AuthError('insufficient_scope', 'organization.mismatch', 'The access token is not for this organization', { scheme }));
+      case 'claims.rejected':
+        throw this.rejected(new AuthError('insufficient_scope', 'claims.rejected', 'The access token does not grant access to this operation', { scheme, cause: denial.cause }));
+    }
+  }
+
+  /** The policy named `name` of the `policies` option; throws a `PolicySetupError` naming the fix when there is none. */
+  policy(name: string): ResolvedPolicy {
+    return findPolicy(this.config.policies, name);
+  }
+
+  /**
+   * True when a request carries no credentials at all: no `Authorization` header (or a blank one) and no
+   * `access_token` in its query or body. Such a request may be served anonymously where an operation allows it;
+   * anything else (a token only in the query, an unsupported scheme, a malformed header) is judged as usual.
+   */
+  isAnonymous(request: Pick<RequestContext, 'headers' | 'tokenOutsideHeader'>): boolean {
+    if (request.tokenOutsideHeader === true) return false;
+    try {
+      return parseAuthorization(request.headers).kind === 'none';
+    } catch {
+      return false; // malformed: verifyRequest answers 400
+    }
+  }
+
+  /**
+   * Authenticates a request that may be anonymous: resolves undefined when it carries no credentials
+   * ({@link ApiValidator.isAnonymous}), else exactly as {@link ApiValidator.verifyRequest} (credentials that fail are
+   * refused, never downgraded to anonymous).
+   */
+  async verifyOptionalRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C> | undefined> {
+    return this.isAnonymous(request) ? undefined : this.verifyRequest<C>(request);
   }
 
   /**

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { finalizeSpec } from '../tsoa/index.js';
 import type { DpopMode } from '../core/config.js';
 import { SCOPES } from './scopes.js';
+import { POLICIES } from './policies.js';
 
 /** The repository root: the nearest folder above this file with a package.json (works from src/ and build/). */
 export function projectRoot(): string {
@@ -35,6 +36,7 @@ export function generatedSpec(): Record<string, unknown> {
 export function loadSpec(options: SpecOptions): Record<string, unknown> {
   return finalizeSpec(generatedSpec(), {
     scopes: SCOPES,
+    policies: POLICIES,
     dpopMode: options.dpopMode,
     ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
     ...(options.authorizationUrl ? { authorizationUrl: options.authorizationUrl } : {}),

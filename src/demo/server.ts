@@ -19,6 +19,7 @@ import { readConfig } from './config.js';
 import { isProductionLike } from '../dev/environment.js';
 import { generatedSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
+import { DEV_ORGANIZATIONS, POLICIES } from './policies.js';
 import type { DevIssuer } from '../dev/index.js';
 
 export interface RunningDemo {
@@ -67,6 +68,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
         scopes: { ...SCOPES },
         clientId: config.devIssuer.clientId,
         clientSecret: config.devIssuer.clientSecret,
+        organizations: DEV_ORGANIZATIONS,
         spaRedirectUris: [`${url}/docs/oauth2-redirect.html`],
         corsOrigins: [url],
       });
@@ -86,6 +88,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       scopeClaim: config.scopeClaim,
       strict: config.strict,
       scopes: SCOPES,
+      policies: POLICIES,
       dpop: {
         mode: config.dpop,
         ...(redis ? { replayStore: new RedisReplayStore(redis) } : {}),

@@ -1,12 +1,13 @@
 /**
  * The Express face of the library: one {@link Auth0Api} per API configuration, holding the validator, with the
- * `requireAuth` middleware, the per-request memoized authentication used by tsoa, and the RFC 9728 route.
+ * `requireAuth` middleware, the per-request memoized authentication used by tsoa, authorization (scopes and named
+ * policies, with the route's path parameters as facts), optional authentication, and the RFC 9728 route.
  */
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AuthError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { errorResponse, type ErrorResponse } from '../core/error-response.js';
-import { toScopeList } from '../core/scopes.js';
+import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
 import type { ApiOptions } from '../core/config.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
@@ -26,25 +27,39 @@ declare global {
 
 const APP_KEY = Symbol.for('auth0-tsoa-api');
 const MEMO = Symbol('auth0-tsoa-api.authentication');
+/** Set on a request an optional operation served anonymously: {@link getOptionalAuth} then returns undefined. */
+const ANONYMOUS = Symbol('auth0-tsoa-api.anonymous');
 
 interface Memo {
   api: Auth0Api;
   pending: Promise<VerifiedRequest>;
 }
-type MemoHolder = Request & { [MEMO]?: Memo };
+type MemoHolder = Request & { [MEMO]?: Memo; [ANONYMOUS]?: true };
 
 /** Options of {@link Auth0Api.requireAuth}. */
 export interface RequireAuthOptions {
-  /** Scopes that must all be granted. */
+  /** Scopes that must all be granted (added to the policy's). */
   scopes?: string | readonly string[];
+  /** A policy of the `policies` option (scopes, organization, claim rules). Unknown names throw at once. */
+  policy?: string;
+  /**
+   * Serve anonymous callers: a request without an `Authorization` header (and no `access_token` in its query or
+   * body) reaches the handler unauthenticated ({@link getOptionalAuth} returns undefined). Credentials that are sent
+   * are judged as usual: invalid ones are refused, never treated as anonymous.
+   */
+  optional?: boolean;
 }
 
 /** What an operation accepts, for {@link Auth0Api.authorize}. */
 export interface AuthorizeOptions {
-  /** Scopes that must all be granted. */
+  /** Scopes that must all be granted (added to the policy's). */
   scopes?: string | readonly string[] | undefined;
   /** Schemes the operation accepts (default: whatever the DPoP mode accepts). */
   schemes?: readonly AuthScheme[] | undefined;
+  /** A policy of the `policies` option. */
+  policy?: string | undefined;
+  /** Serve anonymous callers (see {@link RequireAuthOptions.optional}): resolves undefined for them. */
+  optional?: boolean | undefined;
 }
 
 /** The Express integration of one API configuration. Create it with {@link createAuth0Api}. */
@@ -108,21 +123,58 @@ export class Auth0Api {
     return result;
   }
 
-  /** Authenticates, then checks the scheme and the scopes. Rejects with an AuthError. */
-  async authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options: AuthorizeOptions = {}): Promise<AuthResult<C>> {
+  /**
+   * Authenticates, then checks the scheme, the scopes and the policy (organization from the route's path
+   * parameters, claim rules). Rejects with an AuthError; every 400/401 comes before any 403. With `optional`, a
+   * request without credentials resolves undefined. An unknown policy rejects with a 500 error naming the fix.
+   */
+  authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options: AuthorizeOptions & { optional: true }): Promise<AuthResult<C> | undefined>;
+  authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options?: AuthorizeOptions & { optional?: false | undefined }): Promise<AuthResult<C>>;
+  authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options?: AuthorizeOptions): Promise<AuthResult<C> | undefined>;
+  async authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options: AuthorizeOptions = {}): Promise<AuthResult<C> | undefined> {
+    const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);
+    return this.authorizeRequirement<C>(req, requirement, options.schemes, options.optional === true);
+  }
+
+  private async authorizeRequirement<C extends AccessTokenClaims>(req: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<AuthResult<C> | undefined> {
+    if (optional && !req.auth && this.isAnonymous(req)) {
+      (req as MemoHolder)[ANONYMOUS] = true;
+      return undefined;
+    }
     const result = await this.authenticate<C>(req);
-    if (options.schemes && !options.schemes.includes(result.scheme)) {
+    if (schemes && !schemes.includes(result.scheme)) {
       throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'));
     }
-    this.validator.assertScopes(result, options.scopes);
+    this.validator.authorize(result, requirement, { params: req.params as Record<string, string | undefined> | undefined });
     return result;
   }
 
-  /** Middleware for plain Express routes: `app.get('/x', auth0.requireAuth({ scopes: ['read:x'] }), handler)`. */
+  /** No credentials at all (see `ApiValidator.isAnonymous`); a request whose URL or framing is bad is not anonymous. */
+  private isAnonymous(req: Request): boolean {
+    try {
+      const { publicUrl } = this.validator.config;
+      return this.validator.isAnonymous(toRequestContext(req, { publicUrl }));
+    } catch {
+      return false; // authenticate() answers with the 400
+    }
+  }
+
+  /**
+   * Middleware for plain Express routes:
+   *
+   * ```ts
+   * app.get('/x', auth0.requireAuth({ scopes: ['read:x'] }), handler);
+   * app.get('/admin/x', auth0.requireAuth({ policy: 'admin' }), handler);
+   * app.get('/feed', auth0.requireAuth({ optional: true }), (req, res) => res.json({ user: getOptionalAuth(req)?.claims.sub ?? null }));
+   * ```
+   *
+   * The policy is looked up now: an unknown name throws a ConfigurationError at start-up.
+   */
   requireAuth(options: RequireAuthOptions = {}): RequestHandler {
-    const authorize = { scopes: toScopeList(options.scopes) };
+    const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);
+    const optional = options.optional === true;
     return (req: Request, _res: Response, next: NextFunction) => {
-      this.authorize(req, authorize).then(() => next(), next);
+      this.authorizeRequirement(req, requirement, undefined, optional).then(() => next(), next);
     };
   }
 
@@ -195,4 +247,26 @@ export function createAuth0Api(options: ApiOptions): Auth0Api {
 export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> {
   if (!req.auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
   return req.auth as AuthResult<C>;
+}
+
+/** A programming error: the route reads optional authentication it never asked for. */
+class OptionalAuthSetupError extends Error {
+  override readonly name = 'OptionalAuthSetupError';
+  readonly status = 500;
+}
+
+/**
+ * Reads the authentication result of an operation that serves anonymous callers too (`@Security('auth0-optional')`,
+ * `requireAuth({ optional: true })`): the result, typed with your claims, or undefined for an anonymous caller.
+ *
+ * ```ts
+ * const user = getOptionalAuth(req)?.claims.sub ?? null;
+ * ```
+ *
+ * Throws (500) on a route with no authentication at all, where undefined would silently mean "nobody".
+ */
+export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> | undefined {
+  if (req.auth) return req.auth as AuthResult<C>;
+  if ((req as MemoHolder)[ANONYMOUS]) return undefined;
+  throw new OptionalAuthSetupError("getOptionalAuth: this route has no authentication; use @Security('auth0-optional') or requireAuth({ optional: true })");
 }

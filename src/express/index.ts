@@ -3,7 +3,7 @@
  * the RFC 9728 route; `errorHandler()` answers every error as JSON with the right challenge.
  * @packageDocumentation
  */
-export { createAuth0Api, getAuth } from './api.js';
+export { createAuth0Api, getAuth, getOptionalAuth } from './api.js';
 export type { Auth0Api, AuthResult, AuthorizeOptions, RequireAuthOptions } from './api.js';
 export { errorHandler, notFoundHandler, jsonClientErrors } from './error-handler.js';
 export type { ErrorHandlerOptions } from './error-handler.js';

@@ -8,12 +8,18 @@
  * export const expressAuthentication = createExpressAuthentication();
  * ```
  *
- * Security names mean what they say: `@Security('bearer')` accepts only `Authorization: Bearer`, `@Security('dpop')`
- * only `Authorization: DPoP` with a proof, and the general name (`@Security('auth0')` by default) whatever the DPoP
- * mode accepts.
+ * Security names mean what they say:
+ * - `@Security('bearer')` accepts only `Authorization: Bearer`, `@Security('dpop')` only `Authorization: DPoP` with a
+ *   proof, and the general name (`@Security('auth0')` by default) whatever the DPoP mode accepts;
+ * - a policy name of the `policies` option (`@Security('admin', ['extra:scope'])`) accepts what the general name
+ *   accepts, then checks the policy (its scopes plus the listed ones, its organization, its claim rules);
+ * - any of these followed by `-optional` (`@Security('auth0-optional')`, `@Security('admin-optional')`) also serves
+ *   anonymous callers: a request without an `Authorization` header reaches the controller with `request.user`
+ *   undefined; credentials that are sent are judged exactly as without the suffix.
  */
 import type { Request } from 'express';
 import { Auth0Api } from '../express/api.js';
+import { OPTIONAL_SUFFIX } from '../core/policies.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import type { AuthScheme } from '../core/errors.js';
 
@@ -23,8 +29,11 @@ export interface ExpressAuthenticationOptions {
   securityNames?: readonly string[];
 }
 
-/** The signature tsoa calls. */
-export type ExpressAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims>;
+/**
+ * The signature tsoa calls. Resolves with the claims (tsoa's `request.user`), or undefined for an anonymous caller
+ * of an `-optional` operation.
+ */
+export type ExpressAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims | undefined>;
 
 /** An error tsoa can pass to Express: always an Error object with a status (tsoa crashes Express 4 otherwise). */
 class AuthenticationSetupError extends Error {
@@ -40,16 +49,27 @@ const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: 
  *
  * Verification is memoized per request: tsoa runs every OR'd `@Security` alternative in parallel, and each one
  * reuses the same result (one signature check, one DPoP `jti` record). Resolves with the token claims, which tsoa
- * puts on `request.user` (read them with `@Request()` and `getAuth`, or `@RequestProp('user')`).
+ * puts on `request.user` (read them with `@Request()` and `getAuth`/`getOptionalAuth`, or `@RequestProp('user')`).
+ * An unknown security name rejects with a 500 error whose message names the fix.
  */
 export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), options: ExpressAuthenticationOptions = {}): ExpressAuthentication {
   const general = new Set(options.securityNames ?? ['auth0']);
   return async function expressAuthentication(request, securityName, scopes) {
-    const schemes = SCHEME_NAMES[securityName];
-    if (!schemes && !general.has(securityName)) throw new AuthenticationSetupError(`expressAuthentication: no handler for @Security('${securityName}')`);
+    const optional = securityName.endsWith(OPTIONAL_SUFFIX);
+    const name = optional ? securityName.slice(0, -OPTIONAL_SUFFIX.length) : securityName;
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
     if (!resolved) throw new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)');
-    const result = await resolved.authorize(request, { scopes, schemes });
-    return result.claims;
+    const schemes = SCHEME_NAMES[name];
+    const isPolicy = resolved.validator.config.policies.has(name);
+    if (isPolicy && general.has(name)) {
+      throw new AuthenticationSetupError(`expressAuthentication: "${name}" is both a general security name and a policy; rename the policy`);
+    }
+    if (!schemes && !isPolicy && !general.has(name)) {
+      throw new AuthenticationSetupError(
+        `expressAuthentication: no handler for @Security('${securityName}'); use ${[...general].map((n) => `'${n}'`).join(', ')}, 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '${OPTIONAL_SUFFIX}'`,
+      );
+    }
+    const result = await resolved.authorize(request, { scopes, schemes, optional, ...(isPolicy ? { policy: name } : {}) });
+    return result?.claims;
   };
 }

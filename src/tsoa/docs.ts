@@ -12,6 +12,7 @@ import type { Application, Request, Response, NextFunction, Router } from 'expre
 import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers, type SwaggerUiOAuthOptions } from '../express/swagger.js';
 import { finalizeSpec } from './security.js';
+import { OPTIONAL_SUFFIX, type ResolvedPolicy } from '../core/policies.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,16 +32,27 @@ export interface ServeDocsOptions {
   securityName?: string;
 }
 
-/** Every scope an operation of the spec requires under `name`, described by its own name. */
-export function scopesOfSpec(spec: Json, name = 'auth0'): Record<string, string> {
+/**
+ * Every scope an operation of the spec requires under `name` or a policy (with or without `-optional`), described by
+ * its own name.
+ */
+export function scopesOfSpec(spec: Json, name = 'auth0', policies: ReadonlyMap<string, ResolvedPolicy> = new Map()): Record<string, string> {
   const scopes: Record<string, string> = {};
+  const add = (list: unknown) => {
+    if (Array.isArray(list)) for (const scope of list) if (typeof scope === 'string') scopes[scope] ??= scope;
+  };
   for (const pathItem of Object.values((spec.paths as Json | undefined) ?? {})) {
     for (const operation of Object.values(pathItem as Json)) {
       const security = (operation as { security?: unknown } | null)?.security;
       if (!Array.isArray(security)) continue;
       for (const requirement of security as Array<Record<string, unknown>>) {
-        const list = requirement?.[name];
-        if (Array.isArray(list)) for (const scope of list) if (typeof scope === 'string') scopes[scope] ??= scope;
+        for (const [key, list] of Object.entries(requirement ?? {})) {
+          const base = key.endsWith(OPTIONAL_SUFFIX) ? key.slice(0, -OPTIONAL_SUFFIX.length) : key;
+          const policy = policies.get(base);
+          if (base !== name && !policy) continue;
+          add(policy?.scopes);
+          add(list);
+        }
       }
     }
   }
@@ -59,7 +71,9 @@ export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options
   const specPath = options.specPath ?? '/openapi.json';
   const name = options.securityName ?? 'auth0';
   const config = auth0.validator.config;
-  const scopes = Object.keys(config.scopes).length > 0 ? config.scopes : scopesOfSpec(spec, name);
+  const scopes = Object.keys(config.scopes).length > 0 ? config.scopes : scopesOfSpec(spec, name, config.policies);
+  // Unknown security names fail now, at start-up, not on the first request for the docs.
+  finalizeSpec(spec, { scopes, dpopMode: config.dpop.mode, name, policies: config.policies });
   auth0.describeScopes(scopes).documentedAt(path);
 
   let built: { spec: Json; ui: Router } | undefined;
@@ -69,7 +83,7 @@ export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options
     const origin = config.domains.kind === 'single' ? config.domains.origin : config.domains.kind === 'list' ? config.domains.origins[0] : undefined;
     const tokenUrl = discovered?.tokenEndpoint ?? (origin ? `${origin}/oauth/token` : undefined);
     const authorizationUrl = discovered?.authorizationEndpoint ?? (origin ? `${origin}/authorize` : undefined);
-    const completed = finalizeSpec(spec, { scopes, dpopMode: config.dpop.mode, name, ...(tokenUrl ? { tokenUrl } : {}), ...(authorizationUrl ? { authorizationUrl } : {}) });
+    const completed = finalizeSpec(spec, { scopes, dpopMode: config.dpop.mode, name, policies: config.policies, ...(tokenUrl ? { tokenUrl } : {}), ...(authorizationUrl ? { authorizationUrl } : {}) });
     const ui = swaggerUiHandlers(completed, {
       dpop: { mode: config.dpop.mode },
       oauth: { audience: config.audiences[0], scopes: Object.keys(scopes), usePkce: true, ...options.oauth },

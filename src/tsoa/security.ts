@@ -4,8 +4,12 @@
  *
  * Why the post-processing: in OpenAPI 3.0 (what tsoa 6 emits) only `oauth2`/`openIdConnect` requirements may list
  * scopes. So `@Security('auth0', [...scopes])` maps to an `oauth2` scheme that carries them, and the `http` Bearer and
- * DPoP schemes are added next to it with empty scope lists.
+ * DPoP schemes are added next to it with empty scope lists. A policy name (`@Security('admin', [...])`) becomes the
+ * same `oauth2` requirement with the policy's scopes added; a `-optional` name adds the empty requirement `{}`
+ * (OpenAPI: "anonymous allowed") after the token schemes.
  */
+import { ConfigurationError } from '../core/errors.js';
+import { OPTIONAL_SUFFIX, resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
 import type { DpopMode } from '../core/config.js';
 
 export interface SecuritySchemeOptions {
@@ -50,6 +54,12 @@ export function securityDefinitions(options: SecuritySchemeOptions): Record<stri
 
 export interface FinalizeSpecOptions extends SecuritySchemeOptions {
   dpopMode?: DpopMode;
+  /**
+   * The `policies` given to `createAuth0Api` (`serveDocs` passes them): operations secured by a policy list its
+   * scopes and document its 403. A security name that is neither a scheme, the general name, a policy nor a scheme
+   * of the document is a ConfigurationError, raised here at start-up.
+   */
+  policies?: Readonly<Record<string, Policy>> | ReadonlyMap<string, ResolvedPolicy>;
 }
 
 const ERROR_SCHEMA = {
@@ -83,38 +93,118 @@ const errorResponse = (status: keyof typeof EXAMPLES, description: string, heade
 /** The `http` schemes that name one authentication scheme each (`@Security('bearer')`, `@Security('dpop')`). */
 const SCHEME_NAMES = ['bearer', 'dpop'];
 
+type Requirement = Record<string, string[]>;
+
+/** What an operation's `security` means once names are resolved. */
+interface Translated {
+  alternatives: Requirement[];
+  /** Token schemes are involved (the operation answers 400/401/503). */
+  secured: boolean;
+  /** A `-optional` name: anonymous callers are served too. */
+  anonymous: boolean;
+  /** Policies that apply (for the 403's description). */
+  policies: ResolvedPolicy[];
+}
+
+function union(a: readonly string[] | undefined, b: readonly string[]): string[] {
+  return [...new Set([...(a ?? []), ...b])];
+}
+
+/**
+ * Resolves the security names of one operation: the general name and policies become the `oauth2` requirement
+ * (plus Bearer/DPoP alternatives per mode), `-optional` names also allow `{}`, other defined schemes stay as they are.
+ */
+function translate(security: Requirement[], where: string, context: { name: string; mode: DpopMode; policies: ReadonlyMap<string, ResolvedPolicy>; definedSchemes: ReadonlySet<string> }): Translated {
+  const { name, mode, policies } = context;
+  const out: Translated = { alternatives: [], secured: false, anonymous: false, policies: [] };
+  for (const requirement of security) {
+    const translated: Requirement = {};
+    let general = false;
+    for (const [key, scopes] of Object.entries(requirement)) {
+      const list = Array.isArray(scopes) ? scopes : [];
+      let base = key;
+      if (key.endsWith(OPTIONAL_SUFFIX) && !context.definedSchemes.has(key)) {
+        base = key.slice(0, -OPTIONAL_SUFFIX.length);
+        out.anonymous = true;
+      }
+      const policy = policies.get(base);
+      if (base === name) {
+        translated[name] = union(translated[name], list);
+        general = true;
+      } else if (policy) {
+        translated[name] = union(translated[name], [...policy.scopes, ...list]);
+        out.policies.push(policy);
+        general = true;
+      } else if (SCHEME_NAMES.includes(base)) {
+        translated[base] = list;
+        out.secured = true;
+      } else if (context.definedSchemes.has(key)) {
+        translated[key] = list;
+      } else {
+        throw new ConfigurationError(
+          'policies',
+          `@Security('${key}') on ${where} names no security scheme or policy; define the policy in createAuth0Api({ policies }) and pass the same policies to finalizeSpec`,
+        );
+      }
+    }
+    out.alternatives.push(translated);
+    if (general) {
+      out.secured = true;
+      if (mode !== 'required') out.alternatives.push({ bearer: [] });
+      if (mode !== 'disabled') out.alternatives.push({ dpop: [] });
+    }
+  }
+  return out;
+}
+
+/** The 403 description: the scopes, then what the policies check beyond them. */
+function forbiddenDescription(scopes: readonly string[], policies: readonly ResolvedPolicy[]): string | undefined {
+  const reasons: string[] = [];
+  if (scopes.length > 0) reasons.push(`lacks a required scope (${scopes.join(', ')})`);
+  for (const policy of policies) {
+    const { organization } = policy;
+    if (organization !== undefined) {
+      reasons.push(typeof organization === 'string' ? `is not for the organization \`${organization}\`` : `is not for the organization in the path (\`{${organization.param}}\`: an \`org_…\` ID or a name)`);
+    }
+    for (const rule of policy.claims) reasons.push(`fails the claim rule \`${rule.description}\``);
+  }
+  return reasons.length === 0 ? undefined : `The token ${[...new Set(reasons)].join(', or ')}.`;
+}
+
 /**
  * Completes a tsoa-generated OpenAPI 3.0 document: security schemes, per-operation alternatives by DPoP mode,
- * and the error responses of secured operations (with an example per status). Returns a new document.
+ * policies and optional authentication, and the error responses of secured operations (with an example per status).
+ * Returns a new document. Throws a ConfigurationError for a security name it cannot resolve.
  */
 export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptions): T {
   const doc = structuredClone(spec) as Json;
   const name = options.name ?? 'auth0';
   const mode = options.dpopMode ?? 'allowed';
+  const policies = options.policies instanceof Map ? options.policies : resolvePolicies(options.policies);
+  // Schemes the document defines itself (tsoa.json's securityDefinitions), other than the ones defined here.
+  const ours = new Set([name, ...SCHEME_NAMES]);
+  const definedSchemes = new Set(Object.keys(((doc.components as Json | undefined)?.securitySchemes as Json | undefined) ?? {}).filter((scheme) => !ours.has(scheme)));
 
-  for (const pathItem of Object.values((doc.paths as Json | undefined) ?? {})) {
-    for (const operation of Object.values(pathItem as Json)) {
+  for (const [path, pathItem] of Object.entries((doc.paths as Json | undefined) ?? {})) {
+    for (const [method, operation] of Object.entries(pathItem as Json)) {
       if (operation === null || typeof operation !== 'object' || !Array.isArray((operation as Json).security)) continue;
-      const op = operation as Json & { security: Array<Record<string, string[]>>; responses?: Json };
-      const alternatives: Array<Record<string, string[]>> = [];
-      let secured = false;
-      for (const requirement of op.security) {
-        alternatives.push(requirement);
-        if (SCHEME_NAMES.some((scheme) => scheme in requirement)) secured = true;
-        if (name in requirement) {
-          secured = true;
-          if (mode !== 'required') alternatives.push({ bearer: [] });
-          if (mode !== 'disabled') alternatives.push({ dpop: [] });
-        }
-      }
-      op.security = dedupe(alternatives);
+      const op = operation as Json & { security: Requirement[]; responses?: Json };
+      const { alternatives, secured, anonymous, policies: applied } = translate(op.security, `${method.toUpperCase()} ${path}`, { name, mode, policies, definedSchemes });
+      // The empty requirement goes last: clients (and Swagger UI) try the token schemes first.
+      const withoutEmpty = dedupe(alternatives).filter((r) => Object.keys(r).length > 0);
+      const hadEmpty = alternatives.some((r) => Object.keys(r).length === 0);
+      op.security = anonymous || hadEmpty ? [...withoutEmpty, {}] : withoutEmpty;
       if (!secured) continue;
-      const scopes = op.security.flatMap((r) => r[name] ?? []);
+      const scopes = [...new Set(op.security.flatMap((r) => r[name] ?? []))];
+      // A 403 of an earlier pass (policies already resolved into scopes) keeps what it said: finalizeSpec is idempotent.
+      const earlier = op.responses?.['403'] as Json | undefined;
+      const earlierOurs = applied.length === 0 && typeof earlier?.description === 'string' && JSON.stringify(earlier.content ?? {}).includes('#/components/schemas/AuthError');
+      const forbidden = earlierOurs ? (earlier!.description as string) : forbiddenDescription(scopes, applied);
       op.responses = {
         ...op.responses,
         '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
-        '401': errorResponse('401', 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
-        ...(scopes.length > 0 ? { '403': errorResponse('403', `The token lacks a required scope (${scopes.join(', ')}).`, ['WWW-Authenticate']) } : {}),
+        '401': errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+        ...(forbidden ? { '403': errorResponse('403', forbidden, ['WWW-Authenticate']) } : {}),
         '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
       };
     }

@@ -13,6 +13,7 @@ import { createAuth0Api } from '../../src/express/index.js';
 import { serveDocs } from '../../src/tsoa/index.js';
 import { scopesOfSpec } from '../../src/tsoa/docs.js';
 import { projectRoot } from '../../src/demo/openapi.js';
+import { POLICIES } from '../../src/demo/policies.js';
 import type { ApiOptions } from '../../src/core/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
 
@@ -26,7 +27,8 @@ const generated = (): Json => JSON.parse(readFileSync(`${projectRoot()}/build/ts
 
 async function serve(options: Partial<ApiOptions>, docs: boolean): Promise<string> {
   const app = express();
-  const auth0 = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, ...options });
+  // The demo's controllers use its policies (@Security('orgMember', …)): serveDocs resolves them at start-up.
+  const auth0 = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, policies: POLICIES, ...options });
   auth0.install(app);
   if (docs) serveDocs(app, auth0, generated());
   const server = app.listen(0, '127.0.0.1');

@@ -27,7 +27,11 @@ const SECURED: Record<string, string[]> = {
   'GET /api/profile': [],
   'GET /api/messages': ['read:messages'],
   'POST /api/data': ['read:data', 'write:data'],
+  'GET /api/feed': [], // optional: also lists the empty requirement {} (checked below)
+  'GET /api/orgs/{orgId}/messages': ['read:messages'], // and the organization of the path (policy orgMember)
 };
+/** Operations that serve anonymous callers: their security ends with the empty requirement `{}`. */
+const OPTIONAL = ['GET /api/feed'];
 const PUBLIC = ['GET /api/public'];
 
 interface Endpoints {
@@ -149,6 +153,9 @@ function describeDocument(load: () => { doc: Json; mode: Mode; endpoints: () => 
       for (const name of names) expect(schemes[name], `${key} requires undefined scheme ${name}`).toBeDefined();
       expect(names.has('bearer'), `${key} offers bearer`).toBe(mode !== 'required');
       expect(names.has('dpop'), `${key} offers dpop`).toBe(mode !== 'disabled');
+      const empty = (op.security as Json[]).filter((r) => Object.keys(r).length === 0);
+      expect(empty.length, `${key} anonymous alternative {}`).toBe(OPTIONAL.includes(key) ? 1 : 0);
+      if (OPTIONAL.includes(key)) expect(Object.keys((op.security as Json[]).at(-1)!), `${key}: {} comes last`).toEqual([]);
     }
   });
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finalizeSpec, securityDefinitions } from '../../src/tsoa/index.js';
 import { projectRoot } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';
+import { POLICIES } from '../../src/demo/policies.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
@@ -40,10 +41,15 @@ describe('tsoa generated the per-operation scopes from the controllers', () => {
   it('leaves /api/public unsecured', () => {
     expect(generated.paths['/api/public'].get.security ?? []).toEqual([]);
   });
+
+  it('names the optional variant and the policy as written on the controllers (finalizeSpec resolves them)', () => {
+    expect(generated.paths['/api/feed'].get.security).toEqual([{ 'auth0-optional': [] }]);
+    expect(generated.paths['/api/orgs/{orgId}/messages'].get.security).toEqual([{ orgMember: ['read:messages'] }]);
+  });
 });
 
 describe.each(MODES)('finalizeSpec, DPoP %s', (mode) => {
-  const spec = finalizeSpec(generated, { scopes: SCOPES, dpopMode: mode, ...ENDPOINTS }) as Json;
+  const spec = finalizeSpec(generated, { scopes: SCOPES, policies: POLICIES, dpopMode: mode, ...ENDPOINTS }) as Json;
   const schemes = spec.components.securitySchemes as Json;
 
   it('has the auth0 oauth2 scheme with every scope description and the issuer endpoints', () => {
@@ -81,7 +87,7 @@ describe.each(MODES)('finalizeSpec, DPoP %s', (mode) => {
 
   it('is idempotent and leaves its input untouched', () => {
     const before = JSON.stringify(generated);
-    expect(finalizeSpec(spec, { scopes: SCOPES, dpopMode: mode, ...ENDPOINTS })).toEqual(spec);
+    expect(finalizeSpec(spec, { scopes: SCOPES, policies: POLICIES, dpopMode: mode, ...ENDPOINTS })).toEqual(spec);
     expect(JSON.stringify(generated)).toBe(before);
   });
 });
@@ -116,6 +122,7 @@ describe('GET /openapi.json serves the finalized spec for the mode', () => {
     const served = (await response.json()) as Json;
     const expected = finalizeSpec(generated, {
       scopes: SCOPES,
+      policies: POLICIES,
       dpopMode: mode,
       tokenUrl: `${issuer.origin}/oauth/token`,
       authorizationUrl: `${issuer.origin}/authorize`,

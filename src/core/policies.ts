@@ -1,0 +1,333 @@
+/**
+ * Authorization beyond scopes, framework-free: claim rules, Auth0 Organizations and named policies that combine them
+ * with scopes. Adapters supply the facts of a request (its path parameters); everything here is pure.
+ *
+ * Order of the checks (a request that fails several gets the first answer):
+ *   1. scopes        → 403 `insufficient_scope` with `scope="…"` (RFC 6750 §3.1);
+ *   2. organization  → 403 `insufficient_scope`, no `scope` attribute (the token lacks an organization, not a scope);
+ *   3. claim rules   → 403 `insufficient_scope`, no `scope` attribute.
+ * Authentication (401, 400) always comes first: these run only on a verified token.
+ */
+import { ConfigurationError } from './errors.js';
+import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
+import type { ScopeClaim } from './config.js';
+import type { AccessTokenClaims } from './access-token.js';
+
+/** A value a claim rule compares with: claims are JSON, so strings, numbers and booleans. */
+export type ClaimValue = string | number | boolean;
+
+/**
+ * A check on a verified token's claims, made with {@link claimEquals}, {@link claimIncludes}, {@link claimAnyOf} or
+ * {@link claimCheck}. Typed by your claims interface: `claimCheck<MyClaims>((claims) => …)`.
+ */
+export interface ClaimRule<C extends object = AccessTokenClaims> {
+  /** What the rule requires, for documentation (e.g. `roles includes "admin"`). */
+  readonly description: string;
+  /** True when the claims satisfy the rule. */
+  test(claims: Readonly<C>): boolean;
+}
+
+/**
+ * Where the organization a token must belong to comes from: a fixed value, or a path parameter of the route
+ * (`{ param: 'orgId' }` for `/orgs/{orgId}/…`). A value starting with `org_` is an organization ID (compared with
+ * `org_id` exactly); anything else is an organization name (compared with `org_name`, ignoring case).
+ */
+export type OrganizationRule = string | { readonly param: string };
+
+/**
+ * A named authorization policy (the `policies` option): every part must hold.
+ *
+ * ```ts
+ * policies: {
+ *   admin: { scopes: ['read:admin'], claims: [claimIncludes('roles', 'admin')] },
+ *   orgMember: { organization: { param: 'orgId' } },
+ * }
+ * ```
+ */
+export interface Policy<C extends object = AccessTokenClaims> {
+  /** Scopes that must all be granted (added to the scopes of `@Security(name, [...])` / `requireAuth`). */
+  scopes?: string | readonly string[];
+  /** The Auth0 Organization the token must be issued for. */
+  organization?: OrganizationRule;
+  /** Claim rules that must all hold. */
+  claims?: readonly ClaimRule<C>[];
+}
+
+/** A policy with its options checked: what the validator evaluates. */
+export interface ResolvedPolicy {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly organization?: OrganizationRule | undefined;
+  readonly claims: readonly ClaimRule[];
+}
+
+/** What one operation requires of a verified token: a policy's parts plus the operation's own scopes. */
+export interface AuthorizationRequirement {
+  scopes: readonly string[];
+  organization?: OrganizationRule | undefined;
+  claims?: readonly ClaimRule[] | undefined;
+  /** The policy this requirement comes from, for error messages. */
+  policy?: string | undefined;
+}
+
+/** What the adapter knows about the request, for rules that read it. */
+export interface RequestFacts {
+  /** The route's path parameters, decoded (Express `req.params`). */
+  params?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** Why authorization was refused; undefined means granted. */
+export type AuthorizationDenial =
+  | { reason: 'scope.insufficient'; requiredScopes: readonly string[] }
+  | { reason: 'organization.mismatch' }
+  | { reason: 'claims.rejected'; rule: string; cause?: unknown };
+
+/**
+ * A policy that cannot be applied: an unknown policy name, or an organization parameter the route does not have.
+ * A programming error, never the client's: status 500 (tsoa keeps a status it finds; Express's handlers use it).
+ */
+export class PolicySetupError extends ConfigurationError {
+  readonly status = 500;
+}
+
+// --- claim rules ----------------------------------------------------------------------------------------------------
+
+const MAX_CLAIM_VALUES = 1000;
+
+function isClaimValue(value: unknown): value is ClaimValue {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
+}
+
+/**
+ * The values a claim holds: an array's members, the space-separated words of a string (the convention of `scope`),
+ * a number or boolean itself. Anything else (missing, null, objects) holds nothing.
+ */
+function claimValues(value: unknown): ClaimValue[] {
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  if (Array.isArray(value)) return value.slice(0, MAX_CLAIM_VALUES).filter(isClaimValue);
+  if (isClaimValue(value)) return [value];
+  return [];
+}
+
+/** Own claims only: a claim named `constructor` or `__proto__` must not reach Object.prototype. */
+function claimOf(claims: object, name: string): unknown {
+  return Object.prototype.hasOwnProperty.call(claims, name) ? (claims as Record<string, unknown>)[name] : undefined;
+}
+
+function checkName(helper: string, name: unknown): string {
+  if (typeof name !== 'string' || name === '') throw new ConfigurationError('policies', `${helper}() expects a claim name such as "roles", got ${JSON.stringify(name)}`);
+  return name;
+}
+
+function checkValues(helper: string, values: readonly unknown[]): ClaimValue[] {
+  if (values.length === 0 || !values.every(isClaimValue)) {
+    throw new ConfigurationError('policies', `${helper}() expects one or more strings, numbers or booleans`);
+  }
+  return [...values] as ClaimValue[];
+}
+
+const show = (value: ClaimValue) => JSON.stringify(value);
+
+/**
+ * The claim equals `value` exactly (same type, same value; strings are case-sensitive).
+ *
+ * ```ts
+ * claimEquals('https://example.com/tier', 'gold')
+ * ```
+ */
+export function claimEquals<C extends object = AccessTokenClaims>(name: string, value: ClaimValue): ClaimRule<C> {
+  checkName('claimEquals', name);
+  const [expected] = checkValues('claimEquals', [value]);
+  return {
+    description: `${name} = ${show(expected!)}`,
+    test: (claims) => claimOf(claims, name) === expected,
+  };
+}
+
+/**
+ * The claim holds every one of `values`: as members of an array (`"roles": ["admin", "editor"]`) or as
+ * space-separated words of a string (`"scope": "a b"`). A missing claim or one of another type holds nothing.
+ *
+ * ```ts
+ * claimIncludes('roles', 'admin')            // roles contains "admin"
+ * claimIncludes('permissions', 'a', 'b')     // both
+ * ```
+ */
+export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...values: ClaimValue[]): ClaimRule<C> {
+  checkName('claimIncludes', name);
+  const required = checkValues('claimIncludes', values);
+  return {
+    description: `${name} includes ${required.map(show).join(' and ')}`,
+    test: (claims) => {
+      const held = claimValues(claimOf(claims, name));
+      return required.every((value) => held.includes(value));
+    },
+  };
+}
+
+/**
+ * The claim holds at least one of `values`: it equals one of them, or (an array, or a space-separated string)
+ * contains one of them.
+ *
+ * ```ts
+ * claimAnyOf('https://example.com/plan', ['pro', 'enterprise'])
+ * ```
+ */
+export function claimAnyOf<C extends object = AccessTokenClaims>(name: string, values: readonly ClaimValue[]): ClaimRule<C> {
+  checkName('claimAnyOf', name);
+  const accepted = checkValues('claimAnyOf', Array.isArray(values) ? values : []);
+  return {
+    description: `${name} is one of ${accepted.map(show).join(', ')}`,
+    test: (claims) => claimValues(claimOf(claims, name)).some((value) => accepted.includes(value)),
+  };
+}
+
+/**
+ * Any check on the claims, typed with your claims interface. The predicate must be synchronous and return exactly
+ * `true` to grant: anything else (false, a Promise, a thrown error) refuses the request (fail closed).
+ *
+ * ```ts
+ * claimCheck<MyClaims>((claims) => claims.email_verified === true, 'verified email')
+ * ```
+ */
+export function claimCheck<C extends object = AccessTokenClaims>(predicate: (claims: Readonly<C>) => boolean, description = 'custom claim check'): ClaimRule<C> {
+  if (typeof predicate !== 'function') throw new ConfigurationError('policies', 'claimCheck() expects a function (claims) => boolean');
+  return { description, test: (claims) => predicate(claims) === true };
+}
+
+// --- organizations --------------------------------------------------------------------------------------------------
+
+/** Auth0 tells organization IDs from names by this prefix (auth0-auth-js #200). */
+const ORGANIZATION_ID_PREFIX = 'org_';
+
+/**
+ * Auth0's organization rule: `expected` starting with `org_` must equal the token's `org_id` exactly; anything else
+ * must equal its `org_name` ignoring case (Auth0 stores names in lower case). Missing, empty or non-string claims and
+ * an empty `expected` never match.
+ */
+export function organizationMatches(claims: object, expected: string): boolean {
+  if (typeof expected !== 'string' || expected === '') return false;
+  if (expected.startsWith(ORGANIZATION_ID_PREFIX)) return claimOf(claims, 'org_id') === expected;
+  const name = claimOf(claims, 'org_name');
+  return typeof name === 'string' && name !== '' && name.toLowerCase() === expected.toLowerCase();
+}
+
+/** The organization a request must be for, from a fixed value or the route's path parameter. */
+function expectedOrganization(rule: OrganizationRule, facts: RequestFacts, policy: string | undefined): string {
+  if (typeof rule === 'string') return rule;
+  const value = facts.params?.[rule.param];
+  if (typeof value !== 'string') {
+    throw new PolicySetupError(
+      policy ? `policies.${policy}.organization` : 'organization',
+      `the route has no path parameter "${rule.param}"; use the policy on a route such as /orgs/{${rule.param}}/… or fix the parameter name`,
+    );
+  }
+  return value;
+}
+
+// --- evaluation -----------------------------------------------------------------------------------------------------
+
+/**
+ * Evaluates a requirement on verified claims: scopes, then organization, then claim rules. Returns the first
+ * denial, or undefined when access is granted. Throws {@link PolicySetupError} when the requirement cannot be applied
+ * to this request (an organization parameter the route does not have).
+ */
+export function evaluateAuthorization(
+  claims: AccessTokenClaims,
+  requirement: AuthorizationRequirement,
+  options: { scopeClaim: ScopeClaim; facts?: RequestFacts | undefined },
+): AuthorizationDenial | undefined {
+  const facts = options.facts ?? {};
+  // Resolve the organization before judging anything: a misconfigured route fails for every caller, not only some.
+  const organization = requirement.organization === undefined ? undefined : expectedOrganization(requirement.organization, facts, requirement.policy);
+  if (requirement.scopes.length > 0 && missingScopes(requirement.scopes, grantedScopes(claims, options.scopeClaim)).length > 0) {
+    return { reason: 'scope.insufficient', requiredScopes: requirement.scopes };
+  }
+  if (organization !== undefined && !organizationMatches(claims, organization)) return { reason: 'organization.mismatch' };
+  for (const rule of requirement.claims ?? []) {
+    let granted: boolean;
+    try {
+      granted = rule.test(claims);
+    } catch (cause) {
+      return { reason: 'claims.rejected', rule: rule.description, cause };
+    }
+    if (!granted) return { reason: 'claims.rejected', rule: rule.description };
+  }
+  return undefined;
+}
+
+/** A policy's requirement plus an operation's own scopes (`@Security('admin', ['extra'])`): all must hold. */
+export function requirementOf(policy: ResolvedPolicy | undefined, scopes: string | readonly string[] | undefined): AuthorizationRequirement {
+  const own = toScopeList(scopes);
+  if (!policy) return { scopes: own };
+  return {
+    scopes: [...new Set([...policy.scopes, ...own])],
+    organization: policy.organization,
+    claims: policy.claims,
+    policy: policy.name,
+  };
+}
+
+// --- configuration --------------------------------------------------------------------------------------------------
+
+/** Names that keep their meaning in `@Security(…)`: the schemes, and the default general name. */
+export const RESERVED_POLICY_NAMES: readonly string[] = ['bearer', 'dpop', 'auth0'];
+/** `@Security('<name>-optional')` serves anonymous callers too (see the tsoa glue). */
+export const OPTIONAL_SUFFIX = '-optional';
+const POLICY_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+const KNOWN_POLICY_OPTIONS = new Set(['scopes', 'organization', 'claims']);
+const PARAM_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function resolvePolicy(name: string, policy: unknown): ResolvedPolicy {
+  const option = `policies.${name}`;
+  if (!POLICY_NAME.test(name)) throw new ConfigurationError(option, 'a policy name starts with a letter and has only letters, digits and "_ . : -" (at most 64)');
+  if (RESERVED_POLICY_NAMES.includes(name)) throw new ConfigurationError(option, `"${name}" is reserved (@Security('${name}') keeps its meaning); choose another name`);
+  if (name.endsWith(OPTIONAL_SUFFIX)) throw new ConfigurationError(option, `names ending in "${OPTIONAL_SUFFIX}" are reserved: @Security('<policy>${OPTIONAL_SUFFIX}') is the optional variant of every policy`);
+  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) {
+    throw new ConfigurationError(option, 'expected an object such as { scopes: ["read:x"], claims: [claimIncludes("roles", "admin")] }');
+  }
+  for (const key of Object.keys(policy)) {
+    if (!KNOWN_POLICY_OPTIONS.has(key)) throw new ConfigurationError(`${option}.${key}`, `is not a policy option; the options are ${[...KNOWN_POLICY_OPTIONS].join(', ')}`);
+  }
+  const { scopes, organization, claims } = policy as Policy;
+  if (scopes !== undefined && typeof scopes !== 'string' && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
+    throw new ConfigurationError(`${option}.scopes`, 'expected a list of scope names such as ["read:messages"]');
+  }
+  if (organization !== undefined) {
+    const valid =
+      (typeof organization === 'string' && organization.trim() !== '' && organization.trim() === organization) ||
+      (organization !== null && typeof organization === 'object' && typeof organization.param === 'string' && PARAM_NAME.test(organization.param));
+    if (!valid) throw new ConfigurationError(`${option}.organization`, 'expected an organization ID ("org_…") or name, or { param: "orgId" } for a path parameter');
+  }
+  if (claims !== undefined && !(Array.isArray(claims) && claims.every((rule) => rule !== null && typeof rule === 'object' && typeof rule.test === 'function'))) {
+    throw new ConfigurationError(`${option}.claims`, 'expected a list of claim rules such as [claimIncludes("roles", "admin")]');
+  }
+  return {
+    name,
+    scopes: toScopeList(scopes),
+    ...(organization !== undefined ? { organization: typeof organization === 'string' ? organization : { param: organization.param } } : {}),
+    claims: [...(claims ?? [])],
+  };
+}
+
+/** Checks the `policies` option. Throws a {@link ConfigurationError} naming the policy and the fix. */
+export function resolvePolicies(policies: unknown): ReadonlyMap<string, ResolvedPolicy> {
+  const resolved = new Map<string, ResolvedPolicy>();
+  if (policies === undefined) return resolved;
+  if (policies === null || typeof policies !== 'object' || Array.isArray(policies)) {
+    throw new ConfigurationError('policies', 'expected an object of policy name → { scopes, organization, claims }');
+  }
+  for (const [name, policy] of Object.entries(policies)) resolved.set(name, resolvePolicy(name, policy));
+  return resolved;
+}
+
+/** The policy named `name`; a {@link PolicySetupError} naming the fix when there is none. */
+export function findPolicy(policies: ReadonlyMap<string, ResolvedPolicy>, name: string): ResolvedPolicy {
+  const policy = policies.get(name);
+  if (policy) return policy;
+  const known = [...policies.keys()];
+  throw new PolicySetupError(
+    'policies',
+    `no policy named "${name}"; define it in createAuth0Api({ policies: { "${name}": { … } } })${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
+  );
+}
