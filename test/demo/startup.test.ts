@@ -207,7 +207,7 @@ describe('issue 9 item 9: the development issuer never starts in a production-li
 
 describe('issue 12 item 3: the demo loads the development issuer and ioredis only when used', () => {
   /** Starts the built demo in a fresh process with `env`, and reports which optional packages got loaded. */
-  function probe(env: Record<string, string>): { oidcProvider: boolean; ioredis: boolean; rssMiB: number } {
+  function probe(env: Record<string, string>): { oidcProvider: boolean; ioredis: boolean; typescript: boolean; rssMiB: number } {
     const script = `
       import { createRequire } from 'node:module';
       const require = createRequire(import.meta.url);
@@ -215,17 +215,20 @@ describe('issue 12 item 3: the demo loads the development issuer and ioredis onl
       const demo = await startDemo({ env: ${JSON.stringify({ HOST: '127.0.0.1', PORT: '0', ...env })}, quiet: true });
       // oidc-provider is an ES module; its CommonJS dependency koa shows in require.cache once it is loaded.
       const loaded = Object.keys(require.cache);
-      const report = { oidcProvider: loaded.some((p) => p.includes('/node_modules/koa/')), ioredis: loaded.some((p) => p.includes('/node_modules/ioredis/')), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+      const report = { oidcProvider: loaded.some((p) => p.includes('/node_modules/koa/')), ioredis: loaded.some((p) => p.includes('/node_modules/ioredis/')), typescript: loaded.some((p) => p.includes('/node_modules/typescript/')), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
       await demo.close();
       console.log(JSON.stringify(report));
       process.exit(0);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: cleanEnv({}), encoding: 'utf8', timeout: 30_000 });
-    return JSON.parse(out.trim().split('\n').pop()!) as { oidcProvider: boolean; ioredis: boolean; rssMiB: number };
+    return JSON.parse(out.trim().split('\n').pop()!) as { oidcProvider: boolean; ioredis: boolean; typescript: boolean; rssMiB: number };
   }
 
   it('with a real domain and no Redis: neither oidc-provider nor ioredis is loaded', () => {
     const lean = probe({ AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE });
     expect(lean).toMatchObject({ oidcProvider: false, ioredis: false });
+    // Controllers import their decorators from @tsoa/runtime: the `tsoa` package would load its CLI and the TypeScript
+    // compiler (tens of MB) into the server.
+    expect(lean.typescript).toBe(false);
     // The control: the same probe does see them when the demo uses them.
     const full = probe({ NODE_ENV: 'test', AUTH0_DEV_ISSUER_PORT: '0', REDIS_URL: 'redis://127.0.0.1:6379' });
     expect(full).toMatchObject({ oidcProvider: true, ioredis: true });

@@ -1,4 +1,4 @@
-import { Controller, Get, Request, Route, Security, Tags } from 'tsoa';
+import { Controller, Get, Request, Route, Security, Tags } from '@tsoa/runtime';
 import type { Request as ExpressRequest } from 'express';
 import { getOptionalAuth } from '../../express/index.js';
 

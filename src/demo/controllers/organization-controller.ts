@@ -1,4 +1,4 @@
-import { Controller, Get, Path, Route, Security, Tags } from 'tsoa';
+import { Controller, Get, Path, Route, Security, Tags } from '@tsoa/runtime';
 
 @Route('api/orgs')
 @Tags('Organizations')

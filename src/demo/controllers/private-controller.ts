@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Request, RequestProp, Route, Security, SuccessResponse, Tags } from 'tsoa';
+import { Body, Controller, Get, Post, Request, RequestProp, Route, Security, SuccessResponse, Tags } from '@tsoa/runtime';
 import type { Request as ExpressRequest } from 'express';
 import { getAuth } from '../../express/index.js';
 
