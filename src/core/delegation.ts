@@ -10,8 +10,11 @@
 
 /** One actor of a delegation chain: its `sub`, its `iss` when given, and any other claims the issuer added. */
 export interface Actor {
+  /** Who acts (RFC 8693 §4.1: required). */
   sub: string;
+  /** The issuer that names that subject, when given. */
   iss?: string;
+  /** Other claims of the actor (without its nested `act`). */
   [claim: string]: unknown;
 }
 

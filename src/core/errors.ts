@@ -158,14 +158,19 @@ export class AuthError extends Error {
   override readonly name = 'AuthError';
   /** The HTTP status: 400, 401, 403 or 503. */
   readonly status: number;
+  /** The RFC 6750 / RFC 9449 `error` code. */
   readonly code: AuthErrorCode;
   /** Safe to send to the client: fixed text, printable ASCII, no internals. */
   readonly description: string;
   /** The scheme the client used, when known. */
   readonly scheme: AuthScheme | undefined;
+  /** Why, precisely (never sent to clients; see {@link AUTH_FAILURE_REASONS}). */
   readonly reason: AuthFailureReason;
+  /** For `insufficient_scope` because of scopes: the scopes the operation requires. */
   readonly requiredScopes: readonly string[] | undefined;
+  /** For `temporarily_unavailable`: seconds until a retry can succeed. */
   readonly retryAfter: number | undefined;
+  /** For `use_dpop_nonce`: the nonce to use. */
   readonly dpopNonce: string | undefined;
   /** Express's final handler reads `expose` to decide whether the message may be shown. It may. */
   readonly expose = true;

@@ -55,16 +55,23 @@ export interface Policy<C extends object = AccessTokenClaims> {
 
 /** A policy with its options checked: what the validator evaluates. */
 export interface ResolvedPolicy {
+  /** The policy's name, as in `@Security(name)`. */
   readonly name: string;
+  /** Its scopes, de-duplicated. */
   readonly scopes: readonly string[];
+  /** Its organization rule, if any. */
   readonly organization?: OrganizationRule | undefined;
+  /** Its claim rules. */
   readonly claims: readonly ClaimRule[];
 }
 
 /** What one operation requires of a verified token: a policy's parts plus the operation's own scopes. */
 export interface AuthorizationRequirement {
+  /** Scopes that must all be granted. */
   scopes: readonly string[];
+  /** The organization the token must be issued for. */
   organization?: OrganizationRule | undefined;
+  /** Claim rules that must all hold. */
   claims?: readonly ClaimRule[] | undefined;
   /** The policy this requirement comes from, for error messages. */
   policy?: string | undefined;

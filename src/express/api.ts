@@ -129,7 +129,9 @@ export class Auth0Api {
    * request without credentials resolves undefined. An unknown policy rejects with a 500 error naming the fix.
    */
   authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options: AuthorizeOptions & { optional: true }): Promise<AuthResult<C> | undefined>;
+  /** {@inheritDoc Auth0Api.(authorize:1)} */
   authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options?: AuthorizeOptions & { optional?: false | undefined }): Promise<AuthResult<C>>;
+  /** {@inheritDoc Auth0Api.(authorize:1)} */
   authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options?: AuthorizeOptions): Promise<AuthResult<C> | undefined>;
   async authorize<C extends AccessTokenClaims = AccessTokenClaims>(req: Request, options: AuthorizeOptions = {}): Promise<AuthResult<C> | undefined> {
     const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);

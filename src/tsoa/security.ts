@@ -12,11 +12,13 @@ import { ConfigurationError } from '../core/errors.js';
 import { OPTIONAL_SUFFIX, resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
 import type { DpopMode } from '../core/config.js';
 
+/** Options of {@link securityDefinitions}. */
 export interface SecuritySchemeOptions {
   /** Scope name → description: the one place scopes are described. */
   scopes: Readonly<Record<string, string>>;
-  /** OAuth2 endpoints of the issuer (Auth0: `https://TENANT/authorize`, `https://TENANT/oauth/token`). */
+  /** The issuer's authorization endpoint (Auth0: `https://TENANT/authorize`). */
   authorizationUrl?: string;
+  /** The issuer's token endpoint (Auth0: `https://TENANT/oauth/token`). */
   tokenUrl?: string;
   /** Name used in `@Security(…)`. Default `auth0`. */
   name?: string;
@@ -52,7 +54,9 @@ export function securityDefinitions(options: SecuritySchemeOptions): Record<stri
   };
 }
 
+/** Options of {@link finalizeSpec}. */
 export interface FinalizeSpecOptions extends SecuritySchemeOptions {
+  /** Which schemes operations offer: Bearer and DPoP (`allowed`, default), DPoP only, or Bearer only. */
   dpopMode?: DpopMode;
   /**
    * The `policies` given to `createAuth0Api` (`serveDocs` passes them): operations secured by a policy list its
