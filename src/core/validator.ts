@@ -64,11 +64,18 @@ export class ApiValidator {
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */
   async verifyRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C>> {
+    // Telemetry: a shared no-op unless an OpenTelemetry SDK is registered (then the pipeline runs in its span).
+    const recorded = this.config.telemetry.startAuthentication();
+    let verified: VerifiedRequest;
     try {
-      return (await this.authenticate(request)) as VerifiedRequest<C>;
+      verified = await (recorded.traced ? recorded.run(() => this.authenticate(request)) : this.authenticate(request));
     } catch (error) {
-      throw this.rejected(error);
+      const refused = this.rejected(error);
+      recorded.failed(refused, request.headers);
+      throw refused;
     }
+    recorded.succeeded(verified.scheme);
+    return verified as VerifiedRequest<C>;
   }
 
   private async authenticate(request: RequestContext): Promise<VerifiedRequest> {
@@ -88,8 +95,10 @@ export class ApiValidator {
   /** Checks that a verified request grants every scope in `required` (AND). Throws 403 `insufficient_scope`. */
   assertScopes(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, required: string | readonly string[] | undefined): void {
     const list = toScopeList(required);
-    if (list.length === 0 || missingScopes(list, grantedScopes(verified.claims, this.config.scopeClaim)).length === 0) return;
-    throw this.rejected(new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme: verified.scheme, requiredScopes: list }));
+    if (list.length === 0 || missingScopes(list, grantedScopes(verified.claims, this.config.scopeClaim)).length === 0) return this.config.telemetry.authorization(true);
+    const refused = this.rejected(new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme: verified.scheme, requiredScopes: list }));
+    this.config.telemetry.authorization(false, refused);
+    throw refused;
   }
 
   /**
@@ -97,13 +106,23 @@ export class ApiValidator {
    * issuer; a sender-constrained token is refused, since no proof or certificate comes with it.
    */
   async verifyAccessToken<C extends AccessTokenClaims = AccessTokenClaims>(token: string, request: Partial<RequestContext> = {}): Promise<C> {
+    const recorded = this.config.telemetry.startAuthentication();
+    let claims: AccessTokenClaims;
     try {
-      const { claims } = await this.tokens.verify(token, { url: request.url ?? '', headers: request.headers ?? {} });
-      checkConfirmation(claims, { scheme: 'bearer', mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
-      return claims as C;
+      claims = await (recorded.traced ? recorded.run(() => this.bearerClaims(token, request)) : this.bearerClaims(token, request));
     } catch (error) {
-      throw this.rejected(error instanceof AuthError ? error.onScheme('bearer') : error);
+      const refused = this.rejected(error instanceof AuthError ? error.onScheme('bearer') : error);
+      recorded.failed(refused);
+      throw refused;
     }
+    recorded.succeeded('bearer');
+    return claims as C;
+  }
+
+  private async bearerClaims(token: string, request: Partial<RequestContext>): Promise<AccessTokenClaims> {
+    const { claims } = await this.tokens.verify(token, { url: request.url ?? '', headers: request.headers ?? {} });
+    checkConfirmation(claims, { scheme: 'bearer', mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
+    return claims;
   }
 
   /** Reports a refusal and returns it as an AuthError (an unexpected error becomes a 401 `internal`, logged). */
