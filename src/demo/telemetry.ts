@@ -94,11 +94,18 @@ export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<DemoTeleme
       meterProvider = new sdk.MeterProvider({ resource, readers });
       const provider = meterProvider;
       stops.push(() => provider.shutdown());
-      if (!api.metrics.setGlobalMeterProvider(meterProvider)) throw new Error('an OpenTelemetry meter provider is already registered in this process');
+      if (!api.metrics.setGlobalMeterProvider(meterProvider)) {
+        throw new ConfigurationError('OTEL_METRICS_EXPORTER', 'an OpenTelemetry meter provider is already registered in this process; unset the variable to use that one');
+      }
       stops.push(async () => api.metrics.disable());
     }
 
     if (tracesExporters.length > 0) {
+      // register() would fail silently next to an SDK the process already registered (e.g. with node --import).
+      const current = api.trace.getTracerProvider() as { getDelegate?: () => unknown };
+      if (current.getDelegate?.() !== new api.ProxyTracerProvider().getDelegate()) {
+        throw new ConfigurationError('OTEL_TRACES_EXPORTER', 'an OpenTelemetry tracer provider is already registered in this process; unset the variable to use that one');
+      }
       const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
       const { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter } = await import('@opentelemetry/sdk-trace-base');
       const spanProcessors = [];

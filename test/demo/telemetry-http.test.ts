@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { calculateThumbprint, generateKeyPair, generateProof } from 'dpop';
 import { TestIssuer } from '../support/test-issuer.js';
 import { closedPort } from '../support/helpers.js';
@@ -257,10 +257,20 @@ describe('no OTEL_* variable', () => {
     );
   });
 
-  it('refuses an unknown exporter with one line naming the variable', async () => {
-    const child = spawn(process.execPath, [SERVER], {
+  it.each<[string, string[], Record<string, string>, RegExp]>([
+    ['an unknown exporter', [], { OTEL_TRACES_EXPORTER: 'jaeger' }, /OTEL_TRACES_EXPORTER.*"jaeger".*otlp, console, none/],
+    ['a port of 0', [], { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' }, /OTEL_EXPORTER_PROMETHEUS_PORT.*1 to 65535/],
+    // An SDK the process registered itself (node --import): the demo's own would silently not be the one used.
+    ['a tracer provider already registered', ['--import', './bench/lib/otel-sdk.mjs'], { OTEL_TRACES_EXPORTER: 'console', BENCH_OTEL: 'traces' }, /OTEL_TRACES_EXPORTER.*already registered/],
+    ['a Prometheus port in use', [], { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: 'busy' }, /OTEL_EXPORTER_PROMETHEUS_PORT.*cannot serve metrics on 127\.0\.0\.1:\d+ .*choose a free port/],
+  ])('refuses %s with one line naming the variable', async (_what, nodeArgs, vars, message) => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    const port = vars.OTEL_EXPORTER_PROMETHEUS_PORT === 'busy' ? { OTEL_EXPORTER_PROMETHEUS_PORT: String((busy.address() as AddressInfo).port) } : {};
+    const child = spawn(process.execPath, [...nodeArgs, SERVER], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE, OTEL_TRACES_EXPORTER: 'jaeger' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE, ...vars, ...port },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -268,6 +278,6 @@ describe('no OTEL_* variable', () => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
-    expect(err.trim().split('\n')).toEqual([expect.stringMatching(/OTEL_TRACES_EXPORTER.*"jaeger".*otlp, console, none/)]);
+    expect(err.trim().split('\n')).toEqual([expect.stringMatching(message)]);
   });
 });
