@@ -29,6 +29,9 @@
 //   FLOOR_MS=300                sampling per floor and round
 //   CASES=id,id                 subset of cases (ids in CASES below; the base, no-op and peer cases they compare
 //                               to are added)
+//   OTEL=1                      optional cases ours-bearer-otel-metrics and ours-dpop-otel-sdk (ours-bearer-otel-sdk
+//                               always runs): an OpenTelemetry SDK registered before the app (bench/lib/otel-sdk.mjs),
+//                               compared with API only (ref)
 //   REDIS=1 CREATEAPP=1 PLAIN=1 optional cases: ours-dpop-redis (REDIS_URL or redis://127.0.0.1:6379); ours in the
 //                               createApp shell of the no-op and peer servers (lib-*); a plain Express app without
 //                               tsoa, ours vs the peer (plain-*; PLAIN=1 also adds that peer to the memory runs).
@@ -110,9 +113,8 @@ const boundToken = mintToken(key, ISSUER, { cnf: { jkt: proofKey.jkt } });
 // peer's case; floor: rs256 | es256 (the signature check the case cannot avoid); ref: another case to report the
 // difference to (e.g. an OpenTelemetry SDK case vs API only); optional: the env var that enables it; env: extra
 // environment for the server (BENCH_PRELOAD=<module> is imported before the app, e.g. to register an SDK).
-// Adding a case is one line, e.g. ours with an OpenTelemetry SDK registered, compared with API only (ours-bearer):
-//   { id: 'ours-bearer-otel-sdk', label: 'ours: Bearer, one reused token, OpenTelemetry SDK', server: 'demo',
-//     kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' } },
+// Adding a case is one line: e.g. ours-bearer-otel-sdk, ours with an OpenTelemetry SDK registered, compared with
+// ours-bearer (API only: @opentelemetry/api installed, no SDK: the library's no-op path).
 const CASES = [
   { id: 'public', label: 'ours (demo): unauthenticated /api/public', server: 'demo', kind: 'public' },
   { id: 'ours-bearer', label: 'ours: Bearer, one reused token (cache hit)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', peer: 'peer-bearer' },
@@ -124,6 +126,9 @@ const CASES = [
   { id: 'peer-bearer', label: 'peer: Bearer, one reused token', server: 'demo-eojb', kind: 'bearer', base: 'peer-public', noop: 'noop-bearer' },
   { id: 'peer-bearer-unique', label: 'peer: Bearer, a new token per request', server: 'demo-eojb', kind: 'bearer-unique', base: 'peer-public', noop: 'noop-bearer', floor: 'rs256' },
   { id: 'peer-dpop', label: 'peer: DPoP, a new proof per request (it has no replay store)', server: 'demo-eojb', kind: 'dpop', base: 'peer-public', noop: 'noop-bearer', floor: 'es256' },
+  { id: 'ours-bearer-otel-sdk', label: 'ours: Bearer, one reused token, OpenTelemetry SDK registered (metrics + every span)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' } },
+  { id: 'ours-bearer-otel-metrics', label: 'ours: Bearer, one reused token, OpenTelemetry metrics only (no tracer, no context manager)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs', BENCH_OTEL: 'metrics' }, optional: 'OTEL' },
+  { id: 'ours-dpop-otel-sdk', label: 'ours: DPoP, a new proof per request, OpenTelemetry SDK registered', server: 'demo', kind: 'dpop', base: 'public', noop: 'noop-bearer', floor: 'es256', ref: 'ours-dpop', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' }, optional: 'OTEL' },
   { id: 'ours-dpop-redis', label: 'ours: DPoP, a new proof per request, Redis replay store', server: 'demo', kind: 'dpop', redis: true, base: 'public', noop: 'noop-bearer', peer: 'peer-dpop', floor: 'es256', optional: 'REDIS' },
   { id: 'lib-public', label: 'ours in the createApp shell: /api/public', server: 'demo-lib', kind: 'public', optional: 'CREATEAPP' },
   { id: 'lib-bearer', label: 'ours in the createApp shell: Bearer, one reused token', server: 'demo-lib', kind: 'bearer', base: 'lib-public', noop: 'noop-bearer', peer: 'peer-bearer', optional: 'CREATEAPP' },

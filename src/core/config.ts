@@ -1,12 +1,13 @@
 /**
  * Options, their defaults, and the checks that make misconfiguration fail at start-up with one clear line.
- * Everything is resolved here, once: the domains, the stores, the nonces, the event sink.
+ * Everything is resolved here, once: the domains, the stores, the nonces, the event sink, the telemetry.
  */
 import { ConfigurationError } from './errors.js';
 import { SUPPORTED_ALGORITHMS, type Algorithm } from './jws.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 import { NonceManager, type NonceOptions } from './nonce.js';
 import { safeSink, type AuthEvent, type EventSink } from './events.js';
+import { Telemetry } from './telemetry.js';
 import type { IssuerClientOptions } from './issuer.js';
 import type { MtlsMode } from './confirmation.js';
 import { resolvePolicies, type Policy, type ResolvedPolicy } from './policies.js';
@@ -146,6 +147,8 @@ export interface ResolvedConfig {
   policies: ReadonlyMap<string, ResolvedPolicy>;
   /** The `onEvent` hook, made safe (a throwing hook never changes a verdict). */
   emit: EventSink;
+  /** OpenTelemetry metrics and spans (telemetry.ts): reported when the application registered an SDK. */
+  telemetry: Telemetry;
 }
 
 /** A static list is held whole (no eviction, see issuer-pool.ts); beyond this, use a resolver. */
@@ -315,6 +318,7 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
   const tokenCacheSize = tokenCache === false ? 0 : typeof tokenCache === 'object' ? (tokenCache.maxEntries ?? 10_000) : 10_000;
   if (!Number.isInteger(tokenCacheSize) || tokenCacheSize < 0) throw new ConfigurationError('tokenCache.maxEntries', 'expected a non-negative integer');
 
+  const telemetry = new Telemetry();
   return {
     domains,
     audiences: audienceList.map((a) => a.trim()),
@@ -331,6 +335,7 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
       cacheMaxAge: positive('cacheMaxAge', options.cacheMaxAge, 600),
       maxStaleness: positive('maxStaleness', options.maxStaleness, 3600, true),
       maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, false, 'bytes'),
+      telemetry,
     },
     dpop: {
       mode,
@@ -347,5 +352,6 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
     tokenCacheSize,
     policies: resolvePolicies(options.policies),
     emit: safeSink(options.onEvent),
+    telemetry,
   };
 }

@@ -60,9 +60,11 @@ export class DpopVerifier {
 
   private async remember(record: ReplayRecord): Promise<void> {
     let fresh: boolean;
+    const check = this.config.telemetry.startReplayCheck();
     try {
       fresh = await this.config.dpop.replayStore.checkAndRemember(record);
     } catch (error) {
+      check.done('error', error);
       this.config.emit({ type: 'replay_store_failed', detail: String((error as Error)?.message ?? error) });
       const storeError = error instanceof ReplayStoreError ? error : undefined;
       // Over its share, a client is refused whatever onStoreError says: its proof may be a replay of an evicted one.
@@ -76,6 +78,7 @@ export class DpopVerifier {
         cause: error,
       });
     }
+    check.done(fresh ? 'fresh' : 'replay');
     if (!fresh) throw new AuthError('invalid_dpop_proof', 'proof.replay', 'The DPoP proof was already used', { scheme: 'dpop' });
   }
 }

@@ -10,6 +10,7 @@ import { fetchJson } from './fetch-json.js';
 import { importPublicJwk, ISSUER_KEY_BOUNDS, keyFitsAlgorithm, type Algorithm } from './jws.js';
 import { isLoopbackHost } from './config.js';
 import type { EventSink } from './events.js';
+import type { Telemetry } from './telemetry.js';
 
 /** What a resource server uses of a discovery document. */
 export interface Discovery {
@@ -42,6 +43,8 @@ export interface IssuerClientOptions {
   cacheMaxAge: number;
   maxStaleness: number;
   cooldown: number;
+  /** Counts key-set fetches (`auth.jwks.fetches`) and traces them. */
+  telemetry: Telemetry;
 }
 
 const MAX_KEYS = 100;
@@ -194,11 +197,14 @@ export class IssuerClient {
 
   private async loadKeys(): Promise<KeySetSnapshot> {
     const { jwksUri } = await this.discovery.get();
+    const fetched = this.options.telemetry.startJwksFetch(jwksUri);
     try {
       const snapshot = parseKeySet(await fetchJson(jwksUri, this.fetchOptions()), jwksUri);
+      fetched.done(true);
       this.emit({ type: 'keys_refreshed', url: jwksUri, keys: snapshot.byKid.size });
       return snapshot;
     } catch (error) {
+      fetched.done(false, error);
       this.fault(jwksUri, error);
       throw error;
     }

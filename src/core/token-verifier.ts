@@ -42,13 +42,16 @@ export class TokenVerifier {
       if (hit !== undefined) {
         // The common case stays synchronous: only a resolver (asked again per request) needs an await.
         if (this.holdsNow(hit) && (this.config.domains.kind !== 'resolver' || (await this.resolverStillAllows(hit, request)))) {
+          this.config.telemetry.tokenCacheLookup(true, hit.issuerOrigin);
           return { claims: { ...hit.claims }, cacheHit: true };
         }
         this.cache.delete(token); // expired, too old, key gone or changed, issuer no longer allowed
       }
+      this.config.telemetry.tokenCacheLookup(false); // a verdict that no longer holds is a miss
     }
     const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
     const client = await this.issuers.select(decoded.payload.iss, request);
+    this.config.telemetry.issuerSelected(client.origin);
     const discovery = await client.getDiscovery();
     const claims = deepFreeze(
       checkClaims(decoded.payload, {

@@ -66,11 +66,18 @@ export class ApiValidator {
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */
   async verifyRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C>> {
+    // Telemetry: a shared no-op unless an OpenTelemetry SDK is registered (then the pipeline runs in its span).
+    const recorded = this.config.telemetry.startAuthentication();
+    let verified: VerifiedRequest;
     try {
-      return (await this.authenticate(request)) as VerifiedRequest<C>;
+      verified = await (recorded.traced ? recorded.run(() => this.authenticate(request)) : this.authenticate(request));
     } catch (error) {
-      throw this.rejected(error);
+      const refused = this.rejected(error);
+      recorded.failed(refused, request.headers);
+      throw refused;
     }
+    recorded.succeeded(verified.scheme);
+    return verified as VerifiedRequest<C>;
   }
 
   private async authenticate(request: RequestContext): Promise<VerifiedRequest> {
@@ -102,16 +109,10 @@ export class ApiValidator {
    */
   authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
     const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts });
-    if (!denial) return;
-    const scheme = verified.scheme;
-    switch (denial.reason) {
-      case 'scope.insufficient':
-        throw this.rejected(new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme, requiredScopes: denial.requiredScopes }));
-      case 'organization.mismatch':
-        throw this.rejected(new AuthError('insufficient_scope', 'organization.mismatch', 'The access token is not for this organization', { scheme }));
-      case 'claims.rejected':
-        throw this.rejected(new AuthError('insufficient_scope', 'claims.rejected', 'The access token does not grant access to this operation', { scheme, cause: denial.cause }));
-    }
+    if (!denial) return this.config.telemetry.authorization(true);
+    const refused = this.rejected(denialError(denial, verified.scheme));
+    this.config.telemetry.authorization(false, refused);
+    throw refused;
   }
 
   /** The policy named `name` of the `policies` option; throws a `PolicySetupError` naming the fix when there is none. */
@@ -147,13 +148,23 @@ export class ApiValidator {
    * issuer; a sender-constrained token is refused, since no proof or certificate comes with it.
    */
   async verifyAccessToken<C extends AccessTokenClaims = AccessTokenClaims>(token: string, request: Partial<RequestContext> = {}): Promise<C> {
+    const recorded = this.config.telemetry.startAuthentication();
+    let claims: AccessTokenClaims;
     try {
-      const { claims } = await this.tokens.verify(token, { url: request.url ?? '', headers: request.headers ?? {} });
-      checkConfirmation(claims, { scheme: 'bearer', mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
-      return claims as C;
+      claims = await (recorded.traced ? recorded.run(() => this.bearerClaims(token, request)) : this.bearerClaims(token, request));
     } catch (error) {
-      throw this.rejected(error instanceof AuthError ? error.onScheme('bearer') : error);
+      const refused = this.rejected(error instanceof AuthError ? error.onScheme('bearer') : error);
+      recorded.failed(refused);
+      throw refused;
     }
+    recorded.succeeded('bearer');
+    return claims as C;
+  }
+
+  private async bearerClaims(token: string, request: Partial<RequestContext>): Promise<AccessTokenClaims> {
+    const { claims } = await this.tokens.verify(token, { url: request.url ?? '', headers: request.headers ?? {} });
+    checkConfirmation(claims, { scheme: 'bearer', mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
+    return claims;
   }
 
   /** Reports a refusal and returns it as an AuthError (an unexpected error becomes a 401 `internal`, logged). */
@@ -194,6 +205,18 @@ export class ApiValidator {
   /** Sizes of the bounded caches (diagnostics and benchmarks). */
   stats(): { tokenCache: number } {
     return { tokenCache: this.tokens.cacheSize };
+  }
+}
+
+/** The 403 of an authorization denial: only a missing scope names the scopes (the other denials are not about scopes). */
+function denialError(denial: NonNullable<ReturnType<typeof evaluateAuthorization>>, scheme: AuthScheme): AuthError {
+  switch (denial.reason) {
+    case 'scope.insufficient':
+      return new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme, requiredScopes: denial.requiredScopes });
+    case 'organization.mismatch':
+      return new AuthError('insufficient_scope', 'organization.mismatch', 'The access token is not for this organization', { scheme });
+    case 'claims.rejected':
+      return new AuthError('insufficient_scope', 'claims.rejected', 'The access token does not grant access to this operation', { scheme, cause: denial.cause });
   }
 }
 

@@ -2,8 +2,8 @@
  * Starts the demo API: reads the configuration, starts the development issuer when no Auth0 domain is set,
  * and listens. `npm start` runs this file.
  *
- * The development issuer (oidc-provider) and ioredis are imported only when used: a demo with a real domain and no
- * Redis does not load them.
+ * The development issuer (oidc-provider), ioredis and the OpenTelemetry SDK are imported only when used: a demo with
+ * a real domain, no Redis and no `OTEL_*` variable does not load them.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,10 +21,16 @@ import { generatedSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
 import { DEV_ORGANIZATIONS, POLICIES } from './policies.js';
 import type { DevIssuer } from '../dev/index.js';
+import type { DemoTelemetry } from './telemetry.js';
+
+/** The variables that load the OpenTelemetry SDK (src/demo/telemetry.ts, which is imported only then). */
+const OTEL_VARIABLES = ['OTEL_METRICS_EXPORTER', 'OTEL_TRACES_EXPORTER', 'OTEL_SERVICE_NAME'];
 
 export interface RunningDemo {
   url: string;
   issuer: DevIssuer | undefined;
+  /** The OpenTelemetry SDK started from `OTEL_*` variables, if any. */
+  telemetry: DemoTelemetry | undefined;
   close(): Promise<void>;
 }
 
@@ -37,14 +43,21 @@ export interface StartOptions {
 }
 
 export async function startDemo(options: StartOptions = {}): Promise<RunningDemo> {
-  const config = readConfig(options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const config = readConfig(env);
   const origin = (port: number) => `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  // Before the server exists: the SDK registers globally, and its HTTP instrumentation wraps the server's requests.
+  const telemetry = OTEL_VARIABLES.some((name) => (env[name] ?? '').trim() !== '') ? await (await import('./telemetry.js')).startTelemetry(env) : undefined;
 
   // Listen first: the development issuer registers Swagger UI's redirect URI, which needs the real port.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    await telemetry?.shutdown();
+    throw error;
   });
   const url = origin((server.address() as AddressInfo).port);
 
@@ -55,6 +68,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await issuer?.close();
     redis?.disconnect();
+    await telemetry?.shutdown(); // last: flushes the spans of the requests above
   };
 
   try {
@@ -114,16 +128,20 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
     throw error;
   }
 
-  if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret);
+  if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret, telemetry);
   if (!options.quiet && isProductionLike(options.env ?? process.env) && !config.publicUrl) {
     // DPoP `htu` and RFC 9728 URLs then come from the Host header (or trusted forwarded headers): see README, Security.
     console.warn('auth0-tsoa-api: set AUTH0_PUBLIC_URL to the public URL of this API (e.g. https://api.example.com) in production');
   }
-  return { url, issuer, close };
+  return { url, issuer, telemetry, close };
 }
 
-function printBanner(url: string, issuer: DevIssuer | undefined, audience: string, clientId?: string, clientSecret?: string) {
+function printBanner(url: string, issuer: DevIssuer | undefined, audience: string, clientId?: string, clientSecret?: string, telemetry?: DemoTelemetry) {
   const lines = [`auth0-tsoa-api demo listening on ${url}  (docs: ${url}/docs)`];
+  if (telemetry) {
+    const exports = [...(telemetry.metricsUrl ? [`metrics ${telemetry.metricsUrl}`] : []), ...telemetry.tracesExporters.map((kind) => `traces → ${kind}`)];
+    lines.push(`OpenTelemetry (service.name=${telemetry.serviceName}): ${exports.join(', ') || 'no exporter'}`);
+  }
   if (issuer) {
     lines.push(
       '',
