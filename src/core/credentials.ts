@@ -78,6 +78,20 @@ export function hasDpopHeader(headers: Headers): boolean {
   return value !== undefined && (typeof value === 'string' ? value !== '' : value.length > 0);
 }
 
+/**
+ * True when a request carries no credentials at all: no `Authorization` header (or a blank one) and no
+ * `access_token` in its query or body. Only such a request may be served anonymously where an operation allows it;
+ * anything else (a token only in the query, an unsupported scheme, a malformed header) is judged as usual.
+ */
+export function carriesNoCredentials(headers: Headers, tokenOutsideHeader: boolean): boolean {
+  if (tokenOutsideHeader) return false;
+  try {
+    return parseAuthorization(headers).kind === 'none';
+  } catch {
+    return false; // malformed: the pipeline answers 400
+  }
+}
+
 function unauthorized(reason: AuthFailureReason, description: string): AuthError {
   return new AuthError('unauthorized', reason, description);
 }

@@ -14,7 +14,7 @@
  * | `domains_resolver_failed` | the `domains` resolver threw or timed out | error |
  * | `replay_store_warning` | a replay store's set-up warning | warn |
  */
-import type { AuthErrorCode, AuthFailureReason, AuthScheme, ProviderFetchFailure } from './errors.js';
+import type { AuthError, AuthErrorCode, AuthFailureReason, AuthScheme, ProviderFetchFailure } from './errors.js';
 
 /**
  * A request was refused (any status: 400, 401, 403, 503), once per refusal, by authentication or authorization.
@@ -106,6 +106,13 @@ export type AuthEvent =
 
 /** The `type`s of {@link AuthEvent}. */
 export type AuthEventType = AuthEvent['type'];
+
+/** The `request_rejected` event of a refusal (the cause only for `internal` failures, which are bugs). */
+export function rejectionEvent(error: AuthError): RequestRejectedEvent {
+  const event: RequestRejectedEvent = { type: 'request_rejected', code: error.code, reason: error.reason, status: error.status, scheme: error.scheme };
+  if (error.reason === 'internal') event.cause = error.cause;
+  return event;
+}
 
 /** A function receiving events. */
 export type EventSink = (event: AuthEvent) => void;

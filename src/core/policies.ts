@@ -8,7 +8,7 @@
  *   3. claim rules   → 403 `insufficient_scope`, no `scope` attribute.
  * Authentication (401, 400) always comes first: these run only on a verified token.
  */
-import { ConfigurationError } from './errors.js';
+import { AuthError, ConfigurationError, type AuthScheme } from './errors.js';
 import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
 import type { ScopeClaim } from './config.js';
 import type { AccessTokenClaims } from './access-token.js';
@@ -337,4 +337,16 @@ export function findPolicy(policies: ReadonlyMap<string, ResolvedPolicy>, name: 
     'policies',
     `no policy named "${name}"; define it in createAuth0Api({ policies: { "${name}": { … } } })${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
   );
+}
+
+/** The 403 of a denial: only a missing scope names the scopes (the other denials are not about scopes). */
+export function denialError(denial: AuthorizationDenial, scheme: AuthScheme): AuthError {
+  switch (denial.reason) {
+    case 'scope.insufficient':
+      return new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme, requiredScopes: denial.requiredScopes });
+    case 'organization.mismatch':
+      return new AuthError('insufficient_scope', 'organization.mismatch', 'The access token is not for this organization', { scheme });
+    case 'claims.rejected':
+      return new AuthError('insufficient_scope', 'claims.rejected', 'The access token does not grant access to this operation', { scheme, cause: denial.cause });
+  }
 }

@@ -9,44 +9,22 @@
  */
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ApiOptions, type ResolvedConfig } from './config.js';
-import { acceptedCredentials, getDpopProof, type Headers } from './credentials.js';
+import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './credentials.js';
 import { IssuerPool } from './issuer-pool.js';
 import { TokenVerifier } from './token-verifier.js';
 import { DpopVerifier } from './dpop.js';
 import { checkConfirmation } from './confirmation.js';
 import { toScopeList } from './scopes.js';
-import { evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './policies.js';
-import { parseAuthorization } from './credentials.js';
+import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './policies.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './resource-metadata.js';
 import type { ResponseFacts } from './error-response.js';
 import type { AccessTokenClaims } from './access-token.js';
-import { accessTokenHash, type VerifiedProof } from './dpop-proof.js';
+import { accessTokenHash } from './dpop-proof.js';
+import { rejectionEvent } from './events.js';
+import type { Discovery } from './issuer.js';
+import type { RequestContext, VerifiedRequest } from './request.js';
 
-/** What an adapter tells the validator about a request. */
-export interface RequestContext {
-  /** HTTP method, as sent (methods are case-sensitive). */
-  method: string;
-  /** The absolute public URL of the request (what the client called, proxies taken into account). */
-  url: string;
-  headers: Headers;
-  /** True when an `access_token` was also found in the query string or form body (never accepted). */
-  tokenOutsideHeader?: boolean;
-  /** The client's TLS certificate (DER), for certificate-bound tokens; called only when a token is bound to one. */
-  clientCertificate?: () => Uint8Array | undefined;
-}
-
-/** An authenticated request. */
-export interface VerifiedRequest<C extends AccessTokenClaims = AccessTokenClaims> {
-  claims: C;
-  token: string;
-  scheme: AuthScheme;
-  /** The public URL the request was verified for. */
-  url: string;
-  /** The verified DPoP proof, for the DPoP scheme. */
-  proof?: VerifiedProof;
-  /** Headers to add to the successful response (e.g. the next `DPoP-Nonce`). */
-  responseHeaders: Readonly<Record<string, string>>;
-}
+export type { RequestContext, VerifiedRequest };
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -65,19 +43,23 @@ export class ApiValidator {
   }
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */
-  async verifyRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C>> {
-    // Telemetry: a shared no-op unless an OpenTelemetry SDK is registered (then the pipeline runs in its span).
+  verifyRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C>> {
+    return this.measured(() => this.authenticate(request), request.headers) as Promise<VerifiedRequest<C>>;
+  }
+
+  /** One authentication in its telemetry record (a no-op unless an OpenTelemetry SDK is registered); refusals reported once. */
+  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, headers?: Headers): Promise<T> {
     const recorded = this.config.telemetry.startAuthentication();
-    let verified: VerifiedRequest;
+    let result: T;
     try {
-      verified = await (recorded.traced ? recorded.run(() => this.authenticate(request)) : this.authenticate(request));
+      result = await (recorded.traced ? recorded.run(authenticate) : authenticate());
     } catch (error) {
       const refused = this.rejected(error);
-      recorded.failed(refused, request.headers);
+      recorded.failed(refused, headers);
       throw refused;
     }
-    recorded.succeeded(verified.scheme);
-    return verified as VerifiedRequest<C>;
+    recorded.succeeded(result.scheme);
+    return result;
   }
 
   private async authenticate(request: RequestContext): Promise<VerifiedRequest> {
@@ -99,13 +81,10 @@ export class ApiValidator {
     this.authorize(verified, { scopes: toScopeList(required) });
   }
 
-  // --- Authorization (after authentication: every 401/400 comes before any 403) -------------------------------------
-
   /**
-   * Checks that a verified request satisfies a requirement: its scopes (403 `insufficient_scope` with `scope="…"`),
-   * then its organization and claim rules (403 `insufficient_scope` without `scope`: the token is valid and has its
-   * scopes, so asking for a scope would not help). `facts` supplies the request's path parameters.
-   * Throws an {@link AuthError}, or a `PolicySetupError` (500) when the requirement cannot apply to this route.
+   * After authentication (every 401/400 comes first): scopes, then organization and claim rules (403
+   * `insufficient_scope`, with `scope="…"` only for scopes). `facts`: the path parameters. A `PolicySetupError` (500)
+   * when the requirement cannot apply to this route.
    */
   authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
     const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts });
@@ -120,25 +99,12 @@ export class ApiValidator {
     return findPolicy(this.config.policies, name);
   }
 
-  /**
-   * True when a request carries no credentials at all: no `Authorization` header (or a blank one) and no
-   * `access_token` in its query or body. Such a request may be served anonymously where an operation allows it;
-   * anything else (a token only in the query, an unsupported scheme, a malformed header) is judged as usual.
-   */
+  /** True when a request carries no credentials at all (see `carriesNoCredentials`): it may be served anonymously. */
   isAnonymous(request: Pick<RequestContext, 'headers' | 'tokenOutsideHeader'>): boolean {
-    if (request.tokenOutsideHeader === true) return false;
-    try {
-      return parseAuthorization(request.headers).kind === 'none';
-    } catch {
-      return false; // malformed: verifyRequest answers 400
-    }
+    return carriesNoCredentials(request.headers, request.tokenOutsideHeader === true);
   }
 
-  /**
-   * Authenticates a request that may be anonymous: resolves undefined when it carries no credentials
-   * ({@link ApiValidator.isAnonymous}), else exactly as {@link ApiValidator.verifyRequest} (credentials that fail are
-   * refused, never downgraded to anonymous).
-   */
+  /** Undefined for a request with no credentials at all; else exactly {@link ApiValidator.verifyRequest} (never a downgrade). */
   async verifyOptionalRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C> | undefined> {
     return this.isAnonymous(request) ? undefined : this.verifyRequest<C>(request);
   }
@@ -148,47 +114,28 @@ export class ApiValidator {
    * issuer; a sender-constrained token is refused, since no proof or certificate comes with it.
    */
   async verifyAccessToken<C extends AccessTokenClaims = AccessTokenClaims>(token: string, request: Partial<RequestContext> = {}): Promise<C> {
-    const recorded = this.config.telemetry.startAuthentication();
-    let claims: AccessTokenClaims;
-    try {
-      claims = await (recorded.traced ? recorded.run(() => this.bearerClaims(token, request)) : this.bearerClaims(token, request));
-    } catch (error) {
-      const refused = this.rejected(error instanceof AuthError ? error.onScheme('bearer') : error);
-      recorded.failed(refused);
-      throw refused;
-    }
-    recorded.succeeded('bearer');
+    const { claims } = await this.measured(async () => {
+      try {
+        const verified = await this.tokens.verify(token, { url: request.url ?? '', headers: request.headers ?? {} });
+        checkConfirmation(verified.claims, { scheme: 'bearer', mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
+        return { scheme: 'bearer' as const, claims: verified.claims };
+      } catch (error) {
+        throw error instanceof AuthError ? error.onScheme('bearer') : error;
+      }
+    });
     return claims as C;
-  }
-
-  private async bearerClaims(token: string, request: Partial<RequestContext>): Promise<AccessTokenClaims> {
-    const { claims } = await this.tokens.verify(token, { url: request.url ?? '', headers: request.headers ?? {} });
-    checkConfirmation(claims, { scheme: 'bearer', mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
-    return claims;
   }
 
   /** Reports a refusal and returns it as an AuthError (an unexpected error becomes a 401 `internal`, logged). */
   rejected(error: unknown): AuthError {
-    const authError = error instanceof AuthError ? error : new AuthError('invalid_token', 'internal', 'The access token could not be verified', { cause: error });
-    this.config.emit({
-      type: 'request_rejected',
-      code: authError.code,
-      reason: authError.reason,
-      status: authError.status,
-      scheme: authError.scheme,
-      ...(authError.reason === 'internal' ? { cause: error } : {}),
-    });
-    return authError;
+    const refused = error instanceof AuthError ? error : new AuthError('invalid_token', 'internal', 'The access token could not be verified', { cause: error });
+    this.config.emit(rejectionEvent(refused));
+    return refused;
   }
 
   /** What an error response for a request to `requestUrl` depends on, besides the error. */
   responseFacts(requestUrl: string): ResponseFacts {
     return { dpopMode: this.config.dpop.mode, dpopAlgorithms: this.config.dpop.algorithms, resourceMetadataUrl: resourceMetadataUrl(this.config, requestUrl) };
-  }
-
-  /** Absolute URL of the RFC 9728 document for a request URL, or undefined when metadata is turned off. */
-  resourceMetadataUrl(requestUrl: string): string | undefined {
-    return resourceMetadataUrl(this.config, requestUrl);
   }
 
   /** The RFC 9728 document for the API at `requestUrl`'s origin (or `publicUrl`), with its docs URL and scopes when known. */
@@ -197,7 +144,7 @@ export class ApiValidator {
   }
 
   /** The discovery document of the first configured domain (token and authorize endpoints for docs), if loadable. */
-  async discovery(): Promise<{ issuer: string; tokenEndpoint?: string | undefined; authorizationEndpoint?: string | undefined } | undefined> {
+  async discovery(): Promise<Discovery | undefined> {
     const first = this.issuers.configuredOrigins()[0];
     return first === undefined ? undefined : this.issuers.client(first).getDiscovery();
   }
@@ -205,18 +152,6 @@ export class ApiValidator {
   /** Sizes of the bounded caches (diagnostics and benchmarks). */
   stats(): { tokenCache: number } {
     return { tokenCache: this.tokens.cacheSize };
-  }
-}
-
-/** The 403 of an authorization denial: only a missing scope names the scopes (the other denials are not about scopes). */
-function denialError(denial: NonNullable<ReturnType<typeof evaluateAuthorization>>, scheme: AuthScheme): AuthError {
-  switch (denial.reason) {
-    case 'scope.insufficient':
-      return new AuthError('insufficient_scope', 'scope.insufficient', 'The access token lacks a required scope', { scheme, requiredScopes: denial.requiredScopes });
-    case 'organization.mismatch':
-      return new AuthError('insufficient_scope', 'organization.mismatch', 'The access token is not for this organization', { scheme });
-    case 'claims.rejected':
-      return new AuthError('insufficient_scope', 'claims.rejected', 'The access token does not grant access to this operation', { scheme, cause: denial.cause });
   }
 }
 
