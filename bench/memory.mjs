@@ -22,7 +22,7 @@ import { drive, serverStats, startServer, stopServer, writePool } from './lib/lo
 v8.setFlagsFromString('--expose-gc');
 const gc = globalThis.gc ?? vm.runInNewContext('gc');
 const dist = new URL('../build/dist/src/core/', import.meta.url);
-const TOKEN_CACHE_SIZE = 10_000; // the library default (config.ts tokenCache.maxEntries)
+const TOKEN_CACHE_SIZE = 2_000; // the library default (config.ts tokenCache.maxEntries)
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const heap = () => {

@@ -22,11 +22,17 @@ export type DpopMode = 'allowed' | 'required' | 'disabled';
 
 /** Context given to a {@link DomainsResolver}. Everything in it is attacker-controlled: treat it as untrusted. */
 export interface DomainsResolverContext {
+  /** The request's public URL. */
   url: string;
+  /** The request's headers. */
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** The token's `iss`, normalized to an origin, before any signature check. */
   unverifiedIssuer: string;
 }
+/**
+ * Chooses the allowed issuer domains per request (e.g. by `Host`, for Auth0 custom domains); sync or async, bounded by
+ * `timeout`. A throwing, hanging or malformed resolver is a 503, never an acceptance.
+ */
 export type DomainsResolver = (context: DomainsResolverContext) => readonly string[] | Promise<readonly string[]>;
 
 /** DPoP (RFC 9449) settings. */
@@ -315,7 +321,8 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
   }
 
   const tokenCache = options.tokenCache ?? true;
-  const tokenCacheSize = tokenCache === false ? 0 : typeof tokenCache === 'object' ? (tokenCache.maxEntries ?? 10_000) : 10_000;
+  // 2,000 tokens (≈ 3 MB): the tokens in active use by a few thousand clients; a miss costs one signature check.
+  const tokenCacheSize = tokenCache === false ? 0 : typeof tokenCache === 'object' ? (tokenCache.maxEntries ?? 2_000) : 2_000;
   if (!Number.isInteger(tokenCacheSize) || tokenCacheSize < 0) throw new ConfigurationError('tokenCache.maxEntries', 'expected a non-negative integer');
 
   const telemetry = new Telemetry();

@@ -22,6 +22,7 @@ import type { AuthError, AuthErrorCode, AuthFailureReason, AuthScheme, ProviderF
  * `AUTH_FAILURE_REASONS`): count and alert on it from your logs.
  */
 export interface RequestRejectedEvent {
+  /** The event's kind: `request_rejected`. */
   type: 'request_rejected';
   /** The `error` code sent to the client (also `error.type` on the OpenTelemetry metrics). */
   code: AuthErrorCode;
@@ -40,6 +41,7 @@ export interface RequestRejectedEvent {
  * are still served ({@link StaleKeysServedEvent}); fetches are retried at most once per `cooldown`.
  */
 export interface ProviderFetchFailedEvent {
+  /** The event's kind: `provider_fetch_failed`. */
   type: 'provider_fetch_failed';
   /** The discovery or JWKS URL. */
   url: string;
@@ -51,6 +53,7 @@ export interface ProviderFetchFailedEvent {
 
 /** A key set was fetched and parsed: at start-up, every `cacheMaxAge`, and for an unknown `kid` (once per `cooldown`). */
 export interface KeysRefreshedEvent {
+  /** The event's kind: `keys_refreshed`. */
   type: 'keys_refreshed';
   /** The JWKS URL. */
   url: string;
@@ -60,6 +63,7 @@ export interface KeysRefreshedEvent {
 
 /** The provider is failing and the last good discovery document or keys are served (up to `maxStaleness`). */
 export interface StaleKeysServedEvent {
+  /** The event's kind: `stale_keys_served`. */
   type: 'stale_keys_served';
   /** The discovery or JWKS URL that is failing. */
   url: string;
@@ -72,6 +76,7 @@ export interface StaleKeysServedEvent {
  * (unless `dpop.onStoreError` is `accept`, for outages).
  */
 export interface ReplayStoreFailedEvent {
+  /** The event's kind: `replay_store_failed`. */
   type: 'replay_store_failed';
   /** The store's error message (e.g. `redis: …`). */
   detail?: string;
@@ -79,6 +84,7 @@ export interface ReplayStoreFailedEvent {
 
 /** The `domains` resolver threw, returned something unusable or timed out: the request gets 503. */
 export interface DomainsResolverFailedEvent {
+  /** The event's kind: `domains_resolver_failed`. */
   type: 'domains_resolver_failed';
   /** The resolver's error message. */
   detail?: string;
@@ -89,6 +95,7 @@ export interface DomainsResolverFailedEvent {
  * not emit it itself: `RedisReplayStore` reports through its own `onWarning` option, which you may forward here.
  */
 export interface ReplayStoreWarningEvent {
+  /** The event's kind: `replay_store_warning`. */
   type: 'replay_store_warning';
   /** The warning, one line. */
   detail: string;

@@ -30,7 +30,10 @@ export interface ReplayStore {
 
 /** Options of {@link MemoryReplayStore}. */
 export interface MemoryReplayStoreOptions {
-  /** Live proofs held at most. Default 100,000 (≈ 15 MB). */
+  /**
+   * Live proofs held at most. Default 20,000 (≈ 4 MB). A full store costs only its heaviest owner (see the class), and
+   * only for proofs older than the ones it evicted, so the bound can stay small.
+   */
   maxEntries?: number;
   /** The clock, in ms (tests). */
   now?: () => number;
@@ -69,7 +72,7 @@ export class MemoryReplayStore implements ReplayStore {
   private earliestExpiry = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 100_000;
+    this.maxEntries = options.maxEntries ?? 20_000;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('MemoryReplayStore: maxEntries must be a positive integer');
     this.now = options.now ?? Date.now;
   }

@@ -30,6 +30,7 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Validates requests for one API configuration. Create it with {@link createValidator}. */
 export class ApiValidator {
+  /** Every option, resolved once (read-only). */
   readonly config: ResolvedConfig;
   private readonly issuers: IssuerPool;
   private readonly tokens: TokenVerifier;
