@@ -57,7 +57,7 @@ interface Entry {
 /**
  * In-process store for a single instance, bounded, and fair.
  *
- * When it is full, it makes room by evicting the oldest half of the entries of the owner holding the most — the
+ * When it is full, it makes room by evicting about the oldest half of the entries of the owner holding the most — the
  * flooding client, never a bystander — and raises that owner's *watermark* to the newest `iat` it evicted: until
  * those entries would have expired, that owner's proofs with an `iat` at or below the watermark are refused (503,
  * with the wait until a fresh proof passes). So eviction never re-opens a replay, one client can only deny itself,
@@ -126,15 +126,32 @@ export class MemoryReplayStore implements ReplayStore {
     let heaviest: OwnerState | undefined;
     for (const owner of this.owners.values()) if (heaviest === undefined || owner.keys.size > heaviest.keys.size) heaviest = owner;
     if (heaviest === undefined) return;
-    let evict = Math.max(1, Math.floor(heaviest.keys.size / 2));
-    for (const key of heaviest.keys) {
-      if (evict-- === 0) break;
-      const entry = this.entries.get(key)!;
-      heaviest.watermark = Math.max(heaviest.watermark, entry.iat);
-      heaviest.watermarkUntil = Math.max(heaviest.watermarkUntil, entry.expiresAt);
-      this.entries.delete(key);
-      heaviest.keys.delete(key);
+    // The oldest half of its entries, cut at a whole `iat`: entries sharing the cut's `iat` stay, so that proofs the
+    // owner has not sent yet with that same `iat` are not refused by the watermark (bursts made within one second).
+    const half = Math.max(1, Math.floor(heaviest.keys.size / 2));
+    let cut = -Infinity;
+    let position = 0;
+    for (const key of heaviest.keys) if (++position === half) cut = this.entries.get(key)!.iat;
+    let evicted = this.evictOwned(heaviest, (entry) => entry.iat < cut);
+    if (evicted === 0) {
+      let left = half; // one `iat` only: evict the oldest half anyway (that second's unseen proofs are refused)
+      evicted = this.evictOwned(heaviest, () => left-- > 0);
     }
+  }
+
+  /** Evicts the owner's entries that `select` picks, raising its watermark over them. Returns how many. */
+  private evictOwned(owner: OwnerState, select: (entry: Entry) => boolean): number {
+    let evicted = 0;
+    for (const key of owner.keys) {
+      const entry = this.entries.get(key)!;
+      if (!select(entry)) continue;
+      owner.watermark = Math.max(owner.watermark, entry.iat);
+      owner.watermarkUntil = Math.max(owner.watermarkUntil, entry.expiresAt);
+      this.entries.delete(key);
+      owner.keys.delete(key);
+      evicted++;
+    }
+    return evicted;
   }
 
   private sweep(now: number): void {

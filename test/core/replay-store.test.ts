@@ -121,19 +121,37 @@ describe('issue 9 item 1: one owner cannot deny the others (decision 17)', () =>
       expect(await store.checkAndRemember(record(`heavy-${i}`, 'heavy', 300, time.seconds()))).toBe(true);
     }
     time.advance(1_000);
-    // Full: the next proof evicts the oldest half of the heaviest owner's entries (heavy-0 … heavy-4).
+    // Full: the next proof evicts the heaviest owner's entries older than the middle one's iat (heavy-0 … heavy-3).
     expect(await store.checkAndRemember(record('heavy-10', 'heavy', 300, time.seconds()))).toBe(true);
-    expect(store.size).toBe(6);
+    expect(store.size).toBe(7);
     // A replay of an evicted proof (iat at or below the watermark) is refused, never accepted again…
     const error = await refusal(store.checkAndRemember(first));
     expect(error.quota).toBe(true);
-    // … with the wait until a fresh proof (a later iat) passes: the watermark is heavy-4's iat, 6 s ago.
+    // … with the wait until a fresh proof (a later iat) passes: the watermark is heavy-3's iat, 7 s ago.
     expect(error.retryAfter).toBe(1);
     // A fresh proof of the same owner passes.
     expect(await store.checkAndRemember(record('heavy-11', 'heavy', 300, time.seconds()))).toBe(true);
     // The watermark lasts as long as the evicted entries would have: after that, only expiry matters.
     time.advance(300_000);
     expect(await store.checkAndRemember(first)).toBe(true);
+  });
+
+  it('cuts an eviction at a whole iat: proofs of a burst made within the cut second are not refused', async () => {
+    const time = clock();
+    const store = new MemoryReplayStore({ maxEntries: 10, now: time.now });
+    const t0 = time.seconds();
+    // Pre-made proofs: six of second t0, four of second t0 + 1.
+    for (let i = 0; i < 6; i++) await store.checkAndRemember(record(`a-${i}`, 'heavy', 300, t0));
+    for (let i = 0; i < 4; i++) await store.checkAndRemember(record(`b-${i}`, 'heavy', 300, t0 + 1));
+    time.advance(2_000);
+    // Full: the middle entry's iat is t0, and nothing is older: the fallback evicts the oldest half of second t0.
+    expect(await store.checkAndRemember(record('b-4', 'heavy', 300, t0 + 1))).toBe(true);
+    // More proofs of second t0 + 1 still pass (the watermark is t0), replays of evicted ones are refused.
+    expect(await store.checkAndRemember(record('b-5', 'heavy', 300, t0 + 1))).toBe(true);
+    expect(await refusal(store.checkAndRemember(record('a-0', 'heavy', 300, t0)))).toMatchObject({ quota: true });
+    // Next full store: the cut falls at t0 + 1, so only second t0 goes, and second t0 + 1 keeps being accepted.
+    expect(await store.checkAndRemember(record('b-6', 'heavy', 300, t0 + 1))).toBe(true);
+    for (let i = 0; i < 4; i++) expect(await store.checkAndRemember(record(`b-${i}`, 'heavy', 300, t0 + 1))).toBe(false);
   });
 
   it('evicts from the heaviest owner, not from whoever asks', async () => {
