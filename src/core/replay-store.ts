@@ -31,8 +31,8 @@ export interface ReplayStore {
 /** Options of {@link MemoryReplayStore}. */
 export interface MemoryReplayStoreOptions {
   /**
-   * Live proofs held at most. Default 20,000 (≈ 4 MB). A full store costs only its heaviest owner (see the class), and
-   * only for proofs older than the ones it evicted, so the bound can stay small.
+   * Live proofs held at most. Default 50,000 (≈ 10 MB). A full store costs only its heaviest owner (see the class), and
+   * only for proofs no newer than the ones it evicted, so the bound can stay small.
    */
   maxEntries?: number;
   /** The clock, in ms (tests). */
@@ -72,7 +72,7 @@ export class MemoryReplayStore implements ReplayStore {
   private earliestExpiry = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 20_000;
+    this.maxEntries = options.maxEntries ?? 50_000;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('MemoryReplayStore: maxEntries must be a positive integer');
     this.now = options.now ?? Date.now;
   }

@@ -170,7 +170,7 @@ describe('issue 9 item 1: one owner cannot deny the others (decision 17)', () =>
 
   it('keeps a flood against a full default-size store cheap, and never accepts a replay or refuses a fresh proof of the others', async () => {
     const time = clock();
-    const store = new MemoryReplayStore({ maxEntries: 100_000, now: time.now }); // five times the default
+    const store = new MemoryReplayStore({ maxEntries: 100_000, now: time.now }); // twice the default
     for (let i = 0; i < 100_000; i++) {
       if (i % 1000 === 0) time.advance(1_000); // 1000 owners, 100 proofs each, over 100 s
       await store.checkAndRemember(record(`live-${i}`, `owner-${i % 1000}`, 335, time.seconds()));
