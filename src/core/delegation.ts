@@ -5,7 +5,7 @@
  *
  * The claim comes from a verified token, but its shape is whatever the issuer put there: these helpers accept only
  * objects with a non-empty string `sub` (and a string `iss`, when present), stop at the first malformed entry and
- * never walk deeper than {@link MAX_DELEGATION_DEPTH}.
+ * never walk deeper than `MAX_DELEGATION_DEPTH` (16).
  */
 
 /** One actor of a delegation chain: its `sub`, its `iss` when given, and any other claims the issuer added. */
@@ -48,7 +48,7 @@ export function getCurrentActor(claims: object | null | undefined): Actor | unde
 
 /**
  * Every actor of a delegated token, the current one first and the original one last (`act`, `act.act`, …). Empty
- * when the token is not delegated. Stops at the first malformed entry and after {@link MAX_DELEGATION_DEPTH} actors.
+ * when the token is not delegated. Stops at the first malformed entry and after `MAX_DELEGATION_DEPTH` (16) actors.
  */
 export function getDelegationChain(claims: object | null | undefined): Actor[] {
   const chain: Actor[] = [];

@@ -20,7 +20,7 @@ import { constants, createPublicKey, hash, verify as cryptoVerify, type JsonWebK
 export const SUPPORTED_ALGORITHMS = [
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
 ] as const;
-/** One of {@link SUPPORTED_ALGORITHMS}. */
+/** One of `SUPPORTED_ALGORITHMS`: an asymmetric JWS algorithm. */
 export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
 interface AlgorithmSpec {

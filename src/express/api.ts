@@ -50,7 +50,7 @@ export interface RequireAuthOptions {
   optional?: boolean;
 }
 
-/** What an operation accepts, for {@link Auth0Api.authorize}. */
+/** What an operation accepts, for `Auth0Api.authorize`. */
 export interface AuthorizeOptions {
   /** Scopes that must all be granted (added to the policy's). */
   scopes?: string | readonly string[] | undefined;

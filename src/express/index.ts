@@ -7,4 +7,4 @@ export { createAuth0Api, getAuth, getOptionalAuth } from './api.js';
 export type { Auth0Api, AuthResult, AuthorizeOptions, RequireAuthOptions } from './api.js';
 export { errorHandler, notFoundHandler, jsonClientErrors } from './error-handler.js';
 export type { ErrorHandlerOptions } from './error-handler.js';
-export { swaggerUiHandlers, SWAGGER_ASSETS_PATH, type SwaggerUiHandlerOptions, type SwaggerUiOAuthOptions, type SwaggerUiDpopOptions } from './swagger.js';
+export { swaggerUiHandlers, type SwaggerUiHandlerOptions, type SwaggerUiOAuthOptions, type SwaggerUiDpopOptions } from './swagger.js';

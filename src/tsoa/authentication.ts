@@ -1,5 +1,5 @@
 /**
- * tsoa's `expressAuthentication`, built from an {@link Auth0Api}. Users re-export it from the file named by
+ * tsoa's `expressAuthentication`, built from an `Auth0Api`. Users re-export it from the file named by
  * `routes.authenticationModule` in tsoa.json:
  *
  * ```ts
@@ -44,7 +44,7 @@ class AuthenticationSetupError extends Error {
 const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: ['bearer'], dpop: ['dpop'] };
 
 /**
- * Creates tsoa's `expressAuthentication`. Pass the {@link Auth0Api} (or a function returning it); without one, the
+ * Creates tsoa's `expressAuthentication`. Pass the `Auth0Api` (or a function returning it); without one, the
  * Auth0Api that `auth0.install(app)` registered on the request's app is used, so one module serves several apps.
  *
  * Verification is memoized per request: tsoa runs every OR'd `@Security` alternative in parallel, and each one
