@@ -3,35 +3,24 @@
  * by default and `onError` replaces the logger; tsoa's real `ValidateError` becomes 400 `invalid_request` with its
  * field details; an AuthError gets its response once, from the facts of the Auth0Api that refused the request.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import express, { type Express } from 'express';
 import { ValidateError } from '@tsoa/runtime';
 import { createAuth0Api, errorHandler, getAuth } from '../../src/express/index.js';
 import { AuthError } from '../../src/core/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { appServers } from '../support/helpers.js';
 import { parseChallenges } from '../support/challenges.js';
 
 const AUDIENCE = 'https://api.example.com';
 let issuer: TestIssuer;
-const servers: Server[] = [];
-
-async function serve(app: Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const servers = appServers();
 
 beforeAll(async () => {
   issuer = await TestIssuer.start();
 });
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await servers.close();
   await issuer?.close();
 });
 afterEach(() => {
@@ -53,7 +42,7 @@ function appWith(handler: ReturnType<typeof errorHandler>): Express {
 describe('issue 11 item 6: unexpected errors are logged, never swallowed', () => {
   it('logs a 500 with console.error by default, and answers without leaking the message', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const base = await serve(appWith(errorHandler()));
+    const base = await servers.listen(appWith(errorHandler()));
     const reply = await fetch(`${base}/boom`);
     expect(reply.status).toBe(500);
     const body = await reply.text();
@@ -66,7 +55,7 @@ describe('issue 11 item 6: unexpected errors are logged, never swallowed', () =>
   it('onError replaces the default logger and receives the request', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const seen: Array<{ message: string; path: string }> = [];
-    const base = await serve(appWith(errorHandler({ onError: (error, req) => seen.push({ message: (error as Error).message, path: req.path }) })));
+    const base = await servers.listen(appWith(errorHandler({ onError: (error, req) => seen.push({ message: (error as Error).message, path: req.path }) })));
     expect((await fetch(`${base}/boom`)).status).toBe(500);
     expect(seen).toEqual([{ message: 'connect ECONNREFUSED 10.0.0.7:5432', path: '/boom' }]);
     expect(logged).not.toHaveBeenCalled();
@@ -74,7 +63,7 @@ describe('issue 11 item 6: unexpected errors are logged, never swallowed', () =>
 
   it('does not log client errors (4xx)', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const base = await serve(appWith(errorHandler()));
+    const base = await servers.listen(appWith(errorHandler()));
     expect((await fetch(`${base}/validate`)).status).toBe(400);
     expect(logged).not.toHaveBeenCalled();
   });
@@ -82,7 +71,7 @@ describe('issue 11 item 6: unexpected errors are logged, never swallowed', () =>
 
 describe("issue 11 item 6: tsoa's ValidateError keeps its field details", () => {
   it('400 invalid_request naming the fields, with their messages and never the values sent', async () => {
-    const base = await serve(appWith(errorHandler()));
+    const base = await servers.listen(appWith(errorHandler()));
     const reply = await fetch(`${base}/validate`);
     expect(reply.status).toBe(400);
     const body = (await reply.json()) as Record<string, unknown>;
@@ -102,7 +91,7 @@ describe('AuthError responses come from the Auth0Api that refused the request', 
     const bearerOnly = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'disabled' } });
     app.get('/bearer-only', bearerOnly.requireAuth(), (_req, res) => res.json({ ok: true }));
     app.use(errorHandler());
-    const base = await serve(app);
+    const base = await servers.listen(app);
     const reply = await fetch(`${base}/bearer-only`);
     expect(reply.status).toBe(401);
     expect(parseChallenges(reply.headers.get('www-authenticate')).map((c) => c.scheme)).toEqual(['Bearer']);
@@ -115,7 +104,7 @@ describe('AuthError responses come from the Auth0Api that refused the request', 
     });
     app.get('/unprotected', (req, res) => res.json(getAuth(req).claims));
     app.use(errorHandler());
-    const base = await serve(app);
+    const base = await servers.listen(app);
     const mine = await fetch(`${base}/mine`);
     expect(mine.status).toBe(403);
     const [bearer, dpop] = parseChallenges(mine.headers.get('www-authenticate'));

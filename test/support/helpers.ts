@@ -94,3 +94,30 @@ export function withResponses(validator: ApiValidator, url: string): Omit<ApiVal
     },
   }) as never;
 }
+
+/** Something that listens like an Express app (`app.listen(port, host)` returns a Node server). */
+interface Listenable {
+  listen(port: number, host: string): import('node:http').Server;
+}
+
+/**
+ * Apps on free loopback ports for one test file: `listen(app)` resolves the app's base URL once it listens, and
+ * `close()` (in `afterAll`) stops every one of them, dropping kept-alive connections.
+ */
+export function appServers(): { listen(app: Listenable): Promise<string>; close(): Promise<void> } {
+  const servers: import('node:http').Server[] = [];
+  return {
+    async listen(app) {
+      const server = app.listen(0, '127.0.0.1');
+      servers.push(server);
+      await new Promise((resolve) => server.once('listening', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close() {
+      for (const server of servers.splice(0)) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  };
+}

@@ -5,8 +5,6 @@
  * check the policy plus the decorator's scopes, with the organization from the route's path parameter; unknown and
  * ambiguous names reject with a 500 Error (tsoa keeps its status) whose message names the fix.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express, { type Request } from 'express';
 import { calculateThumbprint, generateKeyPair, generateProof } from 'dpop';
@@ -15,6 +13,7 @@ import { createAuth0Api, type Auth0Api } from '../../src/express/index.js';
 import { claimIncludes } from '../../src/core/index.js';
 import type { AuthError } from '../../src/core/errors.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { appServers } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -26,7 +25,7 @@ interface Call {
 let issuer: TestIssuer;
 let auth0: Auth0Api;
 let base: string;
-const servers: Server[] = [];
+const servers = appServers();
 let plan: Call[] = [];
 let outcome: PromiseSettledResult<unknown>[] = [];
 
@@ -38,10 +37,7 @@ async function serve(authenticate: ExpressAuthentication): Promise<string> {
     outcome = await Promise.allSettled(plan.map((c) => authenticate(req, c.name, c.scopes)));
     res.status(204).end();
   });
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return servers.listen(app);
 }
 
 beforeAll(async () => {
@@ -57,10 +53,7 @@ beforeAll(async () => {
   base = await serve(createExpressAuthentication());
 });
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await servers.close();
   await issuer?.close();
 });
 

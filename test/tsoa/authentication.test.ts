@@ -4,8 +4,6 @@
  * request (one check, one DPoP `jti` record); rejections are AuthErrors (Error objects with `status` and `code`)
  * whose response the error handler computes. Security names mean what they say (issue 10 item 6).
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import express, { type Request } from 'express';
 import { calculateThumbprint, generateKeyPair, generateProof } from 'dpop';
@@ -14,6 +12,7 @@ import { createAuth0Api, type Auth0Api } from '../../src/express/index.js';
 import { errorResponse } from '../../src/core/error-response.js';
 import type { AuthError } from '../../src/core/errors.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { appServers } from '../support/helpers.js';
 import { parseChallenges } from '../support/challenges.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -26,7 +25,7 @@ interface Call {
 let issuer: TestIssuer;
 let auth0: Auth0Api;
 let base: string;
-const servers: Server[] = [];
+const servers = appServers();
 /** What the last request's parallel calls settled to, read back by the test (same process). */
 let outcome: PromiseSettledResult<unknown>[] = [];
 let spy: MockInstance;
@@ -39,10 +38,7 @@ async function serve(authenticate: ExpressAuthentication, install: boolean, call
     outcome = await Promise.allSettled(calls().map((c) => authenticate(req, c.name, c.scopes)));
     res.status(204).end();
   });
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return servers.listen(app);
 }
 
 let plan: Call[] = [];
@@ -53,10 +49,7 @@ beforeAll(async () => {
   base = await serve(createExpressAuthentication(), true, () => plan);
 });
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await servers.close();
   await issuer?.close();
 });
 afterEach(() => {

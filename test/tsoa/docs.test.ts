@@ -5,8 +5,6 @@
  * names the docs (and only then). Against a bare Express app and a real local issuer.
  */
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
 import { createAuth0Api } from '../../src/express/index.js';
@@ -16,12 +14,13 @@ import { projectRoot } from '../../src/demo/openapi.js';
 import { POLICIES } from '../../src/demo/policies.js';
 import type { ApiOptions } from '../../src/core/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { appServers } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let issuer: TestIssuer;
-const servers: Server[] = [];
+const servers = appServers();
 /** The raw document tsoa generates for the demo's controllers (before any post-processing). */
 const generated = (): Json => JSON.parse(readFileSync(`${projectRoot()}/build/tsoa/swagger.json`, 'utf8')) as Json;
 
@@ -31,10 +30,7 @@ async function serve(options: Partial<ApiOptions>, docs: boolean): Promise<strin
   const auth0 = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, policies: POLICIES, ...options });
   auth0.install(app);
   if (docs) serveDocs(app, auth0, generated());
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return servers.listen(app);
 }
 
 const json = async (url: string): Promise<Json> => (await (await fetch(url)).json()) as Json;
@@ -43,10 +39,7 @@ beforeAll(async () => {
   issuer = await TestIssuer.start();
 });
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await servers.close();
   await issuer?.close();
 });
 
