@@ -1,10 +1,11 @@
 // `npm run bench`: what authentication costs the server, per request, in one command (issue 12).
 //
 //  1. floors   sync crypto.verify RS256 (2048) and ES256: CPU µs per call, measured in this process between rounds
-//  2. cases    each case's server in its own forked process (bench/server.mjs), load from wrk (or autocannon), cases
-//              interleaved over ROUNDS rounds. Per run: a warm-up, then a measured window; the server's CPU time
-//              (user + system, all threads) over the window divided by the requests completed in it; req/s and
-//              latency from the client. Medians over rounds.
+//  2. cases    per round, every server the cases need in its own forked process (bench/server.mjs), all alive at
+//              once and pinned to one core, load from wrk (or autocannon) on the other core; after a warm-up per
+//              case, the load moves between cases in short slices (CYCLES × SLICE s, order rotated each cycle). Per
+//              slice: the server's CPU time (user + system, all threads) divided by the requests completed; a case
+//              is compared with its base/no-op/peer of the same cycle; medians over (round, cycle).
 //  3. memory   ours and the peer, each in a fresh server: RSS at start, after a run (every kind of request), and
 //              after a second run of the same length (flat = no growth)
 //  4. report   bench/results/latest.md + latest.svg (BENCH_QUICK: bench/results/raw/quick.md + quick.svg, so that a
@@ -19,7 +20,10 @@
 //
 // Environment knobs (defaults: about 7 minutes on the 2-core machine):
 //   BENCH_QUICK=1               smoke run (1–2 min): 1 round, short windows, short memory runs; writes raw/quick.md
-//   ROUNDS=3 DUR=4 WARM=2       rounds; measured seconds per run; warm-up seconds before each measured window
+//   ROUNDS=3                    rounds (fresh server processes each)
+//   CYCLES=5 SLICE=2 WARM=4     per round and case: CYCLES measured slices of SLICE seconds, interleaved with the other
+//                               cases (order rotated each cycle), after WARM seconds of warm-up; DUR (PROFILE only)
+//   PIN=0                       no core pinning (default: server on the last core, client on the others)
 //   CONN=50 WRK_THREADS=1       connections; wrk threads
 //   BENCH_CLIENT=wrk|autocannon load generator (default: wrk when installed — Debian `apt-get install wrk` —
 //                               else autocannon in this process)
@@ -51,15 +55,18 @@ import { join } from 'node:path';
 import os from 'node:os';
 import * as dpop from 'dpop';
 import { makeProofKey, makeSigningKey, mintMany, mintToken, signingKeyFromPem } from './lib/fixtures.mjs';
-import { ask, drive, loadGenerator, machineCpuMicros, serverStats, serverUsage, startServer, stopServer, writePool } from './lib/load.mjs';
+import { ask, drive, loadGenerator, machineCores, pinning, machineCpuMicros, serverStats, serverUsage, startServer, stopServer, writePool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
+import { startIssuer } from './lib/issuer.mjs';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 
 const env = process.env;
 const QUICK = Boolean(env.BENCH_QUICK && env.BENCH_QUICK !== '0');
 const ROUNDS = Number(env.ROUNDS ?? (QUICK ? 1 : 3));
-const DUR = Number(env.DUR ?? (QUICK ? 2 : 4));
-const WARM = Number(env.WARM ?? (QUICK ? 1 : 2));
+const SLICE = Number(env.SLICE ?? (QUICK ? 1 : 2));
+const CYCLES = Number(env.CYCLES ?? (QUICK ? 2 : 5));
+const DUR = Number(env.DUR ?? CYCLES * SLICE);
+const WARM = Number(env.WARM ?? (QUICK ? 2 : 4)); // a fresh process needs ~3 s of load before its JIT settles
 const CONN = Number(env.CONN ?? 50);
 const THREADS = Number(env.WRK_THREADS ?? 1);
 const MEM_DUR = Number(env.MEM_DUR ?? (QUICK ? 3 : 24));
@@ -78,7 +85,6 @@ const loadAtStart = os.loadavg();
 
 // --- fixtures ------------------------------------------------------------------------------------------------------
 const ISSUER = `http://127.0.0.1:${PORT + 1}/`;
-const HTU = `http://127.0.0.1:${PORT}/api/private`;
 // Unique access tokens: one pool for every run (each server process starts with an empty cache, so reusing the
 // pool across runs is still "never seen before" for that server). Pools are sized so that a run never wraps; a
 // run that did is flagged. RS256 signing costs ~0.3 ms per token, so the pool (and its bench-only key) is kept on
@@ -147,6 +153,7 @@ const MEMORY_SERVERS = [
   { id: 'ours', label: 'ours (demo, startDemo)', server: 'demo' },
   { id: 'peer', label: 'peer (express-oauth2-jwt-bearer in the demo app)', server: 'demo-eojb' },
   { id: 'plain-peer', label: 'peer in a plain Express app (no tsoa, no Swagger UI routes of the demo)', server: 'eojb', optional: 'PLAIN' },
+  { id: 'variant', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''} (demo, startDemo)`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, optional: 'VARIANT_DIST' },
 ].filter((m) => !m.optional || env[m.optional] || env.MEM_PEER === m.id);
 const MEM_PEER = env.MEM_PEER ?? 'peer';
 if (!MEMORY_SERVERS.some((m) => m.id === MEM_PEER)) throw new Error(`MEM_PEER: unknown memory run ${MEM_PEER} (peer or plain-peer)`);
@@ -176,23 +183,24 @@ async function ensureTokens(n) {
   return { values: tokens, file: TOKENS_TXT, header: 'authorization', prefix: 'Bearer ' };
 }
 
-/** Fresh DPoP proofs (iat = now, unique jti), bound to `boundToken`. */
-async function freshProofs(n) {
-  const values = await mintMany(n, { kind: 'proof', proofKey, htm: 'GET', htu: HTU, accessToken: boundToken });
+/** Fresh DPoP proofs (iat = now, unique jti) for `htu`, bound to `boundToken`. */
+async function freshProofs(n, htu) {
+  const values = await mintMany(n, { kind: 'proof', proofKey, htm: 'GET', htu, accessToken: boundToken });
   writePool(PROOFS_TXT, values);
-  return { values, file: PROOFS_TXT, header: 'dpop', prefix: '' };
+  return { values, file: PROOFS_TXT, header: 'dpop', prefix: '', offset: 0 };
 }
 
-// Pools must outlast warm-up + window: sized from the fastest rate seen so far for the case, or for any case (the
-// unauthenticated route runs first in every round and bounds the others), with 25 % headroom.
+// Pools must outlast a slice: sized from the fastest rate seen so far for the case, or for any case, with 25 %
+// headroom.
 const bestRate = {};
 let maxRate = 0;
 const MIN_TOKENS = Number(env.TOKENS ?? (QUICK ? 0 : 12_000));
 const need = (id, seconds) => Math.ceil(Math.max(bestRate[id] ?? 0, maxRate || 6000) * seconds * 1.25) + CONN * 4;
 
-async function poolFor(c, seconds) {
-  if (c.kind === 'bearer-unique') return ensureTokens(Math.max(MIN_TOKENS, need(c.id, seconds)));
-  if (c.kind === 'dpop') return freshProofs(need(c.id, seconds));
+/** The pool a slice of case `c` on server `s` takes its header values from (undefined: one fixed header). */
+async function poolFor(c, s, seconds) {
+  if (c.kind === 'bearer-unique') return { ...(await ensureTokens(s.tokenOffset + need(c.id, seconds))), offset: s.tokenOffset };
+  if (c.kind === 'dpop') return freshProofs(need(c.id, seconds), s.url + pathFor(c.kind));
   return undefined;
 }
 
@@ -227,66 +235,106 @@ function measureFloors() {
   };
 }
 
-// --- one measured run ------------------------------------------------------------------------------------------------
+// --- one round ----------------------------------------------------------------------------------------------------
+// Every case's server is started at once (a fresh process per case and round, pinned to the server core) and the load moves
+// between the cases in short slices: each case gets CYCLES slices of SLICE seconds, the order rotated every cycle.
+// This machine's speed drifts by up to 2× over tens of seconds (the host, not the process: a sync RSA verify loop
+// shows it too), so a case and its base measured minutes apart could not be compared; slices seconds apart can.
+// Each cycle pairs a case with its base, no-op and peer of the same cycle; the report takes medians over
+// (round, cycle).
 const results = Object.fromEntries(cases.map((c) => [c.id, []]));
 const floorRuns = [];
 let failures = 0;
+const issuer = await startIssuer({ port: PORT + 1, jwks });
+// One server process per case: a case never pays for the garbage or the cache churn of another kind of traffic
+// (a demo process that served unique tokens answers even /api/public at up to 2× the CPU until its old generation
+// is collected).
+const serverKey = (c) => c.id;
 
-async function runCase(c, round, { profileFile } = {}) {
-  // Fixtures for this run, made before the server starts so that minting never competes with it.
-  const pool = await poolFor(c, WARM + DUR);
-  const path = pathFor(c.kind);
-  const { child, url } = await startServer(c.server, {
-    jwks,
-    port: PORT,
-    redisUrl: c.redis ? REDIS_URL : undefined,
-    env: Object.fromEntries(Object.entries(c.env ?? {}).filter(([, v]) => v !== undefined)),
-  });
+async function runRound(round) {
+  const servers = new Map();
+  for (const c of cases) if (!servers.has(serverKey(c))) servers.set(serverKey(c), { c, port: PORT + 10 + servers.size });
+  const uniqueSeconds = WARM + CYCLES * SLICE;
+  // Unique tokens, minted before any server starts: each server process starts with an empty cache, so one pool
+  // serves every server of the round (each from its own offset 0).
+  if (cases.some((c) => c.kind === 'bearer-unique')) await ensureTokens(Math.max(MIN_TOKENS, need('ours-bearer-unique', uniqueSeconds), need('peer-bearer-unique', uniqueSeconds)));
   try {
-    const sanity = await sanityCheck(c, url + path, pool?.values);
-    let offset = sanity.used;
-    const load = (seconds) => drive({ url, path, headers: headersFor(c.kind), pool: pool && { ...pool, offset }, connections: CONN, duration: seconds, threads: THREADS });
-    if (WARM > 0) offset += (await load(WARM)).taken;
-    if (profileFile) await ask(child, { cmd: 'profile-start' }, 'profiling');
-    const before = await serverUsage(child);
-    const machine0 = machineCpuMicros();
-    const t0 = performance.now();
-    const r = await load(DUR);
-    await sleep(100); // requests in flight when the client stopped finish inside the window
-    const after = await serverUsage(child);
-    const machine1 = machineCpuMicros();
-    const wall = (performance.now() - t0) * 1000;
-    if (profileFile) await ask(child, { cmd: 'profile-stop', file: profileFile }, 'profiled');
-    const run = {
-      round,
-      ...r,
-      cpuPerReq: (after.cpu - before.cpu) / r.total,
-      userPerReq: (after.user - before.user) / r.total,
-      procCpuPerReq: after.procCpu === undefined ? undefined : (after.procCpu - before.procCpu) / r.total,
-      clientCpuPerReq: r.clientCpu === undefined ? undefined : r.clientCpu / r.total,
-      // Noise indicators: how often the server was preempted, and how many cores everything else (not the server,
-      // not the load generator) kept busy during the window.
-      preemptedPer1k: ((after.preempted - before.preempted) * 1000) / r.total,
-      otherCores: machine0 && machine1 && r.clientCpu !== undefined
-        ? (machine1.busy - machine0.busy - (after.cpu - before.cpu) - r.clientCpu) / wall
-        : undefined,
-      stealCores: machine0 && machine1 ? (machine1.steal - machine0.steal) / wall : undefined,
-      rss: after.rss,
-      poolSize: pool?.values.length,
-      wrapped: pool ? offset + r.taken > pool.values.length : false,
-      sanity: sanity.note,
-    };
-    delete run.clientCpu;
-    bestRate[c.id] = Math.max(bestRate[c.id] ?? 0, r.rps);
-    maxRate = Math.max(maxRate, r.rps);
-    if (run.non2xx || run.errors || run.timeouts || run.wrapped) failures++;
-    log(`${typeof round === "number" ? `r${round}` : round} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
-      ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
-      ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
-      (pool ? ` pool=${offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : '') + (sanity.note ? ` (${sanity.note})` : ''));
-    return run;
+    for (const s of servers.values()) {
+      const env = Object.fromEntries(Object.entries(s.c.env ?? {}).filter(([, v]) => v !== undefined));
+      Object.assign(s, await startServer(s.c.server, { jwks, port: s.port, issuerOrigin: issuer.origin, redisUrl: s.c.redis ? REDIS_URL : undefined, env }), { tokenOffset: 0 });
+    }
+    const serverOf = (c) => servers.get(serverKey(c));
+    for (const c of cases) {
+      const s = serverOf(c);
+      const pool = await poolFor(c, s, WARM);
+      const sanity = await sanityCheck(c, s.url + pathFor(c.kind), pool?.values.slice(pool.offset));
+      if (c.kind === 'bearer-unique') s.tokenOffset += sanity.used;
+      if (WARM > 0) await measure(c, s, 'warm-up', WARM);
+      if (sanity.note) log(`${c.id}: ${sanity.note}`);
+    }
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      const order = cases.map((_, i) => cases[(i + cycle) % cases.length]);
+      for (const c of order) results[c.id].push(await measure(c, serverOf(c), `${round}.${cycle}`, SLICE));
+    }
   } finally {
-    await stopServer(child);
+    await Promise.all([...servers.values()].filter((s) => s.child).map((s) => stopServer(s.child)));
+  }
+}
+
+/** One slice: `seconds` of load on case `c` (server `s`); CPU per request from the server's own usage. */
+async function measure(c, s, round, seconds) {
+  const pool = await poolFor(c, s, seconds);
+  const path = pathFor(c.kind);
+  const before = await serverUsage(s.child);
+  const machine0 = machineCpuMicros();
+  const t0 = performance.now();
+  const r = await drive({ url: s.url, path, headers: headersFor(c.kind), pool, connections: CONN, duration: seconds, threads: THREADS });
+  await sleep(100); // requests in flight when the client stopped finish inside the window
+  const after = await serverUsage(s.child);
+  const machine1 = machineCpuMicros();
+  const wall = (performance.now() - t0) * 1000;
+  if (c.kind === 'bearer-unique') s.tokenOffset += r.taken;
+  const run = {
+    round,
+    ...r,
+    cpuPerReq: (after.cpu - before.cpu) / r.total,
+    userPerReq: (after.user - before.user) / r.total,
+    procCpuPerReq: after.procCpu === undefined ? undefined : (after.procCpu - before.procCpu) / r.total,
+    clientCpuPerReq: r.clientCpu === undefined ? undefined : r.clientCpu / r.total,
+    // Noise indicators: how often the server was preempted, and how many cores everything else (not the server,
+    // not the load generator) kept busy during the window.
+    preemptedPer1k: ((after.preempted - before.preempted) * 1000) / r.total,
+    otherCores: machine0 && machine1 && r.clientCpu !== undefined
+      ? (machine1.busy - machine0.busy - (after.cpu - before.cpu) - r.clientCpu) / wall
+      : undefined,
+    stealCores: machine0 && machine1 ? (machine1.steal - machine0.steal) / wall : undefined,
+    rss: after.rss,
+    poolSize: pool?.values.length,
+    wrapped: pool ? pool.offset + r.taken > pool.values.length : false,
+  };
+  delete run.clientCpu;
+  bestRate[c.id] = Math.max(bestRate[c.id] ?? 0, r.rps);
+  maxRate = Math.max(maxRate, r.rps);
+  if (run.non2xx || run.errors || run.timeouts || run.wrapped) failures++;
+  log(`${String(round).padEnd(7)} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
+    ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
+    ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
+    (pool ? ` pool=${pool.offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : ''));
+  return run;
+}
+
+/** A V8 CPU profile of one case's server over DUR seconds after a warm-up (PROFILE=case-id). */
+async function profileCase(c, file) {
+  const s = { c, port: PORT + 9, tokenOffset: 0 };
+  if (c.kind === 'bearer-unique') await ensureTokens(need(c.id, WARM + DUR));
+  Object.assign(s, await startServer(c.server, { jwks, port: s.port, issuerOrigin: issuer.origin, redisUrl: c.redis ? REDIS_URL : undefined, env: Object.fromEntries(Object.entries(c.env ?? {}).filter(([, v]) => v !== undefined)) }));
+  try {
+    if (WARM > 0) await measure(c, s, 'warm-up', WARM);
+    await ask(s.child, { cmd: 'profile-start' }, 'profiling');
+    await measure(c, s, 'profile', DUR);
+    await ask(s.child, { cmd: 'profile-stop', file }, 'profiled');
+  } finally {
+    await stopServer(s.child);
   }
 }
 
@@ -321,7 +369,7 @@ async function sanityCheck(c, url, pool) {
 // --- memory ----------------------------------------------------------------------------------------------------------
 /** RSS at start, after a run of every kind of request, and after a second run of the same length. */
 async function memoryRuns(m) {
-  const { child, url } = await startServer(m.server, { jwks, port: PORT });
+  const { child, url } = await startServer(m.server, { jwks, port: PORT + 9, issuerOrigin: issuer.origin, env: m.env ?? {} });
   const kinds = ['bearer', 'bearer-unique', 'dpop'];
   const each = Math.max(1, Math.round(MEM_DUR / kinds.length));
   const samples = [];
@@ -332,14 +380,14 @@ async function memoryRuns(m) {
   let tokenOffset = 1;
   try {
     const tokenPool = await ensureTokens(Math.max(MIN_TOKENS, 2 * need('ours-bearer-unique', each)));
-    const proofs = await freshProofs(4);
+    const proofs = await freshProofs(4, url + pathFor('dpop'));
     for (const kind of kinds) await sanityCheck({ id: `memory ${m.id}`, server: m.server, kind }, url + pathFor(kind), kind === 'dpop' ? proofs.values : tokenPool.values);
     await sample('at start (after start-up and one request of each kind)');
     let requests = 0;
     let bad = 0;
     for (const runNo of [1, 2]) {
       for (const kind of kinds) {
-        const pool = kind === 'bearer-unique' ? { ...tokenPool, offset: tokenOffset } : kind === 'dpop' ? await freshProofs(need(`ours-dpop`, each)) : undefined;
+        const pool = kind === 'bearer-unique' ? { ...tokenPool, offset: tokenOffset } : kind === 'dpop' ? await freshProofs(need(`ours-dpop`, each), url + pathFor('dpop')) : undefined;
         const r = await drive({ url, path: pathFor(kind), headers: headersFor(kind), pool, connections: CONN, duration: each, threads: THREADS });
         if (kind === 'bearer-unique') tokenOffset += r.taken;
         requests += r.total;
@@ -359,22 +407,22 @@ async function memoryRuns(m) {
 }
 
 // --- run -------------------------------------------------------------------------------------------------------------
-const estimate = cases.length * ROUNDS * (WARM + DUR + 4) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
-log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${DUR} s measured), c=${CONN}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
-if (loadAtStart[0] > os.availableParallelism() / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${os.availableParallelism()} cores, which inflates CPU per request (see "other cores" in the report)`);
+const estimate = cases.length * ROUNDS * (WARM + CYCLES * (SLICE + 0.5) + 1) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
+log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${CYCLES} interleaved slices of ${SLICE} s), c=${CONN}, ${pinning ? `server core ${pinning.server}, client core ${pinning.client}` : 'unpinned'}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
+if (loadAtStart[0] > machineCores / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${machineCores} cores, which inflates CPU per request (see "other cores" in the report)`);
 if (CLIENT !== 'wrk') log(`${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`);
 for (let round = 0; round < ROUNDS; round++) {
   const f = measureFloors();
   floorRuns.push(f);
   log(`r${round} floors: RS256 verify ${f.rs256.toFixed(1)} µs, ES256 verify ${f.es256.toFixed(1)} µs (CPU per call, sync)`);
-  for (const c of cases) results[c.id].push(await runCase(c, round));
+  await runRound(round);
 }
 if (env.PROFILE) {
   const c = CASES.find((x) => x.id === env.PROFILE);
   if (!c) throw new Error(`PROFILE: unknown case ${env.PROFILE}`);
   const file = join(rawDir, `profile-${c.id}.cpuprofile`);
   log(`profiling ${c.id} (V8 CPU profile of the measured ${DUR} s, in the server process)…`);
-  await runCase(c, 'profile', { profileFile: file });
+  await profileCase(c, file);
   const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')));
   writeFileSync(join(rawDir, `profile-${c.id}.txt`), summary);
   console.log(summary);
@@ -382,6 +430,7 @@ if (env.PROFILE) {
 
 const memory = [];
 if (!env.SKIP_MEMORY) for (const m of MEMORY_SERVERS) memory.push(await memoryRuns(m));
+await issuer.close();
 
 let micro;
 if (env.MICRO) {
@@ -409,11 +458,14 @@ const meta = {
   node: process.version,
   openssl: process.versions.openssl,
   cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
-  cores: os.availableParallelism(),
+  cores: machineCores,
+  pinning: pinning ? `server on core ${pinning.server}, load generator and this process on ${pinning.client}` : 'none',
   loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
   loadavgStart: loadAtStart.map((x) => x.toFixed(2)).join(' '),
   rounds: ROUNDS,
   duration: DUR,
+  slice: SLICE,
+  cycles: CYCLES,
   warmup: WARM,
   connections: CONN,
   client: CLIENT === 'wrk' ? `wrk ${wrkVersion()} (${THREADS} thread, Lua pool script)` : 'autocannon (in the benchmark process)',
@@ -435,7 +487,7 @@ if (failures) {
 }
 
 function commandLine() {
-  const knobs = ['BENCH_QUICK', 'ROUNDS', 'DUR', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
+  const knobs = ['BENCH_QUICK', 'ROUNDS', 'SLICE', 'CYCLES', 'DUR', 'PIN', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
   const set = knobs.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
   return [...set, 'npm run bench'].join(' ');
 }

@@ -1,7 +1,8 @@
 // Benchmark server, run in its own process (forked by run.mjs / memory.mjs): a local issuer (discovery + JWKS)
 // and one Express 5 app on 127.0.0.1.
 //
-//   node bench/server.mjs <mode>     env: BENCH_JWKS (JSON), BENCH_PORT, BENCH_ISSUER_PORT, BENCH_REDIS_URL,
+//   node bench/server.mjs <mode>     env: BENCH_JWKS (JSON), BENCH_PORT, BENCH_ISSUER_PORT or BENCH_ISSUER_ORIGIN,
+//                                    BENCH_REDIS_URL,
 //                                    BENCH_DIST (compiled tree to load instead of build/dist/src),
 //                                    BENCH_PRELOAD (a module imported first, path relative to the repository root,
 //                                    e.g. one that registers an OpenTelemetry SDK), BENCH_CACHE_SIZES=1 (report
@@ -50,7 +51,14 @@ const load = async (path, what) => {
 const lib = () => load('index.js', 'the package entry point');
 const demoApp = async () => ({ ...(await load('demo/app.js', 'the demo app (createApp)')), ...(await load('demo/openapi.js', 'the demo spec (loadSpec)')) });
 
-const issuer = await startIssuer({ port: issuerPort, jwks: JSON.parse(process.env.BENCH_JWKS) });
+// BENCH_ISSUER_ORIGIN: an issuer already running (run.mjs hosts one for all the servers of a round, so that several
+// servers on different ports accept the same tokens); otherwise this process starts its own on BENCH_ISSUER_PORT.
+const issuer = process.env.BENCH_ISSUER_ORIGIN
+  ? sharedIssuer(process.env.BENCH_ISSUER_ORIGIN)
+  : await startIssuer({ port: issuerPort, jwks: JSON.parse(process.env.BENCH_JWKS) });
+function sharedIssuer(origin) {
+  return { origin, issuer: `${origin}/`, jwksUri: `${origin}/.well-known/jwks.json`, counts: {} };
+}
 let url;
 let stats = () => ({});
 

@@ -3,6 +3,7 @@
 // is not installed or BENCH_CLIENT=autocannon, with autocannon in this process.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import autocannon from 'autocannon';
 
 const SERVER = new URL('../server.mjs', import.meta.url).pathname;
@@ -79,11 +80,32 @@ export function loadGenerator() {
   return wrkAvailable ? 'wrk' : 'autocannon';
 }
 
+/**
+ * Core pinning (PIN=1 by default on a machine of 2+ cores with `taskset`): the server process and all its threads
+ * on the last core, this process and the load generator it spawns on the others. Without it the client and the
+ * server take turns on both cores and every switch cools the caches: CPU per request then moves by ±40 % between
+ * identical runs on the 2-core machine; pinned, the server has a core to itself and only its own work counts.
+ */
+export const machineCores = os.availableParallelism(); // read before pinning narrows this process
+export const pinning = (() => {
+  const cores = machineCores;
+  if (process.env.PIN === '0' || cores < 2 || process.platform !== 'linux') return undefined;
+  try {
+    execFileSync('taskset', ['-cp', `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
+    return { server: String(cores - 1), client: `0-${cores - 2}` };
+  } catch {
+    return undefined; // no taskset: unpinned, as before
+  }
+})();
+
 /** Starts the server process for `mode`; resolves with { child, url }. */
-export async function startServer(mode, { jwks, port, redisUrl, execArgv = [], env = {} }) {
+export async function startServer(mode, { jwks, port, redisUrl, issuerOrigin, execArgv = [], env = {} }) {
+  // Pinned: fork runs `taskset -c N node …` (taskset execs node in place: same pid, the IPC channel inherited),
+  // so every thread the server ever starts is on its core from the first instruction.
   const child = fork(SERVER, [mode], {
-    execArgv: ['--expose-gc', ...execArgv],
-    env: { ...process.env, ...env, BENCH_JWKS: JSON.stringify(jwks), BENCH_PORT: String(port), BENCH_ISSUER_PORT: String(port + 1), BENCH_REDIS_URL: redisUrl ?? '' },
+    ...(pinning ? { execPath: 'taskset' } : {}),
+    execArgv: [...(pinning ? ['-c', pinning.server, process.execPath] : []), '--expose-gc', ...execArgv],
+    env: { ...process.env, ...env, BENCH_JWKS: JSON.stringify(jwks), BENCH_PORT: String(port), BENCH_ISSUER_PORT: String(port + 1), BENCH_REDIS_URL: redisUrl ?? '', ...(issuerOrigin ? { BENCH_ISSUER_ORIGIN: issuerOrigin } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise((resolve, reject) => {

@@ -120,7 +120,7 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, floors
   if (busyAtStart > meta.cores / 2) md.push(`> **The machine was busy**: load average ${busyAtStart} at the start on ${meta.cores} cores. Other work inflates CPU per request (see "other cores" and "preempted" below); repeat on an idle machine before reading the figures.`, '');
   md.push(`- command: \`${meta.command}\`; date: ${meta.date}; total run ${meta.elapsed} s`);
   md.push(`- machine: ${meta.cpus}; node ${meta.node}, OpenSSL ${meta.openssl}; load average at the start ${meta.loadavgStart}, at the end ${meta.loadavg}`);
-  md.push(`- load: ${meta.client}, ${meta.connections} connections on 127.0.0.1; ${meta.rounds} interleaved round(s); per case and round a fresh server process, ${meta.warmup} s warm-up, then a ${meta.duration} s measured window; medians over rounds; peer: express-oauth2-jwt-bearer ${meta.eojb} in the same demo app (createApp, same tsoa routes)`);
+  md.push(`- load: ${meta.client}, ${meta.connections} connections on 127.0.0.1; ${meta.rounds} round(s); per round a fresh server process per case, all alive at once (${meta.pinning}), ${meta.warmup} s warm-up each, then ${meta.cycles} cycles in which every case gets a ${meta.slice} s slice (order rotated each cycle); a case is compared with its base, no-op and peer of the same cycle; medians over (round, cycle); peer: express-oauth2-jwt-bearer ${meta.eojb} in the same demo app (createApp, same tsoa routes)`);
   md.push('- server CPU per request = user + system CPU time of the server process over all its threads (event loop, libuv thread pool, GC) during the window, from `process.cpuUsage()` in the server, divided by the requests completed; cross-checked against `/proc/<pid>/stat` (column "proc"). Authentication\'s CPU = the case minus the same app\'s unauthenticated route (same round); "beyond no-op" also subtracts what a no-op authenticator costs in the same tsoa app (tsoa\'s own `@Security` path).', '');
 
   md.push('## Targets (issue 12)', '', '| target | measured | goal | result |', '|---|---:|---:|:---:|');
@@ -260,7 +260,7 @@ function chart({ rows, floors }, memory, meta) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="8" y="20" font-size="15" font-weight="bold">auth0-tsoa-api: what authentication costs the server, per request</text>`,
-    `<text x="8" y="38" fill="#555">${esc(`${meta.date.slice(0, 10)} · node ${meta.node} · ${meta.rounds} round(s) × ${meta.duration} s, c=${meta.connections}, ${meta.client.split(' (')[0]}${meta.quick ? ' · BENCH_QUICK smoke run: noisy' : ''}`)}</text>`,
+    `<text x="8" y="38" fill="#555">${esc(`${meta.date.slice(0, 10)} · node ${meta.node} · ${meta.rounds} round(s) × ${meta.cycles} × ${meta.slice} s, c=${meta.connections}, ${meta.client.split(' (')[0]}${meta.quick ? ' · BENCH_QUICK smoke run: noisy' : ''}`)}</text>`,
     ...out,
     '</svg>',
     '',
