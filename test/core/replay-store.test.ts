@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryReplayStore, type ReplayRecord } from '../../src/core/replay-store.js';
 import { ReplayStoreError } from '../../src/core/errors.js';
+import { ReferenceReplayStore } from '../support/reference-replay-store.js';
 
 /** A manual clock for the in-memory store. */
 function clock(start = 1_000_000_000) {
@@ -188,5 +189,60 @@ describe('issue 9 item 1: one owner cannot deny the others (decision 17)', () =>
     }
     // And every owner's fresh proofs are accepted.
     for (let o = 0; o < 1000; o += 7) expect(await store.checkAndRemember(record(`fresh-${o}`, `owner-${o}`, 335, time.seconds()))).toBe(true);
+  });
+
+  describe('compact layout (typed arrays, fingerprints, open addressing) = the previous Map-based store', () => {
+    /** mulberry32: a small seeded PRNG, so that a failing sequence can be replayed from its seed. */
+    const prng = (seed: number) => () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const answer = (promise: Promise<boolean>) =>
+      promise.then(
+        (accepted) => ({ accepted }),
+        (error: unknown) => (error instanceof ReplayStoreError ? { refused: { quota: error.quota, retryAfter: error.retryAfter } } : { thrown: String(error) }),
+      );
+
+    for (const maxEntries of [1, 7, 64, 500]) {
+      it(`gives the same answers, refusals and sizes on random traffic (maxEntries ${maxEntries}, 12 seeds × 4,000 operations)`, async () => {
+        for (let seed = 1; seed <= 12; seed++) {
+          const random = prng(seed * 7919 + maxEntries);
+          const time = clock();
+          const compact = new MemoryReplayStore({ maxEntries, now: time.now });
+          const reference = new ReferenceReplayStore({ maxEntries, now: time.now });
+          let fresh = 0;
+          for (let op = 0; op < 4_000; op++) {
+            time.advance(Math.floor(random() * random() * 3_000));
+            // A heavy owner, a few regular ones; repeated keys (replays, re-use after expiry) and new ones.
+            const owner = random() < 0.5 ? 'heavy' : `owner-${Math.floor(random() * 6)}`;
+            const key = random() < 0.3 ? `seen-${Math.floor(random() * maxEntries * 3)}` : `new-${fresh++}`;
+            const iat = time.seconds() - Math.floor(random() * 4);
+            const ttlMs = 1_000 + Math.floor(random() * 20_000);
+            const rec = { key, owner, iat, ttlMs };
+            const [got, want] = await Promise.all([answer(compact.checkAndRemember(rec)), answer(reference.checkAndRemember(rec))]);
+            expect({ seed, op, ...got, size: compact.size }).toEqual({ seed, op, ...want, size: reference.size });
+          }
+        }
+      });
+    }
+
+    it('grows from 1,024 slots to its bound and keeps every key findable on the way (no lost entries across resizes)', async () => {
+      const time = clock();
+      const store = new MemoryReplayStore({ maxEntries: 50_000, now: time.now });
+      for (let i = 0; i < 50_000; i++) expect(await store.checkAndRemember(record(`k-${i}`, `o-${i % 50}`, 300))).toBe(true);
+      expect(store.size).toBe(50_000);
+      for (let i = 0; i < 50_000; i += 13) expect(await store.checkAndRemember(record(`k-${i}`, `o-${i % 50}`, 300))).toBe(false);
+    });
+
+    it('treats keys that differ in one character, or only in length, as different proofs', async () => {
+      const store = new MemoryReplayStore();
+      const base = 'x'.repeat(43);
+      const keys = [base, base.slice(0, 42), `${base}x`, ...Array.from({ length: 43 }, (_, i) => base.slice(0, i) + 'y' + base.slice(i + 1)), '', '\u{1F600}', '\uD800'];
+      for (const key of keys) expect(await store.checkAndRemember(record(key))).toBe(true);
+      for (const key of keys) expect(await store.checkAndRemember(record(key))).toBe(false);
+      expect(store.size).toBe(keys.length);
+    });
   });
 });
