@@ -22,7 +22,9 @@
 //   BENCH_QUICK=1               smoke run (1–2 min): 1 round, short windows, short memory runs; writes raw/quick.md
 //   ROUNDS=3                    rounds (fresh server processes each)
 //   CYCLES=5 SLICE=2 WARM=4     per round and case: CYCLES measured slices of SLICE seconds, interleaved with the other
-//                               cases (order rotated each cycle), after WARM seconds of warm-up; DUR (PROFILE only)
+//                               cases (order rotated each cycle), after WARM seconds of warm-up; each slice after
+//                               REWARM=1 s of unmeasured load (a server idle since its last slice runs slow at first);
+//                               DUR (PROFILE only)
 //   PIN=0                       no core pinning (default: server on the last core, client on the others)
 //   CONN=50 WRK_THREADS=1       connections; wrk threads
 //   BENCH_CLIENT=wrk|autocannon load generator (default: wrk when installed — Debian `apt-get install wrk` —
@@ -66,6 +68,7 @@ const ROUNDS = Number(env.ROUNDS ?? (QUICK ? 1 : 3));
 const SLICE = Number(env.SLICE ?? (QUICK ? 1 : 2));
 const CYCLES = Number(env.CYCLES ?? (QUICK ? 2 : 5));
 const DUR = Number(env.DUR ?? CYCLES * SLICE);
+const REWARM = Number(env.REWARM ?? 1);
 const WARM = Number(env.WARM ?? (QUICK ? 2 : 4)); // a fresh process needs ~3 s of load before its JIT settles
 const CONN = Number(env.CONN ?? 50);
 const THREADS = Number(env.WRK_THREADS ?? 1);
@@ -274,7 +277,11 @@ async function runRound(round) {
     }
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const order = cases.map((_, i) => cases[(i + cycle) % cases.length]);
-      for (const c of order) results[c.id].push(await measure(c, serverOf(c), `${round}.${cycle}`, SLICE));
+      for (const c of order) {
+        // A server idle since its last slice has shrunk its heap and cooled its caches: re-warm it, unmeasured.
+        if (REWARM > 0) await measure(c, serverOf(c), 're-warm', REWARM);
+        results[c.id].push(await measure(c, serverOf(c), `${round}.${cycle}`, SLICE));
+      }
     }
   } finally {
     await Promise.all([...servers.values()].filter((s) => s.child).map((s) => stopServer(s.child)));
@@ -407,7 +414,7 @@ async function memoryRuns(m) {
 }
 
 // --- run -------------------------------------------------------------------------------------------------------------
-const estimate = cases.length * ROUNDS * (WARM + CYCLES * (SLICE + 0.5) + 1) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
+const estimate = cases.length * ROUNDS * (WARM + CYCLES * (REWARM + SLICE + 0.6) + 1) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
 log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${CYCLES} interleaved slices of ${SLICE} s), c=${CONN}, ${pinning ? `server core ${pinning.server}, client core ${pinning.client}` : 'unpinned'}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
 if (loadAtStart[0] > machineCores / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${machineCores} cores, which inflates CPU per request (see "other cores" in the report)`);
 if (CLIENT !== 'wrk') log(`${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`);
@@ -487,7 +494,7 @@ if (failures) {
 }
 
 function commandLine() {
-  const knobs = ['BENCH_QUICK', 'ROUNDS', 'SLICE', 'CYCLES', 'DUR', 'PIN', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
+  const knobs = ['BENCH_QUICK', 'ROUNDS', 'SLICE', 'CYCLES', 'REWARM', 'DUR', 'PIN', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
   const set = knobs.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
   return [...set, 'npm run bench'].join(' ');
 }
