@@ -99,17 +99,19 @@ export const pinning = (() => {
 })();
 
 /** Starts the server process for `mode`; resolves with { child, url }. */
-export async function startServer(mode, { jwks, port, redisUrl, issuerOrigin, execArgv = [], env = {} }) {
+export async function startServer(mode, { jwks, port, redisUrl, issuerOrigin, execArgv = [], env = {}, wrapper, startTimeoutMs = 30_000 }) {
   // Pinned: fork runs `taskset -c N node …` (taskset execs node in place: same pid, the IPC channel inherited),
-  // so every thread the server ever starts is on its core from the first instruction.
+  // so every thread the server ever starts is on its core from the first instruction. `wrapper` ({ command, args })
+  // runs the server under another program the same way (bench/instructions.mjs: valgrind).
+  const wrap = wrapper ?? (pinning ? { command: 'taskset', args: ['-c', pinning.server] } : undefined);
   const child = fork(SERVER, [mode], {
-    ...(pinning ? { execPath: 'taskset' } : {}),
-    execArgv: [...(pinning ? ['-c', pinning.server, process.execPath] : []), '--expose-gc', ...execArgv],
+    ...(wrap ? { execPath: wrap.command } : {}),
+    execArgv: [...(wrap ? [...wrap.args, process.execPath] : []), '--expose-gc', ...execArgv],
     env: { ...process.env, ...env, BENCH_JWKS: JSON.stringify(jwks), BENCH_PORT: String(port), BENCH_ISSUER_PORT: String(port + 1), BENCH_REDIS_URL: redisUrl ?? '', ...(issuerOrigin ? { BENCH_ISSUER_ORIGIN: issuerOrigin } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench server ${mode} did not start`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`bench server ${mode} did not start`)), startTimeoutMs);
     child.once('exit', (code) => reject(new Error(`bench server ${mode} exited (${code})`)));
     child.on('message', (m) => {
       if (m?.ready) {
