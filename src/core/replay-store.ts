@@ -40,12 +40,16 @@ export interface MemoryReplayStoreOptions {
   now?: () => number;
 }
 
-interface OwnerState {
-  id: string;
-  /** Its live proofs, oldest first: a list through the slots (`ownerNext`/`ownerPrev`). */
+/** A doubly linked list threaded through the slots: its ends and its length. */
+interface SlotList {
   head: number;
   tail: number;
   count: number;
+}
+
+/** An owner, and its live proofs oldest first (a {@link SlotList} through `ownerNext`/`ownerPrev`). */
+interface OwnerState extends SlotList {
+  id: string;
   /** Proofs of this owner with `iat` ≤ watermark are refused: some of them were evicted (see below). */
   watermark: number;
   /** When the evicted entries would have expired (ms): the watermark is forgotten after. */
@@ -76,7 +80,6 @@ export class MemoryReplayStore implements ReplayStore {
   private readonly owners = new Map<string, OwnerState>();
   /** No entry expires before this time (ms), so a sweep before it frees nothing: O(1) per insert under a flood. */
   private earliestExpiry = 0;
-  private live = 0;
   private capacity = 0;
   private used = 0; // slots ever handed out (below it: live or on the free list)
   private freeHead = NONE;
@@ -85,13 +88,13 @@ export class MemoryReplayStore implements ReplayStore {
   private fingerprintLow = new Uint32Array(0);
   private iat = new Float64Array(0);
   private expiresAt = new Float64Array(0);
-  private next = new Int32Array(0); // all live proofs, oldest first (≈ expiry order)
+  private next = new Int32Array(0); // links of `all`
   private prev = new Int32Array(0);
   private ownerNext = new Int32Array(0);
   private ownerPrev = new Int32Array(0);
   private ownerOf: (OwnerState | undefined)[] = [];
-  private oldest = NONE;
-  private newest = NONE;
+  /** All live proofs, oldest first (≈ expiry order). */
+  private readonly all: SlotList = { head: NONE, tail: NONE, count: 0 };
   /** Slot + 1 per bucket (0: empty); linear probing from the fingerprint's low bits. */
   private buckets = new Int32Array(0);
   private mask = 0;
@@ -105,7 +108,7 @@ export class MemoryReplayStore implements ReplayStore {
 
   /** Live entries held. */
   get size(): number {
-    return this.live;
+    return this.all.count;
   }
 
   /** Records the proof: true the first time, false for a replay; a ReplayStoreError for an evicted owner's old proof. */
@@ -126,7 +129,7 @@ export class MemoryReplayStore implements ReplayStore {
         retryAfter: Math.floor(owner.watermark) + 1 - Math.floor(now / 1000),
       });
     }
-    if (this.live >= this.maxEntries) this.makeRoom(now);
+    if (this.all.count >= this.maxEntries) this.makeRoom(now);
     owner = this.owners.get(record.owner); // makeRoom may have dropped an empty owner
     if (owner === undefined) {
       owner = { id: record.owner, head: NONE, tail: NONE, count: 0, watermark: -Infinity, watermarkUntil: 0 };
@@ -141,7 +144,7 @@ export class MemoryReplayStore implements ReplayStore {
   /** Frees expired entries, then, if still full, half of the heaviest owner's (see the class comment). */
   private makeRoom(now: number): void {
     this.sweep(now);
-    if (this.live < this.maxEntries) return;
+    if (this.all.count < this.maxEntries) return;
     let heaviest: OwnerState | undefined;
     for (const owner of this.owners.values()) if (heaviest === undefined || owner.count > heaviest.count) heaviest = owner;
     if (heaviest === undefined) return;
@@ -151,10 +154,9 @@ export class MemoryReplayStore implements ReplayStore {
     let slot = heaviest.head;
     for (let position = 1; position < half; position++) slot = this.ownerNext[slot]!;
     const cut = this.iat[slot]!;
-    let evicted = this.evictOwned(heaviest, (s) => this.iat[s]! < cut);
-    if (evicted === 0) {
+    if (this.evictOwned(heaviest, (s) => this.iat[s]! < cut) === 0) {
       let left = half; // one `iat` only: evict the oldest half anyway (that second's unseen proofs are refused)
-      evicted = this.evictOwned(heaviest, () => left-- > 0);
+      this.evictOwned(heaviest, () => left-- > 0);
     }
   }
 
@@ -175,11 +177,11 @@ export class MemoryReplayStore implements ReplayStore {
   private sweep(now: number): void {
     if (now < this.earliestExpiry) return;
     // Entries mostly expire in insertion order: stop at the first live one.
-    while (this.oldest !== NONE && !(this.expiresAt[this.oldest]! > now)) this.remove(this.oldest, now);
-    if (this.live < this.maxEntries) return;
+    while (this.all.head !== NONE && !(this.expiresAt[this.all.head]! > now)) this.remove(this.all.head, now);
+    if (this.all.count < this.maxEntries) return;
     // Expired entries may sit behind live ones: scan them all once, and note when the next one expires.
     let earliest = Infinity;
-    for (let slot = this.oldest, following = NONE; slot !== NONE; slot = following) {
+    for (let slot = this.all.head, following = NONE; slot !== NONE; slot = following) {
       following = this.next[slot]!;
       if (this.expiresAt[slot]! <= now) this.remove(slot, now);
       else earliest = Math.min(earliest, this.expiresAt[slot]!);
@@ -211,19 +213,9 @@ export class MemoryReplayStore implements ReplayStore {
     this.iat[slot] = iat;
     this.expiresAt[slot] = expiresAt;
     this.ownerOf[slot] = owner;
-    this.prev[slot] = this.newest;
-    this.next[slot] = NONE;
-    if (this.newest !== NONE) this.next[this.newest] = slot;
-    else this.oldest = slot;
-    this.newest = slot;
-    this.ownerPrev[slot] = owner.tail;
-    this.ownerNext[slot] = NONE;
-    if (owner.tail !== NONE) this.ownerNext[owner.tail] = slot;
-    else owner.head = slot;
-    owner.tail = slot;
-    owner.count++;
+    append(this.all, slot, this.next, this.prev);
+    append(owner, slot, this.ownerNext, this.ownerPrev);
     this.insertBucket(slot);
-    this.live++;
   }
 
   /** Removes a slot, and its owner when that has nothing left and no live watermark. */
@@ -235,25 +227,12 @@ export class MemoryReplayStore implements ReplayStore {
 
   /** Unlinks a slot from both lists and the table and frees it; its owner stays. */
   private detach(slot: number): void {
-    const owner = this.ownerOf[slot]!;
-    const before = this.prev[slot]!;
-    const after = this.next[slot]!;
-    if (before !== NONE) this.next[before] = after;
-    else this.oldest = after;
-    if (after !== NONE) this.prev[after] = before;
-    else this.newest = before;
-    const ownerBefore = this.ownerPrev[slot]!;
-    const ownerAfter = this.ownerNext[slot]!;
-    if (ownerBefore !== NONE) this.ownerNext[ownerBefore] = ownerAfter;
-    else owner.head = ownerAfter;
-    if (ownerAfter !== NONE) this.ownerPrev[ownerAfter] = ownerBefore;
-    else owner.tail = ownerBefore;
-    owner.count--;
+    unlink(this.all, slot, this.next, this.prev);
+    unlink(this.ownerOf[slot]!, slot, this.ownerNext, this.ownerPrev);
     this.deleteBucket(slot);
     this.ownerOf[slot] = undefined;
     this.next[slot] = this.freeHead;
     this.freeHead = slot;
-    this.live--;
   }
 
   private insertBucket(slot: number): void {
@@ -299,8 +278,27 @@ export class MemoryReplayStore implements ReplayStore {
     while (size < capacity * 2) size *= 2;
     this.buckets = new Int32Array(size);
     this.mask = size - 1;
-    for (let slot = this.oldest; slot !== NONE; slot = this.next[slot]!) this.insertBucket(slot);
+    for (let slot = this.all.head; slot !== NONE; slot = this.next[slot]!) this.insertBucket(slot);
   }
+}
+
+function append(list: SlotList, slot: number, next: Int32Array, prev: Int32Array): void {
+  prev[slot] = list.tail;
+  next[slot] = NONE;
+  if (list.tail !== NONE) next[list.tail] = slot;
+  else list.head = slot;
+  list.tail = slot;
+  list.count++;
+}
+
+function unlink(list: SlotList, slot: number, next: Int32Array, prev: Int32Array): void {
+  const before = prev[slot]!;
+  const after = next[slot]!;
+  if (before !== NONE) next[before] = after;
+  else list.head = after;
+  if (after !== NONE) prev[after] = before;
+  else list.tail = before;
+  list.count--;
 }
 
 // The fingerprint: two different 32-bit hashes of the key's UTF-16 code units (FNV-1a, and murmur3's body), each
