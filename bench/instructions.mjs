@@ -55,7 +55,7 @@ const CASES = [
   { id: 'peer-dpop', label: 'peer: DPoP, a new proof per request', mode: 'demo-eojb', kind: 'dpop', base: 'peer-public', floor: 'es256' },
 ].filter((c) => !process.env.CASES || process.env.CASES.split(',').includes(c.id));
 
-/** Total Ir of the newest callgrind dump for `pid`. */
+/** Total Ir of the callgrind dumps whose file names start with `prefix` (one case's server). */
 function dumpedInstructions(prefix) {
   const files = readdirSync(work).filter((f) => f.startsWith(prefix)).sort();
   let total = 0;

@@ -197,10 +197,15 @@ async function freshProofs(n, htu) {
 const bestRate = {};
 let maxRate = 0;
 const MIN_TOKENS = Number(env.TOKENS ?? (QUICK ? 0 : 12_000));
-// A case's own best rate once it has run (50 % headroom), else the fastest of any case: unique tokens are minted at
-// ~3,000/s on one core, and sizing a 2,500 req/s case by the 7,000 req/s public route made pools of 350,000 tokens.
-const need = (id, seconds) => Math.ceil((bestRate[id] !== undefined ? bestRate[id] * 1.5 : (maxRate || 6000) * 1.25) * seconds) + CONN * 4;
-const fastestUnique = () => cases.filter((c) => c.kind === 'bearer-unique' && bestRate[c.id] !== undefined).reduce((best, c) => (bestRate[c.id] > bestRate[best] ? c.id : best), 'ours-bearer-unique');
+// Sized from the fastest rate seen so far for the case or for any case (a case's first slices run slower than its
+// later ones), with 25 % headroom.
+const need = (id, seconds) => Math.ceil(Math.max(bestRate[id] ?? 0, maxRate || 6000) * seconds * 1.25) + CONN * 4;
+// The memory runs' unique tokens: from the unique-token cases' own best rate (50 % headroom) once known — sizing them
+// by the 7,000 req/s public route made pools of 350,000 tokens (81 s of minting, a 330 MB file per wrk run).
+const uniqueTokensFor = (seconds) => {
+  const rates = cases.filter((c) => c.kind === 'bearer-unique' && bestRate[c.id] !== undefined).map((c) => bestRate[c.id]);
+  return Math.ceil((rates.length ? Math.max(...rates) * 1.5 : (maxRate || 6000) * 1.25) * seconds) + CONN * 4;
+};
 
 /** The pool a slice of case `c` on server `s` takes its header values from (undefined: one fixed header). */
 async function poolFor(c, s, seconds) {
@@ -271,7 +276,7 @@ async function runRound(round) {
     const serverOf = (c) => servers.get(serverKey(c));
     for (const c of cases) {
       const s = serverOf(c);
-      const pool = await poolFor(c, s, WARM);
+      const pool = await poolFor(c, s, 0); // a few values: the warm-up takes its own
       const sanity = await sanityCheck(c, s.url + pathFor(c.kind), pool?.values.slice(pool.offset));
       if (c.kind === 'bearer-unique') s.tokenOffset += sanity.used;
       if (WARM > 0) await measure(c, s, 'warm-up', WARM);
@@ -388,7 +393,7 @@ async function memoryRuns(m) {
   };
   let tokenOffset = 1;
   try {
-    const tokenPool = await ensureTokens(Math.max(MIN_TOKENS, 2 * need(fastestUnique(), each)));
+    const tokenPool = await ensureTokens(Math.max(MIN_TOKENS, 2 * uniqueTokensFor(each)));
     const proofs = await freshProofs(4, url + pathFor('dpop'));
     for (const kind of kinds) await sanityCheck({ id: `memory ${m.id}`, server: m.server, kind }, url + pathFor(kind), kind === 'dpop' ? proofs.values : tokenPool.values);
     await sample('at start (after start-up and one request of each kind)');
