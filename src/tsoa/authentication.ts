@@ -54,22 +54,43 @@ const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: 
  */
 export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), options: ExpressAuthenticationOptions = {}): ExpressAuthentication {
   const general = new Set(options.securityNames ?? ['auth0']);
+  // What a security name means depends only on the Auth0Api (its policies): worked out once per pair, not per request.
+  const meanings = new WeakMap<Auth0Api, Map<string, SecurityMeaning | string>>();
+  const meaningOf = (resolved: Auth0Api, securityName: string): SecurityMeaning | string => {
+    let byName = meanings.get(resolved);
+    if (!byName) meanings.set(resolved, (byName = new Map()));
+    let meaning = byName.get(securityName);
+    if (!meaning) byName.set(securityName, (meaning = interpret(resolved, securityName, general)));
+    return meaning;
+  };
   return async function expressAuthentication(request, securityName, scopes) {
-    const optional = securityName.endsWith(OPTIONAL_SUFFIX);
-    const name = optional ? securityName.slice(0, -OPTIONAL_SUFFIX.length) : securityName;
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
     if (!resolved) throw new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)');
-    const schemes = SCHEME_NAMES[name];
-    const isPolicy = resolved.validator.config.policies.has(name);
-    if (isPolicy && general.has(name)) {
-      throw new AuthenticationSetupError(`expressAuthentication: "${name}" is both a general security name and a policy; rename the policy`);
-    }
-    if (!schemes && !isPolicy && !general.has(name)) {
-      throw new AuthenticationSetupError(
-        `expressAuthentication: no handler for @Security('${securityName}'); use ${[...general].map((n) => `'${n}'`).join(', ')}, 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '${OPTIONAL_SUFFIX}'`,
-      );
-    }
-    const result = await resolved.authorize(request, { scopes, schemes, optional, ...(isPolicy ? { policy: name } : {}) });
+    const meaning = meaningOf(resolved, securityName);
+    if (typeof meaning === 'string') throw new AuthenticationSetupError(meaning);
+    const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims;
   };
+}
+
+/** What `@Security(name)` asks for: the schemes, the policy and whether anonymous callers are served. */
+interface SecurityMeaning {
+  schemes: readonly AuthScheme[] | undefined;
+  policy: string | undefined;
+  optional: boolean;
+}
+
+/** The meaning of a security name for `api`, or the message of the setup error naming the fix. */
+function interpret(api: Auth0Api, securityName: string, general: ReadonlySet<string>): SecurityMeaning | string {
+  const optional = securityName.endsWith(OPTIONAL_SUFFIX);
+  const name = optional ? securityName.slice(0, -OPTIONAL_SUFFIX.length) : securityName;
+  const schemes = Object.hasOwn(SCHEME_NAMES, name) ? SCHEME_NAMES[name] : undefined;
+  const isPolicy = api.validator.config.policies.has(name);
+  if (isPolicy && general.has(name)) {
+    return `expressAuthentication: "${name}" is both a general security name and a policy; rename the policy`;
+  }
+  if (!schemes && !isPolicy && !general.has(name)) {
+    return `expressAuthentication: no handler for @Security('${securityName}'); use ${[...general].map((n) => `'${n}'`).join(', ')}, 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '${OPTIONAL_SUFFIX}'`;
+  }
+  return { schemes, policy: isPolicy ? name : undefined, optional };
 }

@@ -171,6 +171,26 @@ describe('requireAuth', () => {
     expect(status).toBe(200);
   });
 
+  it('judges every Host afresh: one found valid before does not make a look-alike valid', async () => {
+    const token = await issuer.token(AUDIENCE);
+    const { port } = new URL(base);
+    const statusWithHost = (host: string) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/me', headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // The last valid Host is remembered (the pattern costs ≈ 1 µs): only that exact string may skip the check.
+    expect(await statusWithHost('api.example.com:8080')).toBe(200);
+    expect(await statusWithHost('api.example.com:80800')).toBe(400);
+    expect(await statusWithHost('api.example.com:8080/x')).toBe(400);
+    expect(await statusWithHost('api.example.com:8080')).toBe(200);
+    expect(await statusWithHost('api.example.com:0')).toBe(400);
+  });
+
   it('getAuth on a route nobody protected fails closed, and a 401 then still carries a challenge', async () => {
     const reply = await call('/forgot-protection', await withToken());
     expect(reply.status).not.toBe(200);

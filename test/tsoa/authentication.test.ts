@@ -140,6 +140,18 @@ describe('rejections are Error objects with status and code', () => {
     expect(calls).not.toHaveBeenCalled();
   });
 
+  it('a security name is judged once per Auth0Api, and an unknown one fails every time with a fresh error', async () => {
+    const [first] = await run([{ name: 'api_key' }], await bearer());
+    const [second, known] = await run([{ name: 'api_key' }, { name: 'auth0' }], await bearer());
+    expect(reasonOf(first!)).toMatchObject({ status: 500, message: expect.stringMatching(/api_key/) });
+    expect(reasonOf(second!)).toMatchObject({ status: 500, message: reasonOf(first!).message });
+    expect(reasonOf(second!)).not.toBe(reasonOf(first!));
+    expect(known!.status).toBe('fulfilled');
+    // Names that are properties of every object are still unknown names, not schemes.
+    const [proto] = await run([{ name: 'constructor' }], await bearer());
+    expect(reasonOf(proto!)).toMatchObject({ status: 500 });
+  });
+
   it('no Auth0Api installed on the app → Error with status 500 that says what to call', async () => {
     const url = await serve(createExpressAuthentication(), false, () => plan);
     const [result] = await run([{ name: 'auth0' }], await bearer(), url);
