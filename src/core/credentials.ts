@@ -30,7 +30,9 @@ function malformed(reason: AuthFailureReason, description: string, scheme?: Auth
 export function getHeader(headers: Headers, name: string): HeaderValue {
   const direct = headers[name];
   if (direct !== undefined) return direct;
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key];
+  // Lower-casing only names of the right length: Node's header objects are already lower-cased, and this scan runs
+  // on every Bearer request (is there a DPoP header?).
+  for (const key of Object.keys(headers)) if (key.length === name.length && key.toLowerCase() === name) return headers[key];
   return undefined;
 }
 

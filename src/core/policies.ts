@@ -234,6 +234,8 @@ function expectedOrganization(rule: OrganizationRule, facts: RequestFacts, polic
 
 // --- evaluation -----------------------------------------------------------------------------------------------------
 
+const NO_FACTS: RequestFacts = Object.freeze({});
+
 /**
  * Evaluates a requirement on verified claims: scopes, then organization, then claim rules. Returns the first
  * denial, or undefined when access is granted. Throws {@link PolicySetupError} when the requirement cannot be applied
@@ -244,7 +246,7 @@ export function evaluateAuthorization(
   requirement: AuthorizationRequirement,
   options: { scopeClaim: ScopeClaim; facts?: RequestFacts | undefined },
 ): AuthorizationDenial | undefined {
-  const facts = options.facts ?? {};
+  const facts = options.facts ?? NO_FACTS;
   // Resolve the organization before judging anything: a misconfigured route fails for every caller, not only some.
   const organization = requirement.organization === undefined ? undefined : expectedOrganization(requirement.organization, facts, requirement.policy);
   if (requirement.scopes.length > 0 && missingScopes(requirement.scopes, grantedScopes(claims, options.scopeClaim)).length > 0) {

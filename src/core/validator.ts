@@ -73,8 +73,9 @@ export class ApiValidator {
       throw error instanceof AuthError ? error.onScheme(scheme) : error;
     }
     checkConfirmation(claims, { scheme, proofThumbprint: proof?.thumbprint, mtlsMode: this.config.mtls.mode, clientCertificate: request.clientCertificate });
-    const responseHeaders = proof ? await this.dpop.accept(proof, claims) : NO_HEADERS;
-    return { claims, token, scheme, url: request.url, ...(proof ? { proof } : {}), responseHeaders };
+    if (!proof) return { claims, token, scheme, url: request.url, responseHeaders: NO_HEADERS };
+    const responseHeaders = await this.dpop.accept(proof, claims);
+    return { claims, token, scheme, url: request.url, proof, responseHeaders };
   }
 
   /** Checks that a verified request grants every scope in `required` (AND). Throws 403 `insufficient_scope`. */

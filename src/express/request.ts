@@ -86,9 +86,17 @@ export function checkFraming(req: Request): void {
   checkViewFraming(viewOf(req));
 }
 
+/** `name` equals `lower` (lower-case ASCII letters) ignoring case, without making a lower-cased copy of `name`. */
+function isHeaderName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  // For a target letter, `c | 0x20` equals it only for that letter in either case.
+  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
 function checkViewFraming({ rawHeaders, target }: RequestView): void {
   let hosts = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.length === 4 && rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (isHeaderName(rawHeaders[i]!, 'host')) hosts++;
   if (hosts > 1) throw badRequest('request.duplicate_host', 'The request has more than one Host header');
   if (!target.startsWith('/')) throw badRequest('request.absolute_form', 'The request target must be a path (origin-form)');
 }
@@ -126,7 +134,7 @@ function publicUrlOf(view: RequestView, headers: Request['headers'], options: Pu
 function coreHeaders(rawHeaders: readonly string[], headers: Request['headers']): Headers {
   let authorizations: string[] | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.length === 13 && rawHeaders[i]!.toLowerCase() === 'authorization') (authorizations ??= []).push(rawHeaders[i + 1]!);
+    if (isHeaderName(rawHeaders[i]!, 'authorization')) (authorizations ??= []).push(rawHeaders[i + 1]!);
   }
   if (!authorizations || authorizations.length < 2) return headers as Headers;
   return { ...(headers as Headers), authorization: authorizations };

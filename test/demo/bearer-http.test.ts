@@ -148,6 +148,14 @@ describe('missing or malformed credentials', () => {
     expect(parseChallenges(challenge)[0]).toMatchObject({ scheme: 'Bearer', params: { error: 'invalid_request' } });
   });
 
+  it('two Authorization headers spelled differently (authorization, AUTHORIZATION) → 400 invalid_request', async () => {
+    const token = await issuer.token(AUDIENCE);
+    const host = new URL(demo.url).host;
+    const reply = await rawRequest(demo.url, `GET /api/private HTTP/1.1\r\nHost: ${host}\r\nauthorization: Bearer ${token}\r\nAUTHORIZATION: Bearer ${token}`);
+    expect(reply.status).toBe(400);
+    expectErrorBody(reply.body, 'invalid_request');
+  });
+
   it('a token only in the query string counts as no credentials → 401', async () => {
     const token = await issuer.token(AUDIENCE);
     expectAuthError(await call(demo.url, `/api/private?access_token=${token}`), 401, 'unauthorized');
