@@ -1,10 +1,12 @@
 // Instructions per request, counted by valgrind's callgrind: the same count whatever else the machine is doing, so
 // ratios that CPU time cannot settle on a VM whose speed drifts (see README "Performance") can be read here.
 //
-//   node bench/instructions.mjs          (about 10 minutes; N=1500 WARM_N=4000 per case)
+//   node bench/instructions.mjs          (about 20 minutes; N=6000 WARM_N=10000 per case)
 //
 // Each case's server runs under `valgrind --tool=callgrind --instr-atstart=no`; after WARM_N requests (the JIT
-// settles: V8 tiers up by invocation counts, not by time), instrumentation is switched on with `callgrind_control -i on`,
+// settles: V8 tiers up by invocation counts, not by time — with 4,000 warm-up requests Node's own http functions were
+// still deoptimized and recompiled between requests 5,000 and 10,000 (--trace-deopt), and one case counted 1,057 k
+// per request over 1,500 requests against 849–880 k over 6,000 after 10,000), instrumentation is switched on with `callgrind_control -i on`,
 // exactly N requests are sent (autocannon `amount`, 8 connections), it is switched off and the counts dumped.
 // Instructions of the whole server process, all threads, user space only: the kernel's share (syscalls, loopback
 // TCP) is not counted — it is the same for every case of the same route and response. Authentication = a case minus
@@ -19,8 +21,8 @@ import { startIssuer } from './lib/issuer.mjs';
 import { AUDIENCE, makeProofKey, makeSigningKey, mintMany, mintToken } from './lib/fixtures.mjs';
 import { startServer, stopServer } from './lib/load.mjs';
 
-const N = Number(process.env.N ?? 1500);
-const WARM_N = Number(process.env.WARM_N ?? 4000);
+const N = Number(process.env.N ?? 6000);
+const WARM_N = Number(process.env.WARM_N ?? 10000);
 const PORT = Number(process.env.BENCH_PORT ?? 38280);
 const here = new URL('.', import.meta.url).pathname;
 const work = join(here, 'results', 'raw', 'callgrind');
@@ -53,6 +55,15 @@ const CASES = [
   { id: 'peer-bearer', label: 'peer: Bearer, one reused token', mode: 'demo-eojb', kind: 'bearer', base: 'peer-public' },
   { id: 'peer-bearer-unique', label: 'peer: Bearer, a new token per request', mode: 'demo-eojb', kind: 'bearer-unique', base: 'peer-public', floor: 'rs256' },
   { id: 'peer-dpop', label: 'peer: DPoP, a new proof per request', mode: 'demo-eojb', kind: 'dpop', base: 'peer-public', floor: 'es256' },
+  // VARIANT_DIST=<another compiled tree, e.g. a copy of build/dist/src from before a change>: the same cases on it.
+  ...(process.env.VARIANT_DIST
+    ? [
+        { id: 'variant-public', label: `variant ${process.env.VARIANT_DIST}: /api/public`, mode: 'demo', env: { BENCH_DIST: process.env.VARIANT_DIST }, kind: 'public' },
+        { id: 'variant-bearer', label: 'variant: Bearer, one reused token', mode: 'demo', env: { BENCH_DIST: process.env.VARIANT_DIST }, kind: 'bearer', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-bearer' },
+        { id: 'variant-bearer-unique', label: 'variant: Bearer, a new token per request', mode: 'demo', env: { BENCH_DIST: process.env.VARIANT_DIST }, kind: 'bearer-unique', base: 'variant-public', peer: 'peer-bearer-unique', floor: 'rs256' },
+        { id: 'variant-dpop', label: 'variant: DPoP, a new proof per request', mode: 'demo', env: { BENCH_DIST: process.env.VARIANT_DIST }, kind: 'dpop', base: 'variant-public', peer: 'peer-dpop', floor: 'es256' },
+      ]
+    : []),
 ].filter((c) => !process.env.CASES || process.env.CASES.split(',').includes(c.id));
 
 /** Total Ir of the callgrind dumps whose file names start with `prefix` (one case's server). */
@@ -88,6 +99,7 @@ async function measure(c) {
     issuerOrigin: issuer.origin,
     wrapper: { command: 'valgrind', args: ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(work, prefix)}`, '--quiet'] },
     startTimeoutMs: 180_000,
+    ...(c.env ? { env: c.env } : {}),
   });
   try {
     const path = c.kind === 'public' ? '/api/public' : '/api/private';
@@ -167,5 +179,6 @@ const md = [
   ...rows,
   '',
 ];
-writeFileSync(join(here, 'results', 'instructions.md'), md.join('\n'));
+// A subset (CASES) is a check, not the results: it goes to raw/ so that the committed table stays whole.
+writeFileSync(process.env.CASES ? join(here, 'results', 'raw', 'instructions-subset.md') : join(here, 'results', 'instructions.md'), md.join('\n'));
 console.log(md.join('\n'));

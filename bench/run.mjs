@@ -25,6 +25,10 @@
 //                               cases (order rotated each cycle), after WARM seconds of warm-up; each slice after
 //                               REWARM=1 s of unmeasured load (a server idle since its last slice runs slow at first);
 //                               DUR (PROFILE only)
+//   RATE=0 RATE_CONN=8          RATE=n: CPU per request measured at n req/s, the same for every case (open loop,
+//                               autocannon, RATE_CONN connections); each cycle then also runs a closed-loop slice per
+//                               case for the throughput table. Default 0: CPU from the closed-loop slices (see below
+//                               why a fixed rate is not the default).
 //   PIN=0                       no core pinning (default: server on the last core, client on the others)
 //   CONN=50 WRK_THREADS=1       connections; wrk threads
 //   BENCH_CLIENT=wrk|autocannon load generator (default: wrk when installed — Debian `apt-get install wrk` —
@@ -71,6 +75,16 @@ const DUR = Number(env.DUR ?? CYCLES * SLICE);
 const REWARM = Number(env.REWARM ?? 1);
 const WARM = Number(env.WARM ?? (QUICK ? 2 : 4)); // a fresh process needs ~3 s of load before its JIT settles
 const CONN = Number(env.CONN ?? 50);
+// RATE: closed-loop, a slow case runs at a lower request rate than its base, and a server's per-request cost depends
+// on its load (requests in flight, garbage per second, how the event loop batches), so "case − base" compares two
+// loads. At one fixed rate for all, it does not. Measured here (one run, 4 s windows, autocannon for both): the unique-token
+// case cost 326 µs per request closed-loop (2,957 req/s) and 264 µs at 700 req/s, the peer's 391 and 339 µs, while
+// /api/public cost 172 µs either way. Not the default: an idle server wakes up for each request, and on this VM
+// (Firecracker) a wake-up is dear and erratic — at 300 req/s /api/public cost 590–890 µs per request against 350–560
+// closed-loop in the same run — and in the host's slow phases the peer's DPoP case cannot sustain 600 req/s. The
+// rate must stay below every case's capacity; a slice that falls short is flagged.
+const RATE = Number(env.RATE ?? 0);
+const RATE_CONN = Number(env.RATE_CONN ?? 8);
 const THREADS = Number(env.WRK_THREADS ?? 1);
 const MEM_DUR = Number(env.MEM_DUR ?? (QUICK ? 3 : 24));
 const FLOOR_MS = Number(env.FLOOR_MS ?? (QUICK ? 150 : 300));
@@ -253,6 +267,8 @@ function measureFloors() {
 // Each cycle pairs a case with its base, no-op and peer of the same cycle; the report takes medians over
 // (round, cycle).
 const results = Object.fromEntries(cases.map((c) => [c.id, []]));
+// RATE > 0: the closed-loop slices, for the throughput table (results then holds the fixed-rate slices).
+const throughput = Object.fromEntries(cases.map((c) => [c.id, []]));
 const floorRuns = [];
 let failures = 0;
 const issuer = await startIssuer({ port: PORT + 1, jwks });
@@ -286,8 +302,9 @@ async function runRound(round) {
       const order = cases.map((_, i) => cases[(i + cycle) % cases.length]);
       for (const c of order) {
         // A server idle since its last slice has shrunk its heap and cooled its caches: re-warm it, unmeasured.
-        if (REWARM > 0) await measure(c, serverOf(c), 're-warm', REWARM);
-        results[c.id].push(await measure(c, serverOf(c), `${round}.${cycle}`, SLICE));
+        if (REWARM > 0) await measure(c, serverOf(c), 're-warm', REWARM, RATE);
+        results[c.id].push(await measure(c, serverOf(c), `${round}.${cycle}`, SLICE, RATE));
+        if (RATE > 0) throughput[c.id].push(await measure(c, serverOf(c), `${round}.${cycle} closed`, SLICE));
       }
     }
   } finally {
@@ -295,14 +312,17 @@ async function runRound(round) {
   }
 }
 
-/** One slice: `seconds` of load on case `c` (server `s`); CPU per request from the server's own usage. */
-async function measure(c, s, round, seconds) {
+/**
+ * One slice: `seconds` of load on case `c` (server `s`), at `rate` requests per second or (no rate) as fast as the
+ * server answers; CPU per request from the server's own usage.
+ */
+async function measure(c, s, round, seconds, rate = 0) {
   const pool = await poolFor(c, s, seconds);
   const path = pathFor(c.kind);
   const before = await serverUsage(s.child);
   const machine0 = machineCpuMicros();
   const t0 = performance.now();
-  const r = await drive({ url: s.url, path, headers: headersFor(c.kind), pool, connections: CONN, duration: seconds, threads: THREADS });
+  const r = await drive({ url: s.url, path, headers: headersFor(c.kind), pool, connections: rate ? RATE_CONN : CONN, duration: seconds, threads: THREADS, rate });
   await sleep(100); // requests in flight when the client stopped finish inside the window
   const after = await serverUsage(s.child);
   const machine1 = machineCpuMicros();
@@ -325,6 +345,9 @@ async function measure(c, s, round, seconds) {
     rss: after.rss,
     poolSize: pool?.values.length,
     wrapped: pool ? pool.offset + r.taken > pool.values.length : false,
+    rate: rate || undefined,
+    // The server could not keep up with the fixed rate: its CPU figure is then a saturated one (see RATE).
+    belowRate: rate ? r.total / seconds < rate * 0.95 : undefined,
   };
   delete run.clientCpu;
   bestRate[c.id] = Math.max(bestRate[c.id] ?? 0, r.rps);
@@ -333,7 +356,8 @@ async function measure(c, s, round, seconds) {
   log(`${String(round).padEnd(7)} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
     ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
     ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
-    (pool ? ` pool=${pool.offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : ''));
+    (pool ? ` pool=${pool.offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : '') +
+    (rate ? ` rate=${rate}${run.belowRate ? ' BELOW THE RATE' : ''}` : ''));
   return run;
 }
 
@@ -421,8 +445,8 @@ async function memoryRuns(m) {
 }
 
 // --- run -------------------------------------------------------------------------------------------------------------
-const estimate = cases.length * ROUNDS * (WARM + CYCLES * (REWARM + SLICE + 0.6) + 1) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
-log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${CYCLES} interleaved slices of ${SLICE} s), c=${CONN}, ${pinning ? `server core ${pinning.server}, client core ${pinning.client}` : 'unpinned'}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
+const estimate = cases.length * ROUNDS * (WARM + CYCLES * (REWARM + (RATE > 0 ? 2 : 1) * (SLICE + 0.6)) + 1) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
+log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${CYCLES} interleaved slices of ${SLICE} s${RATE > 0 ? ` at ${RATE} req/s (CPU) and as many closed-loop (throughput)` : ''}), c=${CONN}, ${pinning ? `server core ${pinning.server}, client core ${pinning.client}` : 'unpinned'}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
 if (loadAtStart[0] > machineCores / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${machineCores} cores, which inflates CPU per request (see "other cores" in the report)`);
 if (CLIENT !== 'wrk') log(`${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`);
 for (let round = 0; round < ROUNDS; round++) {
@@ -482,15 +506,17 @@ const meta = {
   cycles: CYCLES,
   warmup: WARM,
   connections: CONN,
+  rate: RATE,
+  rateConnections: RATE_CONN,
   client: CLIENT === 'wrk' ? `wrk ${wrkVersion()} (${THREADS} thread, Lua pool script)` : 'autocannon (in the benchmark process)',
   memDuration: MEM_DUR,
   memPeer: MEM_PEER,
   eojb: JSON.parse(readFileSync(new URL('../node_modules/express-oauth2-jwt-bearer/package.json', import.meta.url), 'utf8')).version,
   elapsed: Math.round((Date.now() - started) / 1000),
 };
-writeFileSync(join(rawDir, 'results.json'), JSON.stringify({ meta, cases, results, floors: floorRuns, memory, micro, floods }, null, 2));
+writeFileSync(join(rawDir, 'results.json'), JSON.stringify({ meta, cases, results, throughput, floors: floorRuns, memory, micro, floods }, null, 2));
 const out = QUICK ? { dir: rawDir, name: 'quick' } : { dir: resultsDir, name: 'latest' };
-const { markdown, targets } = writeReport({ ...out, meta, cases, results, floors: floorRuns, memory, micro, floods });
+const { markdown, targets } = writeReport({ ...out, meta, cases, results, throughput, floors: floorRuns, memory, micro, floods });
 console.log(`\n${markdown}`);
 console.log('Targets (issue 12):');
 for (const t of targets) console.log(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${t.what}: ${t.shown} (goal ${t.goal})`);
@@ -501,7 +527,7 @@ if (failures) {
 }
 
 function commandLine() {
-  const knobs = ['BENCH_QUICK', 'ROUNDS', 'SLICE', 'CYCLES', 'REWARM', 'DUR', 'PIN', 'WARM', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
+  const knobs = ['BENCH_QUICK', 'ROUNDS', 'SLICE', 'CYCLES', 'REWARM', 'DUR', 'PIN', 'WARM', 'RATE', 'RATE_CONN', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
   const set = knobs.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
   return [...set, 'npm run bench'].join(' ');
 }

@@ -167,15 +167,17 @@ export function writePool(file, values) {
 }
 
 /**
- * Drives `url` + `path` for `duration` seconds with `connections` keep-alive connections.
+ * Drives `url` + `path` for `duration` seconds with `connections` keep-alive connections, as fast as the server
+ * answers, or at `rate` requests per second in all (open loop, autocannon).
  * `headers` are sent on every request; `pool` (optional) varies one header per request:
  * { values, file, offset, header, prefix }: request k sends header: prefix + values[offset + k] (wrk reads `file`,
  * autocannon `values`). Returns req/s, latency, counts, how many pool entries were taken, and the client's own CPU.
  */
-export async function drive({ url, path, headers = {}, pool, connections, duration, threads = 1 }) {
-  return loadGenerator() === 'wrk'
+export async function drive({ url, path, headers = {}, pool, connections, duration, threads = 1, rate }) {
+  // A fixed request rate needs autocannon (wrk only runs closed-loop, as fast as the server answers).
+  return loadGenerator() === 'wrk' && !rate
     ? driveWrk({ url, path, headers, pool, connections, duration, threads })
-    : driveAutocannon({ url, path, headers, pool, connections, duration });
+    : driveAutocannon({ url, path, headers, pool, connections, duration, rate });
 }
 
 async function driveWrk({ url, path, headers, pool, connections, duration, threads }) {
@@ -209,8 +211,8 @@ async function driveWrk({ url, path, headers, pool, connections, duration, threa
   };
 }
 
-async function driveAutocannon({ url, path, headers, pool, connections, duration }) {
-  const options = { url: url + path, connections, duration, headers };
+async function driveAutocannon({ url, path, headers, pool, connections, duration, rate }) {
+  const options = { url: url + path, connections, duration, headers, ...(rate ? { overallRate: rate } : {}) };
   let taken = 0;
   if (pool) {
     const { values, header, prefix = '', offset = 0 } = pool;

@@ -18,7 +18,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * minus the same app's unauthenticated route, paired by round, median), the same minus the no-op authenticator's,
  * and ratios to the peer (of medians) and to the floor.
  */
-export function summarize(cases, results, floorRuns) {
+export function summarize(cases, results, floorRuns, throughput = {}) {
   const byId = Object.fromEntries(cases.map((c) => [c.id, c]));
   const floors = { rs256: median(floorRuns.map((f) => f.rs256)), es256: median(floorRuns.map((f) => f.es256)) };
   const runs = (id) => results[id] ?? [];
@@ -33,6 +33,8 @@ export function summarize(cases, results, floorRuns) {
   const rows = {};
   for (const c of cases) {
     const rs = runs(c.id);
+    // Throughput from the closed-loop slices when CPU was measured at a fixed rate (RATE), else from the same slices.
+    const ts = throughput[c.id]?.length ? throughput[c.id] : rs;
     const auth = authRounds(c.id);
     const noop = c.noop ? authRounds(c.noop) : new Map();
     const row = {
@@ -42,18 +44,21 @@ export function summarize(cases, results, floorRuns) {
       cpuMin: Math.min(...rs.map((r) => r.cpuPerReq)),
       cpuMax: Math.max(...rs.map((r) => r.cpuPerReq)),
       procCpu: median(rs.map((r) => r.procCpuPerReq)),
-      clientCpu: median(rs.map((r) => r.clientCpuPerReq)),
+      clientCpu: median(ts.map((r) => r.clientCpuPerReq)),
+      cpuRps: median(rs.map((r) => r.rps)),
+      belowRate: rs.filter((r) => r.belowRate).length,
+      closedCpu: ts === rs ? NaN : median(ts.map((r) => r.cpuPerReq)),
       preempted: median(rs.map((r) => r.preemptedPer1k)),
       otherCores: median(rs.map((r) => r.otherCores)),
-      rps: median(rs.map((r) => r.rps)),
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
+      rps: median(ts.map((r) => r.rps)),
+      p50: median(ts.map((r) => r.p50)),
+      p99: median(ts.map((r) => r.p99)),
       auth: median([...auth.values()]),
       authRuns: [...auth.values()],
       beyondNoop: median([...auth].filter(([round]) => noop.has(round)).map(([round, v]) => v - noop.get(round))),
-      bad: rs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0),
-      wrapped: rs.some((r) => r.wrapped),
-      samples: rs.map((r) => Math.round(r.rps)),
+      bad: [...rs, ...(ts === rs ? [] : ts)].reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0),
+      wrapped: [...rs, ...ts].some((r) => r.wrapped),
+      samples: ts.map((r) => Math.round(r.rps)),
       floorUs: c.floor ? floors[c.floor] : NaN,
     };
     rows[c.id] = row;
@@ -109,8 +114,8 @@ export function evaluate({ rows, floors }, memory, memPeer = 'peer') {
 }
 
 /** Writes `${name}.md` and `${name}.svg` into `dir`; returns the Markdown, the summary and the targets. */
-export function writeReport({ dir, name = 'latest', meta, cases, results, floors: floorRuns, memory, micro, floods }) {
-  const s = summarize(cases, results, floorRuns);
+export function writeReport({ dir, name = 'latest', meta, cases, results, throughput, floors: floorRuns, memory, micro, floods }) {
+  const s = summarize(cases, results, floorRuns, throughput);
   const { rows, floors } = s;
   const targets = evaluate(s, memory, meta.memPeer);
   const md = [];
@@ -121,7 +126,10 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, floors
   md.push(`- command: \`${meta.command}\`; date: ${meta.date}; total run ${meta.elapsed} s`);
   md.push(`- machine: ${meta.cpus}; node ${meta.node}, OpenSSL ${meta.openssl}; load average at the start ${meta.loadavgStart}, at the end ${meta.loadavg}`);
   md.push(`- load: ${meta.client}, ${meta.connections} connections on 127.0.0.1; ${meta.rounds} round(s); per round a fresh server process per case, all alive at once (${meta.pinning}), ${meta.warmup} s warm-up each, then ${meta.cycles} cycles in which every case gets a ${meta.slice} s slice (order rotated each cycle); a case is compared with its base, no-op and peer of the same cycle; medians over (round, cycle); peer: express-oauth2-jwt-bearer ${meta.eojb} in the same demo app (createApp, same tsoa routes)`);
-  md.push('- server CPU per request = user + system CPU time of the server process over all its threads (event loop, libuv thread pool, GC) during the window, from `process.cpuUsage()` in the server, divided by the requests completed; cross-checked against `/proc/<pid>/stat` (column "proc"). Authentication\'s CPU = the case minus the same app\'s unauthenticated route (same round); "beyond no-op" also subtracts what a no-op authenticator costs in the same tsoa app (tsoa\'s own `@Security` path).', '');
+  md.push('- server CPU per request = user + system CPU time of the server process over all its threads (event loop, libuv thread pool, GC) during the window, from `process.cpuUsage()` in the server, divided by the requests completed; cross-checked against `/proc/<pid>/stat` (column "proc"). Authentication\'s CPU = the case minus the same app\'s unauthenticated route (same round); "beyond no-op" also subtracts what a no-op authenticator costs in the same tsoa app (tsoa\'s own `@Security` path).');
+  md.push(meta.rate > 0
+    ? `- CPU is measured with every case at the same fixed rate, **${meta.rate} req/s** (open loop: autocannon, ${meta.rateConnections} connections), so that a case and its base are compared at the same load: closed-loop, a slower case also runs at a lower request rate, and the server's cost per request depends on its load. Each cycle also gives every case a closed-loop slice (as fast as it answers) for the throughput table; their CPU per request is shown as "closed-loop µs/req".`
+    : '- CPU is measured in the same closed-loop slices as the throughput (RATE=0).', '');
 
   md.push('## Targets (issue 12)', '', '| target | measured | goal | result |', '|---|---:|---:|:---:|');
   for (const t of targets) md.push(`| ${t.what} | ${t.shown} | ${t.goal} | ${t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : '**FAIL**'} |`);
@@ -130,12 +138,12 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, floors
   md.push('## Server CPU per request', '');
   md.push(`Floors (sync \`crypto.verify\`, CPU per call, median of ${floorRuns.length} round(s) in this run): RS256 (RSA-2048) **${fmt(floors.rs256, 1)} µs**, ES256 (P-256) **${fmt(floors.es256, 1)} µs**.`, '');
   md.push('"other cores": CPU that everything except the server and the load generator used during the window (0 on an idle machine); "preempted": the server\'s involuntary context switches per 1,000 requests. Both high means the figures of that row are inflated by other work.', '');
-  md.push('| case | server CPU µs/req (range) | proc µs/req | authentication µs (− same app\'s /api/public) | beyond no-op µs | auth vs peer | auth vs floor | req/s | other cores | preempted /1k req |');
-  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  md.push('| case | server CPU µs/req (range) | proc µs/req | authentication µs (− same app\'s /api/public) | beyond no-op µs | auth vs peer | auth vs floor | req/s | closed-loop µs/req | other cores | preempted /1k req |');
+  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const r = rows[c.id];
     const range = r.rounds > 1 ? ` (${fmt(r.cpuMin, 0)}–${fmt(r.cpuMax, 0)})` : '';
-    md.push(`| ${r.label}${r.wrapped ? ' ⚠ pool wrapped' : ''} | ${fmt(r.cpu, 1)}${range} | ${fmt(r.procCpu, 0)} | ${r.base ? fmt(r.auth, 1) : '–'} | ${r.noop ? fmt(r.beyondNoop, 1) : '–'} | ${r.peer ? `${fmt(r.authVsPeer)}×` : '–'} | ${r.floor ? `${fmt(r.authVsFloor)}× ${r.floor.toUpperCase()}` : '–'} | ${fmt(r.rps, 0)} | ${fmt(r.otherCores)} | ${fmt(r.preempted, 0)} |`);
+    md.push(`| ${r.label}${r.wrapped ? ' ⚠ pool wrapped' : ''} | ${fmt(r.cpu, 1)}${range} | ${fmt(r.procCpu, 0)} | ${r.base ? fmt(r.auth, 1) : '–'} | ${r.noop ? fmt(r.beyondNoop, 1) : '–'} | ${r.peer ? `${fmt(r.authVsPeer)}×` : '–'} | ${r.floor ? `${fmt(r.authVsFloor)}× ${r.floor.toUpperCase()}` : '–'} | ${fmt(r.cpuRps, 0)}${r.belowRate ? ` ⚠ ${r.belowRate} slice(s) below the rate` : ''} | ${fmt(r.closedCpu, 1)} | ${fmt(r.otherCores)} | ${fmt(r.preempted, 0)} |`);
   }
   const refs = cases.filter((c) => c.ref);
   if (refs.length) {
