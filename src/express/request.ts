@@ -146,11 +146,14 @@ function hasAccessTokenParam(source: unknown): boolean {
 
 /**
  * True when the request carries `access_token` in its query string or (parsed) body. The parsed query is checked
- * (not the raw URL): its names are percent-decoded, so `acc%65ss_token` counts too.
+ * (not the raw URL): its names are percent-decoded, so `acc%65ss_token` counts too. A request without
+ * `Content-Length` or `Transfer-Encoding` has no body (RFC 9112 §6.3), so `req.body` is not read for it: on a GET,
+ * where body parsers leave it unset, that read is a lookup through the request's whole prototype chain.
  */
-function tokenOutsideHeader({ req, target }: RequestView): boolean {
+function tokenOutsideHeader({ req, target }: RequestView, headers: Request['headers']): boolean {
   const query = target.includes('?') ? req.query : undefined; // a getter that parses the query string: only if there is one
-  return hasAccessTokenParam(query) || hasAccessTokenParam(req.body);
+  if (hasAccessTokenParam(query)) return true;
+  return (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) && hasAccessTokenParam(req.body);
 }
 
 /**
@@ -191,7 +194,7 @@ export function toRequestContext(req: Request, options: RequestContextOptions = 
     method: req.method,
     url: publicUrlOf(view, headers, options),
     headers: coreHeaders(view.rawHeaders, headers),
-    tokenOutsideHeader: tokenOutsideHeader(view),
+    tokenOutsideHeader: tokenOutsideHeader(view, headers),
     ...(options.clientCertificates ? { clientCertificate: () => clientCertificate(req) } : {}),
   };
 }

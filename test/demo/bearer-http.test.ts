@@ -50,10 +50,10 @@ async function call(base: string, path: string, init: RequestInit = {}): Promise
 const bearer = (token: string, extra: Record<string, string> = {}) => ({ headers: { authorization: `Bearer ${token}`, ...extra } });
 
 /** Sends raw bytes (for what fetch cannot send: repeated or oversized headers) and parses the answer. */
-function rawRequest(base: string, head: string): Promise<{ status: number; headers: Array<[string, string]>; body: unknown }> {
+function rawRequest(base: string, head: string, body = ''): Promise<{ status: number; headers: Array<[string, string]>; body: unknown }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(`${head}\r\nConnection: close\r\n\r\n`));
+    const socket = connect(Number(port), hostname, () => socket.write(`${head}\r\nConnection: close\r\n\r\n${body}`));
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
     socket.on('error', reject);
@@ -180,6 +180,19 @@ describe('missing or malformed credentials', () => {
     const { body, ...headers } = extra as Record<string, string>;
     const reply = await call(demo.url, `/api/data${query}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...headers }, ...(body ? { body } : {}) });
     expectAuthError(reply, 400, 'invalid_request');
+  });
+});
+
+describe('a token in a chunked form body (no Content-Length)', () => {
+  it('with a valid header token → 400 invalid_request: a body without Content-Length is still read', async () => {
+    const token = await issuer.token(AUDIENCE, { scope: 'read:data write:data' });
+    const host = new URL(demo.url).host;
+    const form = 'access_token=x';
+    const chunked = `${form.length.toString(16)}\r\n${form}\r\n0\r\n\r\n`;
+    const head = `POST /api/data HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked`;
+    const reply = await rawRequest(demo.url, head, chunked);
+    expect(reply.status).toBe(400);
+    expectErrorBody(reply.body, 'invalid_request');
   });
 });
 
