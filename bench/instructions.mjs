@@ -66,6 +66,17 @@ const CASES = [
     : []),
 ].filter((c) => !process.env.CASES || process.env.CASES.split(',').includes(c.id));
 
+/** The checked-out commit (and "+ changes" when the tree differs from it), for the results' header. */
+function commitOf() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head} + changes in src/` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Total Ir of the callgrind dumps whose file names start with `prefix` (one case's server). */
 function dumpedInstructions(prefix) {
   const files = readdirSync(work).filter((f) => f.startsWith(prefix)).sort();
@@ -170,7 +181,7 @@ const rows = CASES.map((c) => {
 const md = [
   '# Instructions per request — `node bench/instructions.mjs`',
   '',
-  `- date: ${new Date().toISOString()}; node ${process.version}, OpenSSL ${process.versions.openssl}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  `- date: ${new Date().toISOString()}; code: commit ${commitOf()}; node ${process.version}, OpenSSL ${process.versions.openssl}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
   `- valgrind callgrind, user-space instructions of the whole server process; ${WARM_N} warm-up requests, then ${N} counted (autocannon, 8 connections); one run. Read differences of tens of k with care: a major GC or a late JIT compile that falls inside one case's window is counted in that case (callgrind_annotate on bench/results/raw/callgrind/*.out.1 shows it)`,
   `- floors: RS256 (RSA-2048) verify **${k(floors.rs256)} k**, ES256 (P-256) verify **${k(floors.es256)} k** instructions`,
   '',
