@@ -63,6 +63,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
 
   let issuer: DevIssuer | undefined;
   let redis: Redis | undefined;
+  let redisDown = false;
   const close = async () => {
     server.closeAllConnections?.();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -94,6 +95,9 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       // Fail fast instead of queueing: an unreachable store must answer 503 at once, not hang requests.
       redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
       redis.on('error', () => {}); // reported through onEvent when a request needs it
+      // Without the offline queue, a request that came before the connection would be a 503: serve once connected.
+      // A Redis that is down at start-up does not stop the API (Bearer works; DPoP answers 503 until it is back).
+      redisDown = !(await connected(redis, REDIS_START_WAIT_MS));
     }
 
     const auth0 = createAuth0Api({
@@ -129,11 +133,31 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
   }
 
   if (!options.quiet) printBanner(url, issuer, config.audience, config.devIssuer?.clientId, config.devIssuer?.clientSecret, telemetry);
+  if (!options.quiet && redisDown) {
+    console.warn(`auth0-tsoa-api: Redis at REDIS_URL is not reachable yet (${REDIS_START_WAIT_MS / 1000} s); DPoP requests answer 503 until it is`);
+  }
   if (!options.quiet && isProductionLike(options.env ?? process.env) && !config.publicUrl) {
     // DPoP `htu` and RFC 9728 URLs then come from the Host header (or trusted forwarded headers): see README, Security.
     console.warn('auth0-tsoa-api: set AUTH0_PUBLIC_URL to the public URL of this API (e.g. https://api.example.com) in production');
   }
   return { url, issuer, telemetry, close };
+}
+
+const REDIS_START_WAIT_MS = 2000;
+
+/** Resolves true once `redis` is ready, false after `ms` without a connection. */
+function connected(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    redis.once('ready', onReady);
+  });
 }
 
 function printBanner(url: string, issuer: DevIssuer | undefined, audience: string, clientId?: string, clientSecret?: string, telemetry?: DemoTelemetry) {

@@ -1,7 +1,8 @@
 /**
  * DPoP replay protection shared through Redis, with real demo instances: two instances on one Redis refuse each
- * other's used proofs (two instances with in-memory stores do not, which shows what the shared store adds); and a
- * store outage (our own redis-server, killed or frozen) fails closed with 503, never 200.
+ * other's used proofs (two instances with in-memory stores do not, which shows what the shared store adds), from the
+ * first request on (the demo serves once its Redis connection is ready); and a store outage (our own redis-server,
+ * killed or frozen, or down at start-up) fails closed with 503, never 200.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -166,6 +167,20 @@ async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<b
   }
   return false;
 }
+
+describe('Redis down at start-up', () => {
+  it('the demo still starts, after a bounded wait, and DPoP answers 503 (not 200) while Redis is unreachable', async () => {
+    const port = await freePort(); // nothing listens there
+    const started = Date.now();
+    const demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC });
+    try {
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expectUnavailable(await call(demo, await newProof()));
+    } finally {
+      await demo.close();
+    }
+  });
+});
 
 describe('store outage (own redis-server)', () => {
   let port: number;
