@@ -52,9 +52,10 @@ function first(value: string | string[] | undefined): string | undefined {
 }
 
 /**
- * What the adapter reads of a request, each property read once. Why: Express gives every request object a map of its
- * own (it sets the prototype per request), so no property read on a request is ever cached by V8 — each one is a
- * full lookup (≈ 0.3–1 µs, `req.headers` being a getter), and a cache hit's whole budget is a few µs.
+ * What the adapter reads of a request, each property read once. Why: every request object that goes through Express
+ * has a V8 map of its own (bench/express-request-maps.mjs; not the prototype change alone, which keeps maps shared),
+ * so no property read on a request is ever cached — each one is a full lookup (≈ 0.3–1 µs, `req.headers` being a
+ * getter), and a cache hit's whole budget is a few µs.
  */
 interface RequestView {
   req: Request;
@@ -68,7 +69,7 @@ function viewOf(req: Request): RequestView {
 }
 
 /** Whether Express's `trust proxy` setting trusts the peer on `socket`. */
-function proxyTrusted(req: Request, socket: Request['socket'] | undefined): boolean {
+function proxyTrusted(req: Request, socket: { remoteAddress?: string | undefined } | undefined): boolean {
   const trust = req.app?.get('trust proxy fn') as ((addr: string | undefined, i: number) => boolean) | undefined;
   return typeof trust === 'function' && trust(socket?.remoteAddress, 0);
 }
@@ -115,7 +116,7 @@ function publicUrlOf(view: RequestView, headers: Request['headers'], options: Pu
   const { req, target } = view;
   if (options.publicUrl) return options.publicUrl.href.replace(/\/+$/, '') + target;
   const socket = req.socket as Partial<TLSSocket> | undefined;
-  const trusted = proxyTrusted(req, socket as Request['socket'] | undefined);
+  const trusted = proxyTrusted(req, socket);
   const host = (trusted && first(headers['x-forwarded-host'])) || headers.host;
   if (!host || !validHost(host)) throw badRequest('request.bad_host', 'The Host header is missing or invalid');
   // A trusted X-Forwarded-Proto reaches req.protocol verbatim: only http(s) can be a public URL. Untrusted, the
