@@ -1116,4 +1116,22 @@ describe('third round', () => {
       expect(ratios.allBystanders).toBeLessThanOrEqual(3);
     }, 120_000);
   });
+
+  describe('the docs router never answers a prototype member as an asset (src/express/swagger.ts)', () => {
+    // Old code: assets[name] on a plain object found Object.prototype's members: 500 and a logged stack.
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'no-such-file.js']) {
+      it(`GET /docs/auth0-tsoa-api/${name} is 404 with the JSON error body`, async () => {
+        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual({ error: 'not_found', error_description: 'Not found' });
+      });
+    }
+    it('control: the real assets are served', async () => {
+      for (const name of ['swagger-dpop-plugin.js', 'dpop.js']) {
+        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
+        expect(res.status, name).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+      }
+    });
+  });
 });
