@@ -1134,4 +1134,12 @@ describe('third round', () => {
       }
     });
   });
+
+  it('organization names are compared with ASCII case folding only: the Kelvin sign K (U+212A) is not "k" (403)', async () => {
+    // Old code: toLowerCase() on both sides, and "\u212A".toLowerCase() === "k".
+    const token = signed({ org_name: 'kelvin' });
+    const path = (org: string) => `/api/orgs/${encodeURIComponent(org)}/messages`;
+    expectError(await bearer(token, { path: path('\u212Aelvin') }), 403, 'insufficient_scope');
+    expect((await bearer(token, { path: path('KELVIN') })).status).toBe(200); // control: ASCII case is still ignored
+  });
 });
