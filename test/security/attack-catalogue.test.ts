@@ -1142,4 +1142,27 @@ describe('third round', () => {
     expectError(await bearer(token, { path: path('\u212Aelvin') }), 403, 'insufficient_scope');
     expect((await bearer(token, { path: path('KELVIN') })).status).toBe(200); // control: ASCII case is still ignored
   });
+
+  describe('an access_token parameter in any spelling is credentials on an optional route (src/express/request.ts)', () => {
+    // Old code read only the parsed query's own `access_token`: Express 5's simple parser keeps `access_token[]` as a
+    // name of its own, so the token was ignored and the caller served anonymously.
+    for (const query of ['access_token[]=x', 'access_token[x]=1', 'access%5Ftoken%5B0%5D=x', 'access_token.x=1']) {
+      it(`GET /api/feed?${query} without a header is 401 unauthorized; with a valid header 400 invalid_request`, async () => {
+        const alone = await call(undefined, { path: `/api/feed?${query}` });
+        expect(alone.status).toBe(401);
+        expect(alone.body).toEqual({ error: 'unauthorized', error_description: expect.stringMatching(SAFE_DESCRIPTION) });
+        expectError(await bearer(signed(), { path: `/api/feed?${query}` }), 400, 'invalid_request');
+      });
+    }
+    it('control: GET /api/feed without any token is served anonymously', async () => {
+      expect((await call(undefined, { path: '/api/feed' })).status).toBe(200);
+    });
+  });
+
+  it('a Client-Cert header cannot be trusted from everyone: mtls with trust proxy true is refused at install (one line)', () => {
+    const app = express();
+    app.set('trust proxy', true);
+    const api = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, mtls: { mode: 'allowed' } });
+    expect(() => api.install(app)).toThrow(/^auth0-tsoa-api: invalid option "mtls\.mode": .*trusts every address[^\n]*$/);
+  });
 });
