@@ -5,12 +5,13 @@
  */
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AuthError, type AuthScheme } from '../core/errors.js';
-import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
-import { errorResponse, type ErrorResponse } from '../core/error-response.js';
+import { ApiValidator, type ApiDocumentation, type VerifiedRequest } from '../core/validator.js';
+import { responseOf, type ErrorResponse } from '../core/error-response.js';
 import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
-import type { ApiOptions } from '../core/config.js';
+import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
-import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
+import { checkFraming, publicRequestUrl } from '../core/request-context.js';
+import { incomingRequest, proxySettings } from './request.js';
 
 /** What `requireAuth` and tsoa put on the request (`req.auth`), read with {@link getAuth}. */
 export type AuthResult<C extends AccessTokenClaims = AccessTokenClaims> = VerifiedRequest<C>;
@@ -101,7 +102,7 @@ export class Auth0Api {
    */
   install(app: Application): this {
     (app.locals as Record<symbol, Auth0Api>)[APP_KEY] = this;
-    app.use(framingCheck);
+    app.use(this.framingCheck());
     const path = this.validator.config.resourceMetadataPath;
     if (path) app.get(path, this.metadataHandler());
     return this;
@@ -121,13 +122,7 @@ export class Auth0Api {
   }
 
   private async authenticateOnce(req: Request): Promise<VerifiedRequest> {
-    let context;
-    try {
-      const { publicUrl, mtls } = this.validator.config;
-      context = toRequestContext(req, { publicUrl, clientCertificates: mtls.mode !== 'disabled' });
-    } catch (error) {
-      throw this.validator.rejected(error);
-    }
+    const context = this.validator.requestContext(incomingRequest(req), proxySettings(req));
     const result = await this.validator.verifyRequest(context);
     req.auth = result;
     for (const name in result.responseHeaders) req.res?.setHeader(name, result.responseHeaders[name]!);
@@ -156,7 +151,7 @@ export class Auth0Api {
     }
     const result = await this.authenticate<C>(req);
     if (schemes && !schemes.includes(result.scheme)) {
-      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'));
+      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'), result.url);
     }
     // The path parameters only matter to an organization rule (and a read on an Express request is not free).
     const facts = requirement.organization === undefined ? undefined : { params: req.params as Record<string, string | undefined> | undefined };
@@ -167,8 +162,9 @@ export class Auth0Api {
   /** No credentials at all (see `ApiValidator.isAnonymous`); a request whose URL or framing is bad is not anonymous. */
   private isAnonymous(req: Request): boolean {
     try {
-      const { publicUrl } = this.validator.config;
-      return this.validator.isAnonymous(toRequestContext(req, { publicUrl }));
+      const incoming = incomingRequest(req);
+      checkFraming(incoming);
+      return this.validator.isAnonymous(incoming);
     } catch {
       return false; // authenticate() answers with the 400
     }
@@ -193,15 +189,41 @@ export class Auth0Api {
     };
   }
 
-  /** The response for a refused request: status, headers (challenge, `Retry-After`, `DPoP-Nonce`) and body. */
+  /**
+   * The response for a refused request: the error's own (decided where it was refused), else this API's answer for
+   * `req` (its challenges and RFC 9728 URL).
+   */
   errorResponse(error: AuthError, req: Request): ErrorResponse {
+    if (error.response) return error.response;
     let url = '';
     try {
-      url = publicRequestUrl(req, { publicUrl: this.validator.config.publicUrl });
+      url = publicRequestUrl(incomingRequest(req), { publicUrl: this.validator.config.publicUrl, ...proxySettings(req) });
     } catch {
       /* a bad Host only costs the resource_metadata parameter */
     }
-    return errorResponse(error, this.validator.responseFacts(url));
+    return responseOf(this.validator.answered(error, url));
+  }
+
+  /** Refuses ambiguous framing (docs/decisions.md D20) with this API's answer (400, its challenges). */
+  private framingCheck(): RequestHandler {
+    return (req, _res, next) => {
+      try {
+        checkFraming({ rawHeaders: req.rawHeaders ?? [], target: req.originalUrl || req.url || '/' });
+        next();
+      } catch (error) {
+        next(error instanceof AuthError ? this.validator.answered(error) : error);
+      }
+    };
+  }
+
+  /** True when the `policies` option defines `name` (tsoa's security names). */
+  hasPolicy(name: string): boolean {
+    return this.validator.hasPolicy(name);
+  }
+
+  /** What API documentation shows of this configuration (see `ApiValidator.documentation`). */
+  documentation(): ApiDocumentation {
+    return this.validator.documentation();
   }
 
   /** Advertise the API documentation at `path` (relative to the public origin) in the RFC 9728 document. */
@@ -224,9 +246,9 @@ export class Auth0Api {
     return (req: Request, res: Response, next: NextFunction) => {
       let url: string;
       try {
-        url = publicRequestUrl(req, { publicUrl: this.validator.config.publicUrl });
+        url = publicRequestUrl(incomingRequest(req), { publicUrl: this.validator.config.publicUrl, ...proxySettings(req) });
       } catch (error) {
-        next(error);
+        next(error instanceof AuthError ? this.validator.answered(error) : error);
         return;
       }
       const origin = this.validator.config.publicUrl?.origin ?? new URL(url).origin;
@@ -244,14 +266,6 @@ export class Auth0Api {
   }
 }
 
-const framingCheck: RequestHandler = (req, _res, next) => {
-  try {
-    checkFraming(req);
-    next();
-  } catch (error) {
-    next(error);
-  }
-};
 
 /** Creates the Express integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: ApiOptions): Auth0Api {

@@ -1,8 +1,9 @@
 /**
  * Error responses: every error becomes `{"error": "<code>", "error_description": "<text>"}`.
  *
- * - An {@link AuthError} gets its response from `errorResponse()` (status, challenge, `Retry-After`, `DPoP-Nonce`),
- *   computed here, once, with the facts of the Auth0Api that refused the request (or the app's).
+ * - An {@link AuthError} is answered with its own response (status, challenge, `Retry-After`, `DPoP-Nonce`), decided
+ *   where the request was refused; an AuthError the application throws itself (no response) gets `errorResponse()`'s
+ *   defaults: Bearer and DPoP challenges, `algs="ES256"`, no `resource_metadata`.
  * - tsoa's `ValidateError` becomes 400 `invalid_request` with the failing fields.
  * - Other errors keep a 4xx status when they carry one (body-parser's 400/413) and become 500 otherwise, without
  *   leaking their message; 5xx errors are logged (they are bugs or outages, and must not vanish).
@@ -10,8 +11,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Server } from 'node:http';
 import { AuthError, sanitizeDescription } from '../core/errors.js';
-import { errorResponse } from '../core/error-response.js';
-import { Auth0Api } from './api.js';
+import { responseOf } from '../core/error-response.js';
 
 const CODES: Record<number, [string, string]> = {
   400: ['invalid_request', 'The request is malformed'],
@@ -73,7 +73,7 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
       return;
     }
     if (error instanceof AuthError) {
-      sendAuthError(error, req, res);
+      sendAuthError(error, res);
       return;
     }
     const status = statusOf(error);
@@ -92,14 +92,9 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
   };
 }
 
-/**
- * An AuthError from the validator, or thrown by application code (`throw new AuthError('insufficient_scope', …)`,
- * `getAuth()` on a route nobody protected): the Auth0Api that handled the request, or the app's, supplies the facts
- * of the challenge; without one, the defaults (DPoP allowed, ES256, no metadata URL).
- */
-function sendAuthError(error: AuthError, req: Request, res: Response): void {
-  const api = Auth0Api.forRequest(req);
-  const response = api ? api.errorResponse(error, req) : errorResponse(error, { dpopMode: 'allowed', dpopAlgorithms: ['ES256'] });
+/** An AuthError: its own response, or (thrown by application code) the defaults. */
+function sendAuthError(error: AuthError, res: Response): void {
+  const response = responseOf(error);
   res.set(response.headers).status(response.status).json(response.body);
 }
 

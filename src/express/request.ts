@@ -1,145 +1,13 @@
 /**
- * Express request → core request context: the method, the public URL (trust-proxy aware), the headers (with
- * repeated Authorization headers kept, which Node would silently drop), whether a token was also sent in the query
- * string or body, and the client certificate (from the TLS connection or a trusted proxy) for RFC 8705.
+ * Express request → the core's {@link IncomingRequest}: each property read once, the app's `trust proxy` function
+ * handed over as it is. Framing, the public URL, proxies and certificates are decided in core/request-context.ts.
  */
 import type { Request } from 'express';
 import type { TLSSocket } from 'node:tls';
-import { AuthError } from '../core/errors.js';
 import type { Headers } from '../core/credentials.js';
-import type { RequestContext } from '../core/validator.js';
-
-/** How the public URL is found. */
-export interface PublicUrlOptions {
-  /** Fixed public URL (overrides Host and every forwarded header). */
-  publicUrl?: URL | undefined;
-}
-
-/** How the client certificate is found (only read when a token is certificate-bound). */
-export interface RequestContextOptions extends PublicUrlOptions {
-  /** Read the client certificate (RFC 8705); false when certificate-bound tokens are disabled. */
-  clientCertificates?: boolean;
-}
-
-// host = reg-name / IPv4 / [IPv6], optional port (RFC 3986 §3.2.2). No userinfo, path or spaces. Underscores are
-// valid in a reg-name and common in container service names (`http://my_api:3000`).
-const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-const PREFIX = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=@]+)+\/?$/;
-const TRAILING_PORT = /:(\d{1,5})$/; // after HOST matched, only a port can end in ":digits" (IPv6 ends in "]")
-// RFC 9440 §2.2: the DER certificate as a Structured Field byte sequence, `:base64:`.
-const CLIENT_CERT = /^:([A-Za-z0-9+/]+={0,2}):$/;
-
-/** The last Host value found valid: hosts repeat from request to request, and the pattern costs ≈ 1 µs. */
-let lastValidHost = '';
-
-/** A syntactically valid host with, if any, a port in 1–65535. */
-function validHost(host: string): boolean {
-  if (host === lastValidHost) return true;
-  if (!checkHost(host)) return false;
-  lastValidHost = host;
-  return true;
-}
-
-function checkHost(host: string): boolean {
-  if (!HOST.test(host)) return false;
-  const port = TRAILING_PORT.exec(host)?.[1];
-  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  return raw?.split(',')[0]?.trim() || undefined;
-}
-
-/**
- * What the adapter reads of a request, each property read once. Why: every request object that goes through Express
- * has a V8 map of its own (bench/express-request-maps.mjs; not the prototype change alone, which keeps maps shared),
- * so no property read on a request is ever cached — each one is a full lookup (≈ 0.3–1 µs, `req.headers` being a
- * getter), and a cache hit's whole budget is a few µs.
- */
-interface RequestView {
-  req: Request;
-  /** The request target as received (`originalUrl`: before any router rewrote `url`). */
-  target: string;
-  rawHeaders: readonly string[];
-}
-
-function viewOf(req: Request): RequestView {
-  return { req, target: req.originalUrl || req.url || '/', rawHeaders: req.rawHeaders ?? [] };
-}
-
-/** Whether Express's `trust proxy` setting trusts the peer on `socket`. */
-function proxyTrusted(req: Request, socket: { remoteAddress?: string | undefined } | undefined): boolean {
-  const trust = req.app?.get('trust proxy fn') as ((addr: string | undefined, i: number) => boolean) | undefined;
-  return typeof trust === 'function' && trust(socket?.remoteAddress, 0);
-}
-
-function badRequest(reason: 'request.bad_host' | 'request.bad_proto' | 'request.duplicate_host' | 'request.absolute_form', description: string): AuthError {
-  return new AuthError('invalid_request', reason, description);
-}
-
-/**
- * Refuses requests whose framing is ambiguous (contract decision 20): more than one `Host` line (RFC 9112 §3.2:
- * 400), or an absolute-form target (`GET http://host/path`), which names an authority of its own — a server that is
- * not a proxy has no business judging it against its Host header. Throws a 400 AuthError.
- */
-export function checkFraming(req: Request): void {
-  checkViewFraming(viewOf(req));
-}
-
-/** `name` equals `lower` (lower-case ASCII letters) ignoring case, without making a lower-cased copy of `name`. */
-function isHeaderName(name: string, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  // For a target letter, `c | 0x20` equals it only for that letter in either case.
-  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
-}
-
-function checkViewFraming({ rawHeaders, target }: RequestView): void {
-  let hosts = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (isHeaderName(rawHeaders[i]!, 'host')) hosts++;
-  if (hosts > 1) throw badRequest('request.duplicate_host', 'The request has more than one Host header');
-  if (!target.startsWith('/')) throw badRequest('request.absolute_form', 'The request target must be a path (origin-form)');
-}
-
-/**
- * The absolute URL the client called. With a trusted proxy, `X-Forwarded-Proto` (via `req.protocol`),
- * `X-Forwarded-Host` and `X-Forwarded-Prefix` (first values, validated) are honoured; otherwise they are ignored.
- */
-export function publicRequestUrl(req: Request, options: PublicUrlOptions = {}): string {
-  const view = viewOf(req);
-  return publicUrlOf(view, req.headers, options);
-}
-
-function publicUrlOf(view: RequestView, headers: Request['headers'], options: PublicUrlOptions): string {
-  checkViewFraming(view);
-  const { req, target } = view;
-  if (options.publicUrl) return options.publicUrl.href.replace(/\/+$/, '') + target;
-  const socket = req.socket as Partial<TLSSocket> | undefined;
-  const trusted = proxyTrusted(req, socket);
-  const host = (trusted && first(headers['x-forwarded-host'])) || headers.host;
-  if (!host || !validHost(host)) throw badRequest('request.bad_host', 'The Host header is missing or invalid');
-  // A trusted X-Forwarded-Proto reaches req.protocol verbatim: only http(s) can be a public URL. Untrusted, the
-  // connection decides, as in Express's own getter (not called: see RequestView).
-  const protocol = trusted ? req.protocol.toLowerCase() : socket?.encrypted ? 'https' : 'http';
-  if (protocol !== 'http' && protocol !== 'https') throw badRequest('request.bad_proto', 'The forwarded protocol is invalid');
-  let prefix = '';
-  const forwardedPrefix = trusted ? first(headers['x-forwarded-prefix']) : undefined;
-  if (forwardedPrefix && PREFIX.test(forwardedPrefix) && !/(^|\/)\.\.?(\/|$)|%2e/i.test(forwardedPrefix)) {
-    prefix = forwardedPrefix.replace(/\/+$/, '');
-  }
-  return `${protocol}://${host}${prefix}${target}`;
-}
-
-/** Headers for the core: Node keeps only the first Authorization header, so restore duplicates from rawHeaders. */
-function coreHeaders(rawHeaders: readonly string[], headers: Request['headers']): Headers {
-  let authorizations: string[] | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (isHeaderName(rawHeaders[i]!, 'authorization')) (authorizations ??= []).push(rawHeaders[i + 1]!);
-  }
-  if (!authorizations || authorizations.length < 2) return headers as Headers;
-  return { ...(headers as Headers), authorization: authorizations };
-}
+import type { IncomingRequest, RequestSettings } from '../core/request.js';
+import { proxiesNamed } from '../core/request-context.js';
+import type { TrustProxyFunction, TrustProxySetting } from '../core/trust-proxy.js';
 
 function hasAccessTokenParam(source: unknown): boolean {
   return source !== null && typeof source === 'object' && Object.prototype.hasOwnProperty.call(source, 'access_token');
@@ -151,51 +19,36 @@ function hasAccessTokenParam(source: unknown): boolean {
  * `Content-Length` or `Transfer-Encoding` has no body (RFC 9112 §6.3), so `req.body` is not read for it: on a GET,
  * where body parsers leave it unset, that read is a lookup through the request's whole prototype chain.
  */
-function tokenOutsideHeader({ req, target }: RequestView, headers: Request['headers']): boolean {
+function tokenOutsideHeader(req: Request, target: string, headers: Request['headers']): boolean {
   const query = target.includes('?') ? req.query : undefined; // a getter that parses the query string: only if there is one
   if (hasAccessTokenParam(query)) return true;
   return (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) && hasAccessTokenParam(req.body);
 }
 
 /**
- * Whether the `trust proxy` setting names the proxies (addresses, subnets or a function). With `true` or a hop count,
- * Express trusts whoever connects: anyone who can reach the app directly would then be "a trusted proxy", and a
- * `Client-Cert` header is a claim anyone can make with a victim's (public) certificate.
+ * What the core needs of an Express request, each property read once. Why once: every request object that goes
+ * through Express has a V8 map of its own (bench/express-request-maps.mjs), so no property read on a request is ever
+ * cached — each one is a full lookup (≈ 0.3–1 µs, `req.headers` being a getter).
  */
-function proxiesNamed(req: Request): boolean {
-  const setting = req.app?.get('trust proxy') as unknown;
-  return setting !== true && typeof setting !== 'number';
-}
-
-/**
- * The client certificate (DER) for RFC 8705: from a trusted proxy named by address, its `Client-Cert` header
- * (RFC 9440) and never the connection's (which is the proxy's); from anyone else, the TLS connection's and never a
- * header (a client could write any header). Undefined when there is none, or when the header is repeated or
- * malformed, or comes through a `trust proxy` of `true` or a hop count.
- */
-export function clientCertificate(req: Request): Uint8Array | undefined {
-  if (proxyTrusted(req, req.socket)) {
-    if (!proxiesNamed(req)) return undefined;
-    const header = req.headers['client-cert'];
-    if (typeof header !== 'string') return undefined;
-    const match = CLIENT_CERT.exec(header.trim());
-    return match ? Buffer.from(match[1]!, 'base64') : undefined;
-  }
-  const socket = req.socket as Partial<TLSSocket> | undefined;
-  if (typeof socket?.getPeerCertificate !== 'function') return undefined;
-  const raw = socket.getPeerCertificate(false)?.raw;
-  return raw && raw.length > 0 ? raw : undefined;
-}
-
-/** The core's view of an Express request. Throws a 400 AuthError for a bad Host or ambiguous framing. */
-export function toRequestContext(req: Request, options: RequestContextOptions = {}): RequestContext {
-  const view = viewOf(req);
+export function incomingRequest(req: Request): IncomingRequest {
+  const target = req.originalUrl || req.url || '/';
   const headers = req.headers;
+  const socket = req.socket as Partial<TLSSocket> | undefined;
   return {
     method: req.method,
-    url: publicUrlOf(view, headers, options),
-    headers: coreHeaders(view.rawHeaders, headers),
-    tokenOutsideHeader: tokenOutsideHeader(view, headers),
-    ...(options.clientCertificates ? { clientCertificate: () => clientCertificate(req) } : {}),
+    target,
+    headers: headers as Headers,
+    rawHeaders: req.rawHeaders ?? [],
+    remoteAddress: socket?.remoteAddress,
+    encrypted: socket?.encrypted === true,
+    peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
+    tokenOutsideHeader: tokenOutsideHeader(req, target, headers),
   };
+}
+
+/** The app's `trust proxy` setting, as the core takes it (Express's own compiled function). */
+export function proxySettings(req: Request): Pick<RequestSettings, 'trustProxy' | 'proxiesNamed'> {
+  const app = req.app;
+  const trust = app?.get('trust proxy fn') as TrustProxyFunction | undefined;
+  return { trustProxy: typeof trust === 'function' ? trust : undefined, proxiesNamed: proxiesNamed(app?.get('trust proxy') as TrustProxySetting | undefined) };
 }

@@ -19,9 +19,8 @@
  */
 import type { Request } from 'express';
 import { Auth0Api } from '../express/api.js';
-import { OPTIONAL_SUFFIX } from '../core/policies.js';
+import { interpretSecurityName, type SecurityMeaning } from '../core/security-names.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
-import type { AuthScheme } from '../core/errors.js';
 
 /** Options of {@link createExpressAuthentication}. */
 export interface ExpressAuthenticationOptions {
@@ -40,9 +39,6 @@ class AuthenticationSetupError extends Error {
   readonly status = 500;
 }
 
-/** `bearer` and `dpop` name one scheme each (they are also the names of the OpenAPI `http` schemes). */
-const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: ['bearer'], dpop: ['dpop'] };
-
 /**
  * Creates tsoa's `expressAuthentication`. Pass the `Auth0Api` (or a function returning it); without one, the
  * Auth0Api that `auth0.install(app)` registered on the request's app is used, so one module serves several apps.
@@ -60,7 +56,7 @@ export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), o
     let byName = meanings.get(resolved);
     if (!byName) meanings.set(resolved, (byName = new Map()));
     let meaning = byName.get(securityName);
-    if (!meaning) byName.set(securityName, (meaning = interpret(resolved, securityName, general)));
+    if (!meaning) byName.set(securityName, (meaning = interpretSecurityName(securityName, general, (name) => resolved.hasPolicy(name), 'expressAuthentication')));
     return meaning;
   };
   return async function expressAuthentication(request, securityName, scopes) {
@@ -71,26 +67,4 @@ export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), o
     const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims;
   };
-}
-
-/** What `@Security(name)` asks for: the schemes, the policy and whether anonymous callers are served. */
-interface SecurityMeaning {
-  schemes: readonly AuthScheme[] | undefined;
-  policy: string | undefined;
-  optional: boolean;
-}
-
-/** The meaning of a security name for `api`, or the message of the setup error naming the fix. */
-function interpret(api: Auth0Api, securityName: string, general: ReadonlySet<string>): SecurityMeaning | string {
-  const optional = securityName.endsWith(OPTIONAL_SUFFIX);
-  const name = optional ? securityName.slice(0, -OPTIONAL_SUFFIX.length) : securityName;
-  const schemes = Object.hasOwn(SCHEME_NAMES, name) ? SCHEME_NAMES[name] : undefined;
-  const isPolicy = api.validator.config.policies.has(name);
-  if (isPolicy && general.has(name)) {
-    return `expressAuthentication: "${name}" is both a general security name and a policy; rename the policy`;
-  }
-  if (!schemes && !isPolicy && !general.has(name)) {
-    return `expressAuthentication: no handler for @Security('${securityName}'); use ${[...general].map((n) => `'${n}'`).join(', ')}, 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '${OPTIONAL_SUFFIX}'`;
-  }
-  return { schemes, policy: isPolicy ? name : undefined, optional };
 }
