@@ -209,6 +209,11 @@ export class AuthError extends Error {
     return this.status;
   }
 
+  /** Ignored: `http-errors` (Koa's `ctx.throw`, which tsoa's Koa routes call with this error) assigns it. */
+  set statusCode(_status: number) {
+    /* the status is the code's (RFC 6750 §3.1); never changed after construction */
+  }
+
   /** The same error, for the scheme the client used (checks that do not know the scheme throw without one). */
   onScheme(scheme: AuthScheme): AuthError {
     if (this.scheme !== undefined) return this;

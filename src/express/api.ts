@@ -12,9 +12,9 @@ import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl } from '../core/request-context.js';
 import { incomingRequest, proxySettings } from './request.js';
+import { recordAnonymous, recordAuth, type AuthResult } from '../core/request-auth.js';
 
-/** What `requireAuth` and tsoa put on the request (`req.auth`), read with {@link getAuth}. */
-export type AuthResult<C extends AccessTokenClaims = AccessTokenClaims> = VerifiedRequest<C>;
+export { getAuth, getOptionalAuth, type AuthResult } from '../core/request-auth.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -28,14 +28,11 @@ declare global {
 
 const APP_KEY = Symbol.for('auth0-tsoa-api');
 const MEMO = Symbol('auth0-tsoa-api.authentication');
-/** Set on a request an optional operation served anonymously: {@link getOptionalAuth} then returns undefined. */
-const ANONYMOUS = Symbol('auth0-tsoa-api.anonymous');
 
 interface Memo {
   api: Auth0Api;
   pending: Promise<VerifiedRequest>;
 }
-type MemoHolder = Request & { [ANONYMOUS]?: true };
 type MemoStore = Record<symbol, Memo | undefined>;
 
 /**
@@ -125,6 +122,7 @@ export class Auth0Api {
     const context = this.validator.requestContext(incomingRequest(req), proxySettings(req));
     const result = await this.validator.verifyRequest(context);
     req.auth = result;
+    recordAuth(result, req); // getAuth(req), the same for every framework
     for (const name in result.responseHeaders) req.res?.setHeader(name, result.responseHeaders[name]!);
     return result;
   }
@@ -146,7 +144,7 @@ export class Auth0Api {
 
   private async authorizeRequirement<C extends AccessTokenClaims>(req: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<AuthResult<C> | undefined> {
     if (optional && !req.auth && this.isAnonymous(req)) {
-      (req as MemoHolder)[ANONYMOUS] = true;
+      recordAnonymous(req);
       return undefined;
     }
     const result = await this.authenticate<C>(req);
@@ -270,32 +268,4 @@ export class Auth0Api {
 /** Creates the Express integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: ApiOptions): Auth0Api {
   return new Auth0Api(options);
-}
-
-/** Reads the authentication result of a request, typed with your claims. Throws a 401 if the route was not protected. */
-export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> {
-  if (!req.auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
-  return req.auth as AuthResult<C>;
-}
-
-/** A programming error: the route reads optional authentication it never asked for. */
-class OptionalAuthSetupError extends Error {
-  override readonly name = 'OptionalAuthSetupError';
-  readonly status = 500;
-}
-
-/**
- * Reads the authentication result of an operation that serves anonymous callers too (`@Security('auth0-optional')`,
- * `requireAuth({ optional: true })`): the result, typed with your claims, or undefined for an anonymous caller.
- *
- * ```ts
- * const user = getOptionalAuth(req)?.claims.sub ?? null;
- * ```
- *
- * Throws (500) on a route with no authentication at all, where undefined would silently mean "nobody".
- */
-export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> | undefined {
-  if (req.auth) return req.auth as AuthResult<C>;
-  if ((req as MemoHolder)[ANONYMOUS]) return undefined;
-  throw new OptionalAuthSetupError("getOptionalAuth: this route has no authentication; use @Security('auth0-optional') or requireAuth({ optional: true })");
 }
