@@ -4,7 +4,7 @@
  * Which challenges appear depends on the DPoP mode; error attributes go only on the scheme the client used.
  */
 import { sanitizeDescription, type AuthErrorCode, type AuthScheme } from './errors.js';
-import type { DpopMode } from './config.js';
+import type { DpopMode } from './options.js';
 
 /** What a challenge is built from. */
 export interface ChallengeInput {

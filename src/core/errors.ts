@@ -3,8 +3,8 @@
  *
  * - {@link AuthError}: a request was refused. It carries the HTTP status, the RFC 6750 / RFC 9449 `error` code, a
  *   description that is safe to show to clients, the scheme the client used, and a typed {@link AuthFailureReason}
- *   for logs and metrics. It is built once, with everything it needs; adapters turn it into a response with
- *   `errorResponse()` (core/error-response.ts).
+ *   for logs and metrics. It is built once, with everything it needs; the validator that refuses a request gives it
+ *   its {@link AuthError.response} (status, headers, body), which adapters only write.
  * - {@link ConfigurationError}: an option is wrong; thrown at start-up with one line naming the option and the fix.
  * - {@link ReplayStoreError} and {@link ProviderFetchError}: a dependency failed; the validator turns them into 503s.
  */
@@ -149,6 +149,16 @@ export interface AuthErrorDetails {
   cause?: unknown;
 }
 
+/** What to send for a refused request: decided where the request is refused (see `errorResponse()`). */
+export interface ErrorResponse {
+  /** 400, 401, 403 or 503. */
+  status: number;
+  /** `WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`, as the error needs. */
+  headers: Record<string, string>;
+  /** The JSON body. */
+  body: { error: AuthErrorCode; error_description: string };
+}
+
 /**
  * A refused request. Built once by the step that refuses, with the scheme it was verifying; never changed after.
  * (The fields are plain properties because tsoa's generated routes assign `error.status` of a rejection.)
@@ -174,6 +184,12 @@ export class AuthError extends Error {
   readonly dpopNonce: string | undefined;
   /** Express's final handler reads `expose` to decide whether the message may be shown. It may. */
   readonly expose = true;
+  /**
+   * The answer, set once by the validator that refused the request, with that request's facts (its challenges,
+   * `resource_metadata`, `DPoP-Nonce`, `Retry-After`). Undefined for an AuthError the application throws itself:
+   * adapters then answer with `errorResponse()`'s defaults.
+   */
+  response: ErrorResponse | undefined;
 
   constructor(code: AuthErrorCode, reason: AuthFailureReason, description: string, details: AuthErrorDetails = {}) {
     super(sanitizeDescription(description), details.cause === undefined ? undefined : { cause: details.cause });
@@ -185,11 +201,17 @@ export class AuthError extends Error {
     this.requiredScopes = details.requiredScopes;
     this.retryAfter = details.retryAfter;
     this.dpopNonce = details.dpopNonce;
+    this.response = undefined;
   }
 
   /** Alias used by Express and tsoa. */
   get statusCode(): number {
     return this.status;
+  }
+
+  /** Ignored: `http-errors` (Koa's `ctx.throw`, which tsoa's Koa routes call with this error) assigns it. */
+  set statusCode(_status: number) {
+    /* the status is the code's (RFC 6750 §3.1); never changed after construction */
   }
 
   /** The same error, for the scheme the client used (checks that do not know the scheme throw without one). */

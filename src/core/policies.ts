@@ -10,7 +10,7 @@
  */
 import { AuthError, ConfigurationError, type AuthScheme } from './errors.js';
 import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
-import type { ScopeClaim } from './config.js';
+import type { ScopeClaim } from './scopes.js';
 import type { AccessTokenClaims } from './access-token.js';
 
 /** A value a claim rule compares with: claims are JSON, so strings, numbers and booleans. */

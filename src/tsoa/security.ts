@@ -9,7 +9,8 @@
  * (OpenAPI: "anonymous allowed") after the token schemes.
  */
 import { ConfigurationError } from '../core/errors.js';
-import { OPTIONAL_SUFFIX, resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
+import { resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
+import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../core/security-names.js';
 import type { DpopMode } from '../core/config.js';
 
 /** Options of {@link securityDefinitions}. */
@@ -94,9 +95,6 @@ const errorResponse = (status: keyof typeof EXAMPLES, description: string, heade
   content: { 'application/json': { schema: { $ref: '#/components/schemas/AuthError' }, example: EXAMPLES[status] } },
 });
 
-/** The `http` schemes that name one authentication scheme each (`@Security('bearer')`, `@Security('dpop')`). */
-const SCHEME_NAMES = ['bearer', 'dpop'];
-
 type Requirement = Record<string, string[]>;
 
 /** What an operation's `security` means once names are resolved. */
@@ -126,11 +124,8 @@ function translate(security: Requirement[], where: string, context: { name: stri
     let general = false;
     for (const [key, scopes] of Object.entries(requirement)) {
       const list = Array.isArray(scopes) ? scopes : [];
-      let base = key;
-      if (key.endsWith(OPTIONAL_SUFFIX) && !context.definedSchemes.has(key)) {
-        base = key.slice(0, -OPTIONAL_SUFFIX.length);
-        out.anonymous = true;
-      }
+      const { base, optional } = splitSecurityName(key, context.definedSchemes);
+      if (optional) out.anonymous = true;
       const policy = policies.get(base);
       if (base === name) {
         translated[name] = union(translated[name], list);
@@ -139,7 +134,7 @@ function translate(security: Requirement[], where: string, context: { name: stri
         translated[name] = union(translated[name], [...policy.scopes, ...list]);
         out.policies.push(policy);
         general = true;
-      } else if (SCHEME_NAMES.includes(base)) {
+      } else if (isSchemeName(base)) {
         translated[base] = list;
         out.secured = true;
       } else if (context.definedSchemes.has(key)) {
@@ -186,7 +181,7 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
   const mode = options.dpopMode ?? 'allowed';
   const policies = options.policies instanceof Map ? options.policies : resolvePolicies(options.policies);
   // Schemes the document defines itself (tsoa.json's securityDefinitions), other than the ones defined here.
-  const ours = new Set([name, ...SCHEME_NAMES]);
+  const ours = new Set([name, ...Object.keys(SCHEME_SECURITY_NAMES)]);
   const definedSchemes = new Set(Object.keys(((doc.components as Json | undefined)?.securitySchemes as Json | undefined) ?? {}).filter((scheme) => !ours.has(scheme)));
 
   for (const [path, pathItem] of Object.entries((doc.paths as Json | undefined) ?? {})) {
