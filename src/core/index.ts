@@ -10,7 +10,7 @@ export type { ApiValidator, RequestContext, VerifiedRequest } from './validator.
 export { errorResponse } from './error-response.js';
 export type { ErrorResponse, ResponseFacts } from './error-response.js';
 export { AuthError, ConfigurationError, ReplayStoreError, AUTH_FAILURE_REASONS } from './errors.js';
-export type { AuthErrorCode, AuthErrorDetails, AuthFailureReason, AuthScheme, ProviderFetchFailure } from './errors.js';
+export type { AuthErrorCode, AuthErrorDetails, AuthFailureReason, AuthScheme, ProviderFetchFailure, StepUpChallenge } from './errors.js';
 export type { AuthEvent, AuthEventType, RequestRejectedEvent, ProviderFetchFailedEvent, KeysRefreshedEvent, StaleKeysServedEvent, ReplayStoreFailedEvent, ReplayStoreWarningEvent, DomainsResolverFailedEvent } from './events.js';
 export type { ApiOptions, DpopOptions, MtlsOptions, DpopMode, ScopeClaim, Algorithm, DomainsResolver, DomainsResolverContext } from './config.js';
 export type { MtlsMode } from './confirmation.js';
@@ -24,6 +24,6 @@ export type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from './repl
 export { RedisReplayStore } from './redis-replay-store.js';
 export type { RedisLike, RedisReplayStoreOptions } from './redis-replay-store.js';
 export { claimEquals, claimIncludes, claimAnyOf, claimCheck } from './policies.js';
-export type { ClaimRule, ClaimValue, OrganizationRule, Policy, AuthorizationRequirement, RequestFacts } from './policies.js';
+export type { ClaimRule, ClaimValue, OrganizationRule, Policy, StepUpRule, AuthorizationRequirement, RequestFacts } from './policies.js';
 export { getCurrentActor, getDelegationChain } from './delegation.js';
 export type { Actor } from './delegation.js';

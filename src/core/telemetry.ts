@@ -106,6 +106,7 @@ const failure = (scheme: TelemetryScheme, code: string): Attributes =>
   (FAILURE[scheme][code] ??= freeze({ 'auth.scheme': scheme, 'auth.outcome': 'failure', 'error.type': code }));
 const GRANTED = freeze({ 'auth.outcome': 'granted' });
 const DENIED = freeze({ 'auth.outcome': 'denied' });
+const STEP_UP_REQUIRED = freeze({ 'auth.outcome': 'denied', 'error.type': 'insufficient_user_authentication' });
 const FETCH_SUCCESS = freeze({ 'auth.outcome': 'success' });
 const FETCH_FAILURE = freeze({ 'auth.outcome': 'failure' });
 const CACHE_HIT = freeze({ 'auth.cache.result': 'hit' });
@@ -324,7 +325,8 @@ export class Telemetry {
 
   /** An authorization decision on an authenticated request. `refusal`: what a denial answers. */
   authorization(granted: boolean, refusal?: AuthError): void {
-    this.instruments?.authorization.add(1, granted ? GRANTED : DENIED);
+    // Step-up refusals (RFC 9470) are counted apart: the client can succeed by signing in again, unlike a 403.
+    this.instruments?.authorization.add(1, granted ? GRANTED : refusal?.code === 'insufficient_user_authentication' ? STEP_UP_REQUIRED : DENIED);
     if (this.tracer === undefined) return;
     // No span of its own (it takes no time): an event on the active span, e.g. the HTTP server's.
     const span = this.loaded!.api.trace.getActiveSpan();

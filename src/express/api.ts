@@ -4,10 +4,10 @@
  * policies, with the route's path parameters as facts), optional authentication, and the RFC 9728 route.
  */
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import { AuthError, type AuthScheme } from '../core/errors.js';
+import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { errorResponse, type ErrorResponse } from '../core/error-response.js';
-import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
+import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/policies.js';
 import type { ApiOptions } from '../core/config.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
@@ -53,6 +53,11 @@ export interface RequireAuthOptions {
   scopes?: string | readonly string[];
   /** A policy of the `policies` option (scopes, organization, claim rules). Unknown names throw at once. */
   policy?: string;
+  /**
+   * Step-up (RFC 9470): how the user must have signed in, e.g. `{ acr: ['http://schemas.openid.net/pape/policies/2007/06/multi-factor'], maxAge: 300 }`.
+   * Refused with 401 `insufficient_user_authentication` after every 403. Give it here or in the policy, not both.
+   */
+  stepUp?: StepUpRule;
   /**
    * Serve anonymous callers: a request without an `Authorization` header (and no `access_token` in its query or
    * body) reaches the handler unauthenticated ({@link getOptionalAuth} returns undefined). Credentials that are sent
@@ -186,7 +191,7 @@ export class Auth0Api {
    * The policy is looked up now: an unknown name throws a ConfigurationError at start-up.
    */
   requireAuth(options: RequireAuthOptions = {}): RequestHandler {
-    const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);
+    const requirement = withStepUp(requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes), options.stepUp);
     const optional = options.optional === true;
     return (req: Request, _res: Response, next: NextFunction) => {
       this.authorizeRequirement(req, requirement, undefined, optional).then(() => next(), next);
@@ -242,6 +247,13 @@ export class Auth0Api {
       }, next);
     };
   }
+}
+
+/** A requirement with `requireAuth`'s own step-up rule, checked now (a ConfigurationError at start-up). */
+function withStepUp(requirement: AuthorizationRequirement, stepUp: StepUpRule | undefined): AuthorizationRequirement {
+  if (stepUp === undefined) return requirement;
+  if (requirement.stepUp !== undefined) throw new ConfigurationError('requireAuth.stepUp', `policy "${requirement.policy}" has a stepUp rule already; give stepUp in the policy or in requireAuth, not both`);
+  return { ...requirement, stepUp: resolveStepUp(stepUp, 'requireAuth.stepUp') };
 }
 
 const framingCheck: RequestHandler = (req, _res, next) => {

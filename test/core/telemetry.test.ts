@@ -357,6 +357,24 @@ describe('authorization', () => {
   });
 });
 
+describe('step-up refusals', () => {
+  it('are counted as denied with their own error.type; other denials keep theirs', async () => {
+    const v = validator();
+    const verified: VerifiedRequest = await v.verifyRequest(request({ authorization: `Bearer ${await token({ scope: 'read:data', acr: 'pwd', auth_time: Math.floor(Date.now() / 1000) })}` }));
+    const stepUp = { acr: ['http://schemas.openid.net/pape/policies/2007/06/multi-factor'], maxAge: 300 };
+    expect(() => v.authorize(verified, { scopes: ['read:data'], stepUp })).toThrow(AuthError);
+    expect(() => v.authorize(verified, { scopes: ['write:data'], stepUp })).toThrow(AuthError); // 403 wins
+    const c = await collect();
+    expect(c.points(INSTRUMENTS.authorizationAttempts).map((p) => [p.attributes, p.value])).toEqual(
+      expect.arrayContaining([
+        [{ 'auth.outcome': 'denied', 'error.type': 'insufficient_user_authentication' }, 1],
+        [{ 'auth.outcome': 'denied' }, 1],
+      ]),
+    );
+    expect(c.points(INSTRUMENTS.authorizationAttempts)).toHaveLength(2);
+  });
+});
+
 describe('without an SDK', () => {
   it('records nothing and shares one no-op per request; an SDK registered later is picked up', async () => {
     const v = validator();
