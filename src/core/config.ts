@@ -11,6 +11,7 @@ import { Telemetry } from './telemetry.js';
 import type { IssuerClientOptions } from './issuer.js';
 import type { MtlsMode } from './confirmation.js';
 import { resolvePolicies, type Policy, type ResolvedPolicy } from './policies.js';
+import type { TokenExchangeOptions } from './token-exchange.js';
 
 export { SUPPORTED_ALGORITHMS, type Algorithm };
 
@@ -113,6 +114,8 @@ export interface ApiOptions {
    * `@Security('<name>', [...scopes])` and `requireAuth({ policy: '<name>' })`. Checked at start-up.
    */
   policies?: Readonly<Record<string, Policy>>;
+  /** The API's own client, to exchange callers' tokens for downstream tokens (RFC 8693; see `exchangeToken`). */
+  tokenExchange?: TokenExchangeOptions;
 }
 
 /** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
@@ -228,7 +231,7 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
 const KNOWN_OPTIONS = new Set([
   'domain', 'domains', 'audience', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'scopeClaim', 'scopes', 'fetch',
   'timeout', 'cooldown', 'cacheMaxAge', 'maxStaleness', 'maxResponseBytes', 'dpop', 'mtls', 'publicUrl',
-  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies',
+  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies', 'tokenExchange',
 ]);
 const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffset', 'replayStore', 'nonce', 'onStoreError']);
 

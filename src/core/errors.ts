@@ -133,6 +133,7 @@ export const AUTH_FAILURE_REASONS = [
   'replay_store.quota',
   'nonce.unavailable',
   'domains_resolver.failed',
+  'token_exchange.unavailable',
   // Anything unexpected (a bug, reported through events with its cause)
   'internal',
 ] as const;

@@ -27,3 +27,5 @@ export { claimEquals, claimIncludes, claimAnyOf, claimCheck } from './policies.j
 export type { ClaimRule, ClaimValue, OrganizationRule, Policy, StepUpRule, AuthorizationRequirement, RequestFacts } from './policies.js';
 export { getCurrentActor, getDelegationChain } from './delegation.js';
 export type { Actor } from './delegation.js';
+export { TokenExchangeError, createTokenExchanger } from './token-exchange.js';
+export type { TokenExchanger, TokenExchangeOptions, ExchangeRequest, SubjectToken, TokenExchangeFailure, TokenExchangeDependencies, ClientAssertionAlgorithm } from './token-exchange.js';

@@ -9,6 +9,7 @@ import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { errorResponse, type ErrorResponse } from '../core/error-response.js';
 import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/policies.js';
 import type { ApiOptions } from '../core/config.js';
+import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from '../core/token-exchange.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
 
@@ -84,9 +85,39 @@ export class Auth0Api {
   readonly validator: ApiValidator;
   private documentationPath: string | undefined;
   private scopeNames: readonly string[] | undefined;
+  private readonly exchanger: TokenExchanger | undefined;
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
+    const validator = this.validator;
+    this.exchanger =
+      options.tokenExchange === undefined
+        ? undefined
+        : createTokenExchanger(options.tokenExchange, {
+            // The discovered endpoint of the configured issuer, never a URL from a token (docs/decisions.md D24).
+            tokenEndpoint: async () => (await validator.discovery())?.tokenEndpoint,
+            fetch: options.fetch,
+            telemetry: validator.config.telemetry,
+          });
+  }
+
+  /**
+   * Exchanges the caller's verified access token for one for a downstream API (RFC 8693 token exchange), with the
+   * `tokenExchange` client; cached per caller token, audience and scope until 30 s before it expires.
+   *
+   * ```ts
+   * const token = await auth0.exchangeToken(req, { audience: 'https://downstream.example.com', scope: 'read:items' });
+   * await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+   * ```
+   *
+   * Authenticates the request first (a refused caller causes no exchange). Rejects with an AuthError 503
+   * `temporarily_unavailable` (with `retryAfter`) when the authorization server is unreachable or failing, and with a
+   * `TokenExchangeError` when it refuses (map it to your answer, e.g. 502).
+   */
+  async exchangeToken(req: Request, request: ExchangeRequest): Promise<string> {
+    if (this.exchanger === undefined) throw new ConfigurationError('tokenExchange', 'exchangeToken() needs createAuth0Api({ tokenExchange: { clientId, clientSecret } })');
+    const verified = req.auth ?? (await this.authenticate(req));
+    return this.exchanger.exchange(verified, request);
   }
 
   /** The Auth0Api installed on an app with {@link Auth0Api.install}, if any. */
