@@ -8,7 +8,6 @@ import { docsRedirectUri, MissingOidcProviderError, SPA_CLIENT_ID, startDevIssue
 import { runSetup } from './setup.js';
 import { findTsoaSpec, readSpecScopes, SpecError } from './spec.js';
 import { DEFAULT_DEV_ISSUER, DevTokenError, requestDevToken, type DevTokenRequest } from './token.js';
-import { createDpopFetch, createDpopKeyPair } from '../client/dpop.js';
 
 /** Where a command reads its environment and writes its output. */
 export interface CommandIo {
@@ -297,7 +296,9 @@ async function call(args: string[], io: CommandIo): Promise<number> {
       throw new UsageError('--data expects JSON, e.g. \'{"name": "x"}\'');
     }
   }
-  const keyPair = values.dpop ? await createDpopKeyPair() : undefined;
+  // The DPoP helper is loaded only for --dpop.
+  const dpop = values.dpop ? await import('../client/dpop.js') : undefined;
+  const keyPair = dpop ? await dpop.createDpopKeyPair() : undefined;
   const accessToken = await requestDevToken({ ...tokenRequest(values), ...(keyPair ? { dpop: keyPair } : {}) });
   const init: RequestInit = {
     method,
@@ -305,7 +306,7 @@ async function call(args: string[], io: CommandIo): Promise<number> {
   };
   let response: Response;
   try {
-    response = keyPair ? await createDpopFetch(keyPair, accessToken)(url, init) : await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${accessToken}` } });
+    response = dpop && keyPair ? await dpop.createDpopFetch(keyPair, accessToken)(url, init) : await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${accessToken}` } });
   } catch (error) {
     throw new UsageError(`cannot reach ${url}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`);
   }

@@ -3,7 +3,7 @@
  * OpenID provider whose discovery document names a token endpoint (an Auth0 tenant with a machine-to-machine app).
  */
 
-import { createDpopFetch, type DpopKeyPair } from '../client/dpop.js';
+import type { DpopKeyPair } from '../client/dpop.js';
 
 /** Where the development issuer listens by default (`npx auth0-tsoa-api dev`). */
 export const DEFAULT_DEV_ISSUER = 'http://127.0.0.1:4001';
@@ -61,7 +61,8 @@ export async function requestDevToken(request: DevTokenRequest = {}): Promise<st
   const authTime = request.authTime ?? (request.acr ? Math.floor(Date.now() / 1000) : undefined);
   if (authTime !== undefined) body.set('auth_time', String(authTime));
   if (request.claims && Object.keys(request.claims).length > 0) body.set('extra_claims', JSON.stringify(request.claims));
-  const tokenFetch: typeof fetch = request.dpop ? (createDpopFetch(request.dpop, undefined, { fetch: (input) => fetchImpl(input) }) as typeof fetch) : fetchImpl;
+  // Loaded only for DPoP: the command's folder works without the client helper otherwise.
+  const tokenFetch: typeof fetch = request.dpop ? ((await import('../client/dpop.js')).createDpopFetch(request.dpop, undefined, { fetch: (input) => fetchImpl(input) }) as typeof fetch) : fetchImpl;
   // RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding.
   const basic = Buffer.from(`${formEncode(request.clientId ?? 'demo-client')}:${formEncode(request.clientSecret ?? 'demo-secret')}`).toString('base64');
 
