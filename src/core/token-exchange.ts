@@ -56,6 +56,12 @@ export interface TokenExchangeOptions {
   signingAlgorithm?: ClientAssertionAlgorithm;
   /** The `kid` header of assertions (the key's ID registered with the authorization server). */
   keyId?: string;
+  /**
+   * The `subject_token_type` sent. Default `urn:ietf:params:oauth:token-type:access_token` (RFC 8693 §3). Auth0's
+   * Custom Token Exchange selects its profile by this value and refuses `urn:ietf:` types: there, give the type of
+   * your profile (e.g. `urn:acme:auth0-access-token`).
+   */
+  subjectTokenType?: string;
   /** Milliseconds to wait for the token endpoint. Default 5000. */
   timeout?: number;
   /** Cache of exchanged tokens: `false` to exchange on every call. Default 1000 entries. */
@@ -133,6 +139,7 @@ export interface TokenExchangeDependencies {
 export class TokenExchanger {
   private readonly clientId: string;
   private readonly auth: ClientAuthentication;
+  private readonly subjectTokenType: string;
   private readonly timeout: number;
   private readonly maxEntries: number;
   private readonly fetch: typeof fetch;
@@ -150,6 +157,7 @@ export class TokenExchanger {
     const resolved = resolveOptions(options);
     this.clientId = resolved.clientId;
     this.auth = resolved.auth;
+    this.subjectTokenType = resolved.subjectTokenType;
     this.timeout = resolved.timeout;
     this.maxEntries = resolved.maxEntries;
     this.fetch = options.fetch ?? dependencies.fetch ?? globalThis.fetch;
@@ -233,7 +241,7 @@ export class TokenExchanger {
     const body = new URLSearchParams({
       grant_type: GRANT_TYPE,
       subject_token: subjectToken,
-      subject_token_type: ACCESS_TOKEN_TYPE,
+      subject_token_type: this.subjectTokenType,
       requested_token_type: ACCESS_TOKEN_TYPE,
       audience,
     });
@@ -371,9 +379,9 @@ function signWith(alg: ClientAssertionAlgorithm, key: KeyObject, data: Buffer): 
 
 // --- options --------------------------------------------------------------------------------------------------------
 
-const KNOWN = new Set(['clientId', 'clientSecret', 'privateKey', 'signingAlgorithm', 'keyId', 'timeout', 'cache', 'fetch']);
+const KNOWN = new Set(['clientId', 'clientSecret', 'privateKey', 'signingAlgorithm', 'keyId', 'subjectTokenType', 'timeout', 'cache', 'fetch']);
 
-function resolveOptions(options: TokenExchangeOptions): { clientId: string; auth: ClientAuthentication; timeout: number; maxEntries: number } {
+function resolveOptions(options: TokenExchangeOptions): { clientId: string; auth: ClientAuthentication; subjectTokenType: string; timeout: number; maxEntries: number } {
   const fail = (name: string, message: string): never => {
     throw new ConfigurationError(`tokenExchange${name ? `.${name}` : ''}`, message);
   };
@@ -388,6 +396,8 @@ function resolveOptions(options: TokenExchangeOptions): { clientId: string; auth
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) fail('timeout', 'expected a positive number of milliseconds, e.g. 5000');
   const maxEntries = options.cache === false ? 0 : (options.cache?.maxEntries ?? DEFAULT_MAX_ENTRIES);
   if (!Number.isInteger(maxEntries) || maxEntries < 0) fail('cache.maxEntries', 'expected a non-negative integer, e.g. 1000');
+  const subjectTokenType = options.subjectTokenType ?? ACCESS_TOKEN_TYPE;
+  if (typeof subjectTokenType !== 'string' || !/^[a-z][a-z0-9+.-]*:[\x21-\x7e]+$/i.test(subjectTokenType)) fail('subjectTokenType', 'expected a URI such as urn:acme:auth0-access-token');
   if (options.keyId !== undefined && (typeof options.keyId !== 'string' || options.keyId === '')) fail('keyId', 'expected the key ID registered with the authorization server');
 
   let auth: ClientAuthentication;
@@ -410,7 +420,7 @@ function resolveOptions(options: TokenExchangeOptions): { clientId: string; auth
     if (alg === undefined || !fits(alg, key)) fail('signingAlgorithm', `does not fit the key (${key.asymmetricKeyType}); use RS256 or PS256 for RSA, ES256 for P-256, EdDSA for Ed25519`);
     auth = { kind: 'private_key_jwt', key, alg: alg!, keyId: options.keyId };
   }
-  return { clientId, auth, timeout, maxEntries };
+  return { clientId, auth, subjectTokenType, timeout, maxEntries };
 }
 
 function defaultAlgorithm(key: KeyObject): ClientAssertionAlgorithm | undefined {

@@ -17,6 +17,8 @@ import { Redis } from 'ioredis';
 import { AuthError, createValidator, RedisReplayStore, type ApiOptions, type ApiValidator, type VerifiedRequest } from '../../src/core/index.js';
 import { INSTRUMENTS, SPANS } from '../../src/core/telemetry.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { TokenEndpoint } from '../support/token-endpoint.js';
+import { createTokenExchanger } from '../../src/core/token-exchange.js';
 import { closedPort } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -372,6 +374,37 @@ describe('step-up refusals', () => {
       ]),
     );
     expect(c.points(INSTRUMENTS.authorizationAttempts)).toHaveLength(2);
+  });
+});
+
+describe('token exchange (RFC 8693)', () => {
+  it('counts success / cached / failure and makes an auth.token_exchange span per call, with the error code on failure', async () => {
+    const endpoint = await TokenEndpoint.start();
+    try {
+      const v = validator();
+      const exchanger = createTokenExchanger({ clientId: 'api', clientSecret: 'secret' }, { tokenEndpoint: async () => endpoint.url, telemetry: v.config.telemetry });
+      const subject = { token: await token(), claims: { exp: Math.floor(Date.now() / 1000) + 3600 } };
+      const first = await exchanger.exchange(subject, { audience: 'https://downstream.example.com' });
+      await exchanger.exchange(subject, { audience: 'https://downstream.example.com' });
+      secrets.add(first);
+      endpoint.reset({ kind: 'status', status: 400, body: '{"error":"invalid_grant"}' });
+      await expect(exchanger.exchange({ ...subject, token: await token() }, { audience: 'https://downstream.example.com' })).rejects.toThrow();
+      endpoint.reset({ kind: 'status', status: 503, body: 'down' });
+      await expect(exchanger.exchange({ ...subject, token: await token() }, { audience: 'https://downstream.example.com' })).rejects.toThrow();
+      const c = await collect();
+      expect(c.value(INSTRUMENTS.tokenExchangeAttempts, { 'auth.outcome': 'success' })).toBe(1);
+      expect(c.value(INSTRUMENTS.tokenExchangeAttempts, { 'auth.outcome': 'cached' })).toBe(1);
+      expect(c.value(INSTRUMENTS.tokenExchangeAttempts, { 'auth.outcome': 'failure' })).toBe(2);
+      const spans = c.spans.filter((s) => s.name === SPANS.tokenExchange);
+      expect(spans.map((s) => s.attributes)).toEqual([
+        { 'auth.outcome': 'success' },
+        { 'auth.outcome': 'cached' },
+        { 'auth.outcome': 'failure', 'error.type': 'token_exchange_failed' },
+        { 'auth.outcome': 'failure', 'error.type': 'temporarily_unavailable' },
+      ]);
+    } finally {
+      await endpoint.close();
+    }
   });
 });
 

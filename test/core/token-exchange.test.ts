@@ -64,6 +64,12 @@ describe('the request (RFC 8693 §2.1)', () => {
     expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('api+client:s3cr%3Aet%2F%26%2B').toString('base64')}`);
   });
 
+  it('subjectTokenType replaces the subject_token_type (Auth0 Custom Token Exchange profiles)', async () => {
+    await exchanger({ subjectTokenType: 'urn:acme:auth0-access-token' }).exchange(caller('caller-token-3'), { audience: AUDIENCE });
+    expect(endpoint.requests[0]!.form.subject_token_type).toBe('urn:acme:auth0-access-token');
+    expect(endpoint.requests[0]!.form.requested_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+  });
+
   it('sends no scope when none is asked for', async () => {
     await exchanger().exchange(caller('caller-token-2'), { audience: AUDIENCE });
     expect(endpoint.requests[0]!.form).not.toHaveProperty('scope');
@@ -274,6 +280,7 @@ describe('options', () => {
     ['an unknown option', { clientId: 'c', clientSecret: 'x', secret: 'y' }, 'tokenExchange.secret'],
     ['a bad maxEntries', { clientId: 'c', clientSecret: 'x', cache: { maxEntries: -1 } }, 'tokenExchange.cache.maxEntries'],
     ['a bad timeout', { clientId: 'c', clientSecret: 'x', timeout: 0 }, 'tokenExchange.timeout'],
+    ['a subjectTokenType that is not a URI', { clientId: 'c', clientSecret: 'x', subjectTokenType: 'access token' }, 'tokenExchange.subjectTokenType'],
   ])('%s → ConfigurationError naming the option', (_what, options, option) => {
     let thrown: unknown;
     try {
