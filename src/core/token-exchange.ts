@@ -80,7 +80,9 @@ export interface ExchangeRequest {
 
 /** The caller's verified token: its text and its `exp` (an entry never outlives it). */
 export interface SubjectToken {
+  /** The caller's access token, as sent. */
   token: string;
+  /** Its verified claims: `exp` bounds how long an exchanged token is reused for it. */
   claims: { exp?: unknown };
 }
 
@@ -130,6 +132,7 @@ export interface TokenExchangeDependencies {
   tokenEndpoint: () => Promise<string | undefined>;
   /** The fetch of the API's `fetch` option. */
   fetch?: typeof fetch | undefined;
+  /** The API's telemetry (the validator's `config.telemetry`): spans and counts of exchanges. */
   telemetry?: Telemetry | undefined;
   /** Milliseconds since the epoch (tests of expiry). */
   now?: () => number;
