@@ -23,6 +23,5 @@ export {
   type DevOrganization,
 } from './issuer.js';
 export { requestDevToken, DevTokenError, DEFAULT_DEV_ISSUER, type DevTokenRequest } from './token.js';
-export type { DpopKeyPair } from '../client/dpop.js';
 export { isProductionLike, devIssuerRefusalReason, assertDevelopmentEnvironment, DevIssuerRefusedError } from './environment.js';
 export { scopesFromSpec } from './spec.js';
