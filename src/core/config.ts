@@ -90,7 +90,7 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
 const KNOWN_OPTIONS = new Set([
   'domain', 'domains', 'audience', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'scopeClaim', 'scopes', 'fetch',
   'timeout', 'cooldown', 'cacheMaxAge', 'maxStaleness', 'maxResponseBytes', 'dpop', 'mtls', 'publicUrl',
-  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies',
+  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies', 'tokenExchange',
 ]);
 const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffset', 'replayStore', 'nonce', 'onStoreError']);
 

@@ -31,7 +31,7 @@ export function errorResponse(error: AuthError, facts: ResponseFacts): ErrorResp
     headers['WWW-Authenticate'] = buildChallenge({
       mode: facts.dpopMode,
       dpopAlgorithms: facts.dpopAlgorithms,
-      error: error.code === 'unauthorized' ? undefined : { code: error.code, description: error.description, scope: error.requiredScopes },
+      error: error.code === 'unauthorized' ? undefined : { code: error.code, description: error.description, scope: error.requiredScopes, stepUp: error.stepUp },
       scheme: error.scheme,
       resourceMetadata: facts.resourceMetadataUrl,
     });

@@ -14,7 +14,7 @@ export type { TrustProxySetting, TrustProxyFunction } from './trust-proxy.js';
 export { errorResponse, responseOf } from './error-response.js';
 export type { ErrorResponse, ResponseFacts } from './error-response.js';
 export { AuthError, ConfigurationError, ReplayStoreError, AUTH_FAILURE_REASONS } from './errors.js';
-export type { AuthErrorCode, AuthErrorDetails, AuthFailureReason, AuthScheme, ProviderFetchFailure } from './errors.js';
+export type { AuthErrorCode, AuthErrorDetails, AuthFailureReason, AuthScheme, ProviderFetchFailure, StepUpChallenge } from './errors.js';
 export type { AuthEvent, AuthEventType, RequestRejectedEvent, ProviderFetchFailedEvent, KeysRefreshedEvent, StaleKeysServedEvent, ReplayStoreFailedEvent, ReplayStoreWarningEvent, DomainsResolverFailedEvent } from './events.js';
 export type { ApiOptions, DpopOptions, MtlsOptions, DpopMode, ScopeClaim, DomainsResolver, DomainsResolverContext } from './options.js';
 export type { Algorithm } from './jws.js';
@@ -29,6 +29,8 @@ export type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from './repl
 export { RedisReplayStore } from './redis-replay-store.js';
 export type { RedisLike, RedisReplayStoreOptions } from './redis-replay-store.js';
 export { claimEquals, claimIncludes, claimAnyOf, claimCheck } from './policies.js';
-export type { ClaimRule, ClaimValue, ClaimValuesOptions, OrganizationRule, Policy, AuthorizationRequirement, RequestFacts } from './policies.js';
+export type { ClaimRule, ClaimValue, ClaimValuesOptions, OrganizationRule, Policy, StepUpRule, AuthorizationRequirement, RequestFacts } from './policies.js';
 export { getCurrentActor, getDelegationChain } from './delegation.js';
 export type { Actor } from './delegation.js';
+export { TokenExchangeError, createTokenExchanger } from './token-exchange.js';
+export type { TokenExchanger, TokenExchangeOptions, ExchangeRequest, SubjectToken, TokenExchangeFailure, TokenExchangeDependencies, ClientAssertionAlgorithm } from './token-exchange.js';

@@ -9,6 +9,7 @@ import type { AuthEvent } from './events.js';
 import type { MtlsMode } from './confirmation.js';
 import type { Policy } from './policies.js';
 import type { ScopeClaim } from './scopes.js';
+import type { TokenExchangeOptions } from './token-exchange.js';
 
 export type { ScopeClaim };
 
@@ -108,5 +109,7 @@ export interface ApiOptions {
    * `@Security('<name>', [...scopes])` and `requireAuth({ policy: '<name>' })`. Checked at start-up.
    */
   policies?: Readonly<Record<string, Policy>>;
+  /** The API's own client, to exchange callers' tokens for downstream tokens (RFC 8693; see `exchangeToken`). */
+  tokenExchange?: TokenExchangeOptions;
 }
 

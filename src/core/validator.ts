@@ -118,7 +118,7 @@ export class ApiValidator {
    * when the requirement cannot apply to this route.
    */
   authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'> & { url?: string }, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
-    const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts });
+    const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts, clockTolerance: this.config.clockTolerance });
     if (!denial) return this.config.telemetry.authorization(true);
     const refused = this.rejected(denialError(denial, verified.scheme), verified.url);
     this.config.telemetry.authorization(false, refused);

@@ -4,11 +4,12 @@
  * policies, with the route's path parameters as facts), optional authentication, and the RFC 9728 route.
  */
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import { AuthError, type AuthScheme } from '../core/errors.js';
+import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation, type VerifiedRequest } from '../core/validator.js';
 import { responseOf, type ErrorResponse } from '../core/error-response.js';
-import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
+import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/policies.js';
 import type { ApiOptions } from '../core/options.js';
+import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from '../core/token-exchange.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl } from '../core/request-context.js';
 import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
@@ -52,6 +53,11 @@ export interface RequireAuthOptions {
   /** A policy of the `policies` option (scopes, organization, claim rules). Unknown names throw at once. */
   policy?: string;
   /**
+   * Step-up (RFC 9470): how the user must have signed in, e.g. `{ acr: ['http://schemas.openid.net/pape/policies/2007/06/multi-factor'], maxAge: 300 }`.
+   * Refused with 401 `insufficient_user_authentication` after every 403. Give it here or in the policy, not both.
+   */
+  stepUp?: StepUpRule;
+  /**
    * Serve anonymous callers: a request without an `Authorization` header (and no `access_token` in its query or
    * body) reaches the handler unauthenticated ({@link getOptionalAuth} returns undefined). Credentials that are sent
    * are judged as usual: invalid ones are refused, never treated as anonymous.
@@ -77,9 +83,39 @@ export class Auth0Api {
   readonly validator: ApiValidator;
   private documentationPath: string | undefined;
   private scopeNames: readonly string[] | undefined;
+  private readonly exchanger: TokenExchanger | undefined;
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
+    const validator = this.validator;
+    this.exchanger =
+      options.tokenExchange === undefined
+        ? undefined
+        : createTokenExchanger(options.tokenExchange, {
+            // The discovered endpoint of the configured issuer, never a URL from a token (docs/decisions.md D24).
+            tokenEndpoint: async () => (await validator.discovery())?.tokenEndpoint,
+            fetch: options.fetch,
+            telemetry: validator.config.telemetry,
+          });
+  }
+
+  /**
+   * Exchanges the caller's verified access token for one for a downstream API (RFC 8693 token exchange), with the
+   * `tokenExchange` client; cached per caller token, audience and scope until 30 s before it expires.
+   *
+   * ```ts
+   * const token = await auth0.exchangeToken(req, { audience: 'https://downstream.example.com', scope: 'read:items' });
+   * await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+   * ```
+   *
+   * Authenticates the request first (a refused caller causes no exchange). Rejects with an AuthError 503
+   * `temporarily_unavailable` (with `retryAfter`) when the authorization server is unreachable or failing, and with a
+   * `TokenExchangeError` when it refuses (map it to your answer, e.g. 502).
+   */
+  async exchangeToken(req: Request, request: ExchangeRequest): Promise<string> {
+    if (this.exchanger === undefined) throw new ConfigurationError('tokenExchange', 'exchangeToken() needs createAuth0Api({ tokenExchange: { clientId, clientSecret } })');
+    const verified = req.auth ?? (await this.authenticate(req));
+    return this.exchanger.exchange(verified, request);
   }
 
   /** The Auth0Api installed on an app with {@link Auth0Api.install}, if any. */
@@ -182,7 +218,7 @@ export class Auth0Api {
    * The policy is looked up now: an unknown name throws a ConfigurationError at start-up.
    */
   requireAuth(options: RequireAuthOptions = {}): RequestHandler {
-    const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);
+    const requirement = withStepUp(requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes), options.stepUp);
     const optional = options.optional === true;
     return (req: Request, _res: Response, next: NextFunction) => {
       this.authorizeRequirement(req, requirement, undefined, optional).then(() => next(), next);
@@ -264,6 +300,13 @@ export class Auth0Api {
       }, next);
     };
   }
+}
+
+/** A requirement with `requireAuth`'s own step-up rule, checked now (a ConfigurationError at start-up). */
+function withStepUp(requirement: AuthorizationRequirement, stepUp: StepUpRule | undefined): AuthorizationRequirement {
+  if (stepUp === undefined) return requirement;
+  if (requirement.stepUp !== undefined) throw new ConfigurationError('requireAuth.stepUp', `policy "${requirement.policy}" has a stepUp rule already; give stepUp in the policy or in requireAuth, not both`);
+  return { ...requirement, stepUp: resolveStepUp(stepUp, 'requireAuth.stepUp') };
 }
 
 

@@ -75,7 +75,7 @@ const ERROR_SCHEMA = {
     error: {
       type: 'string',
       example: 'invalid_token',
-      description: 'unauthorized, invalid_request, invalid_token, insufficient_scope, invalid_dpop_proof, use_dpop_nonce, temporarily_unavailable, …',
+      description: 'unauthorized, invalid_request, invalid_token, insufficient_scope, invalid_dpop_proof, use_dpop_nonce, insufficient_user_authentication, temporarily_unavailable, …',
     },
     error_description: { type: 'string', example: 'The access token expired' },
   },
@@ -202,7 +202,11 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
       op.responses = {
         ...op.responses,
         '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
-        '401': errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+        '401': stepUpUnauthorized(
+          errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+          applied,
+          op.responses?.['401'] as Json | undefined,
+        ),
         ...(forbidden ? { '403': errorResponse('403', forbidden, ['WWW-Authenticate']) } : {}),
         '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
       };
@@ -215,6 +219,29 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
   components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
   return doc as T;
+}
+
+/**
+ * RFC 9470: the 401 of an operation whose policies require step-up names the required `acr` and `max_age`, and its
+ * example is the step-up answer. A 401 of an earlier pass that documents step-up is kept (finalizeSpec is idempotent).
+ */
+function stepUpUnauthorized(response: Json, policies: readonly ResolvedPolicy[], earlier: Json | undefined): Json {
+  const rules = policies.flatMap((policy) => (policy.stepUp ? [policy.stepUp] : []));
+  if (rules.length === 0) {
+    const example = ((earlier?.content as Json | undefined)?.['application/json'] as Json | undefined)?.example as Json | undefined;
+    return example?.error === 'insufficient_user_authentication' ? earlier! : response;
+  }
+  const needs = rules.map((rule) =>
+    [rule.acr ? `\`acr\` ${rule.acr.map((value) => `\`${value}\``).join(' or ')}` : undefined, rule.maxAge !== undefined ? `\`max_age\` ${rule.maxAge} seconds (\`auth_time\` at most that old)` : undefined]
+      .filter(Boolean)
+      .join(' and '),
+  );
+  const content = response.content as Record<string, Json>;
+  return {
+    ...response,
+    description: `${response.description as string} Step-up (RFC 9470): the user must have signed in with ${needs.join('; and with ')}; otherwise \`insufficient_user_authentication\` with \`acr_values\` and \`max_age\` in the \`WWW-Authenticate\` challenge.`,
+    content: { 'application/json': { ...content['application/json'], example: { error: 'insufficient_user_authentication', error_description: 'A stronger authentication method is required' } } },
+  };
 }
 
 function dedupe(list: Array<Record<string, string[]>>): Array<Record<string, string[]>> {
