@@ -238,6 +238,8 @@ describe('dev: mistakes are one line and exit 1', () => {
     // The command's files alone in a folder with no node_modules above it, as in an app that did not install it.
     const lonely = join(temp, 'no-oidc-provider');
     cpSync(join(ROOT, 'build/dist/src/dev'), lonely, { recursive: true, filter: (path) => !path.endsWith('.map') });
+    // The framework-neutral core next to it (the OpenAPI walker), as in the package.
+    cpSync(join(ROOT, 'build/dist/src/core'), join(temp, 'core'), { recursive: true, filter: (path) => !path.endsWith('.map') });
     writeFileSync(join(lonely, 'package.json'), '{"type":"module"}');
     expect(readdirSync(lonely)).toContain('cli.js');
     const run = await runCli(['dev', '--port', '0', '--scopes', 'a'], { command: join(lonely, 'cli.js'), cwd: lonely });
