@@ -53,7 +53,7 @@ export function findTsoaSpec(cwd: string): string {
   const base = typeof spec.specFileBaseName === 'string' ? spec.specFileBaseName : 'swagger';
   const file = join(cwd, spec.outputDirectory, `${base}.json`);
   if (!existsSync(file)) {
-    throw new SpecError(`${relative(cwd, file)} not found: run "npx tsoa spec" first (or pass --spec path/to/openapi.json)`);
+    throw new SpecError(`${relative(cwd, file)} not found: build first ("npm run build", or "npx tsoa spec"), or pass --scopes "a b" (or --spec path/to/openapi.json)`);
   }
   return file;
 }
