@@ -7,6 +7,7 @@
  * Framework-free: adapters pass the method, the public URL and the headers; each refusal is an {@link AuthError}
  * built once by the step that refuses, which adapters turn into a response with `errorResponse()`.
  */
+import { warnAboutDomains } from './diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ApiOptions, type ResolvedConfig } from './config.js';
 import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './credentials.js';
@@ -38,6 +39,7 @@ export class ApiValidator {
 
   constructor(options: ApiOptions) {
     this.config = resolveConfig(options);
+    warnAboutDomains(options);
     this.issuers = new IssuerPool(this.config);
     this.tokens = new TokenVerifier(this.config, this.issuers);
     this.dpop = new DpopVerifier(this.config);

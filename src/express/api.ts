@@ -11,6 +11,7 @@ import { requirementOf, type AuthorizationRequirement } from '../core/policies.j
 import type { ApiOptions } from '../core/config.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
+import { errorHandlerCheck } from './setup-check.js';
 
 /** What `requireAuth` and tsoa put on the request (`req.auth`), read with {@link getAuth}. */
 export type AuthResult<C extends AccessTokenClaims = AccessTokenClaims> = VerifiedRequest<C>;
@@ -102,6 +103,7 @@ export class Auth0Api {
   install(app: Application): this {
     (app.locals as Record<symbol, Auth0Api>)[APP_KEY] = this;
     app.use(framingCheck);
+    app.use(errorHandlerCheck(app)); // at the first request: is errorHandler() mounted after the routes?
     const path = this.validator.config.resourceMetadataPath;
     if (path) app.get(path, this.metadataHandler());
     return this;

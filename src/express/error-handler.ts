@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { AuthError, sanitizeDescription } from '../core/errors.js';
 import { errorResponse } from '../core/error-response.js';
 import { Auth0Api } from './api.js';
+import { alreadyReported, markErrorHandler } from './setup-check.js';
 
 const CODES: Record<number, [string, string]> = {
   400: ['invalid_request', 'The request is malformed'],
@@ -67,7 +68,7 @@ function validationFields(error: unknown): Record<string, FieldError> | undefine
 /** The JSON error handler. Mount it after your routes (and after tsoa's `RegisterRoutes`). */
 export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
   const onError = options.onError ?? ((error: unknown) => console.error('auth0-tsoa-api errorHandler:', error));
-  return (error, req, res, next) => {
+  return markErrorHandler((error, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
@@ -77,7 +78,7 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
       return;
     }
     const status = statusOf(error);
-    if (status >= 500) {
+    if (status >= 500 && !alreadyReported(error)) {
       try {
         onError(error, req);
       } catch {
@@ -89,7 +90,7 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
     if (status < 500) res.set(clientErrorHeaders(error));
     const detail = fields ? `The request failed validation: ${Object.keys(fields).join(', ')}` : description;
     res.status(status).json({ error: code, error_description: sanitizeDescription(detail), ...(fields ? { fields } : {}) });
-  };
+  });
 }
 
 /**

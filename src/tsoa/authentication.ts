@@ -17,6 +17,7 @@
  *   anonymous callers: a request without an `Authorization` header reaches the controller with `request.user`
  *   undefined; credentials that are sent are judged exactly as without the suffix.
  */
+import { missingInstallReporter } from '../express/setup-check.js';
 import type { Request } from 'express';
 import { Auth0Api } from '../express/api.js';
 import { OPTIONAL_SUFFIX } from '../core/policies.js';
@@ -63,9 +64,10 @@ export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), o
     if (!meaning) byName.set(securityName, (meaning = interpret(resolved, securityName, general)));
     return meaning;
   };
+  const reportMissingInstall = missingInstallReporter();
   return async function expressAuthentication(request, securityName, scopes) {
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
-    if (!resolved) throw new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)');
+    if (!resolved) throw reportMissingInstall(new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)'));
     const meaning = meaningOf(resolved, securityName);
     if (typeof meaning === 'string') throw new AuthenticationSetupError(meaning);
     const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
