@@ -24,6 +24,6 @@ export type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from './repl
 export { RedisReplayStore } from './redis-replay-store.js';
 export type { RedisLike, RedisReplayStoreOptions } from './redis-replay-store.js';
 export { claimEquals, claimIncludes, claimAnyOf, claimCheck } from './policies.js';
-export type { ClaimRule, ClaimValue, OrganizationRule, Policy, AuthorizationRequirement, RequestFacts } from './policies.js';
+export type { ClaimRule, ClaimValue, ClaimValuesOptions, OrganizationRule, Policy, AuthorizationRequirement, RequestFacts } from './policies.js';
 export { getCurrentActor, getDelegationChain } from './delegation.js';
 export type { Actor } from './delegation.js';

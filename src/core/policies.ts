@@ -105,12 +105,25 @@ function isClaimValue(value: unknown): value is ClaimValue {
   return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
 }
 
+/** How {@link claimIncludes} and {@link claimAnyOf} read a string claim. */
+export interface ClaimValuesOptions {
+  /**
+   * Read a string claim as space-separated words (`"a b"` holds `a` and `b`). Default: only for `scope`, which is
+   * defined that way (RFC 9068 §2.2.3, RFC 8693 §4.2); any other string claim is one whole value, so that
+   * `"x admin@corp.example y"@evil.example` does not hold `admin@corp.example`.
+   */
+  spaceDelimited?: boolean;
+}
+
+/** Claims defined as space-delimited lists. */
+const SPACE_DELIMITED_CLAIMS: ReadonlySet<string> = new Set(['scope']);
+
 /**
- * The values a claim holds: an array's members, the space-separated words of a string (the convention of `scope`),
- * a number or boolean itself. Anything else (missing, null, objects) holds nothing.
+ * The values a claim holds: an array's members, a string whole (or its space-separated words, for a
+ * space-delimited claim), a number or boolean itself. Anything else (missing, null, objects) holds nothing.
  */
-function claimValues(value: unknown): ClaimValue[] {
-  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+function claimValues(value: unknown, spaceDelimited: boolean): ClaimValue[] {
+  if (typeof value === 'string') return spaceDelimited ? value.split(' ').filter(Boolean) : [value];
   if (Array.isArray(value)) return value.slice(0, MAX_CLAIM_VALUES).filter(isClaimValue);
   if (isClaimValue(value)) return [value];
   return [];
@@ -124,6 +137,16 @@ function claimOf(claims: object, name: string): unknown {
 function checkName(helper: string, name: unknown): string {
   if (typeof name !== 'string' || name === '') throw new ConfigurationError('policies', `${helper}() expects a claim name such as "roles", got ${JSON.stringify(name)}`);
   return name;
+}
+
+function isOptions(value: unknown): value is ClaimValuesOptions {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function spaceDelimitedFor(helper: string, name: string, options: ClaimValuesOptions | undefined): boolean {
+  const given = options?.spaceDelimited;
+  if (given !== undefined && typeof given !== 'boolean') throw new ConfigurationError('policies', `${helper}(): spaceDelimited must be true or false`);
+  return given ?? SPACE_DELIMITED_CLAIMS.has(name);
 }
 
 function checkValues(helper: string, values: readonly unknown[]): ClaimValue[] {
@@ -152,40 +175,50 @@ export function claimEquals<C extends object = AccessTokenClaims>(name: string, 
 }
 
 /**
- * The claim holds every one of `values`: as members of an array (`"roles": ["admin", "editor"]`) or as
- * space-separated words of a string (`"scope": "a b"`). A missing claim or one of another type holds nothing.
+ * The claim holds every one of `values`: as members of an array (`"roles": ["admin", "editor"]`), or as a string
+ * equal to the value. A string claim is compared whole, except `scope` (space-delimited by definition, RFC 9068
+ * §2.2.3) or when the last argument is `{ spaceDelimited: true }`: then its space-separated words are the values.
+ * A missing claim or one of another type holds nothing.
  *
  * ```ts
- * claimIncludes('roles', 'admin')            // roles contains "admin"
- * claimIncludes('permissions', 'a', 'b')     // both
+ * claimIncludes('roles', 'admin')                                  // roles contains "admin"
+ * claimIncludes('permissions', 'a', 'b')                           // both
+ * claimIncludes('https://example.com/groups', 'ops', { spaceDelimited: true }) // "dev ops" holds "ops"
  * ```
  */
-export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...values: ClaimValue[]): ClaimRule<C> {
+export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...values: ClaimValue[]): ClaimRule<C>;
+export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...valuesThenOptions: [...ClaimValue[], ClaimValuesOptions]): ClaimRule<C>;
+export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...args: unknown[]): ClaimRule<C> {
   checkName('claimIncludes', name);
-  const required = checkValues('claimIncludes', values);
+  const options = isOptions(args.at(-1)) ? (args.at(-1) as ClaimValuesOptions) : undefined;
+  const spaceDelimited = spaceDelimitedFor('claimIncludes', name, options);
+  const required = checkValues('claimIncludes', options ? args.slice(0, -1) : args);
   return {
     description: `${name} includes ${required.map(show).join(' and ')}`,
     test: (claims) => {
-      const held = claimValues(claimOf(claims, name));
+      const held = claimValues(claimOf(claims, name), spaceDelimited);
       return required.every((value) => held.includes(value));
     },
   };
 }
 
 /**
- * The claim holds at least one of `values`: it equals one of them, or (an array, or a space-separated string)
- * contains one of them.
+ * The claim holds at least one of `values`: it equals one of them, or (an array) contains one of them. A string
+ * claim is compared whole, except `scope` (space-delimited by definition) or with `{ spaceDelimited: true }`: then
+ * any of its space-separated words may match.
  *
  * ```ts
  * claimAnyOf('https://example.com/plan', ['pro', 'enterprise'])
+ * claimAnyOf('email', ['admin@corp.example'])   // "x admin@corp.example y"@evil.example does not match
  * ```
  */
-export function claimAnyOf<C extends object = AccessTokenClaims>(name: string, values: readonly ClaimValue[]): ClaimRule<C> {
+export function claimAnyOf<C extends object = AccessTokenClaims>(name: string, values: readonly ClaimValue[], options?: ClaimValuesOptions): ClaimRule<C> {
   checkName('claimAnyOf', name);
   const accepted = checkValues('claimAnyOf', Array.isArray(values) ? values : []);
+  const spaceDelimited = spaceDelimitedFor('claimAnyOf', name, options);
   return {
     description: `${name} is one of ${accepted.map(show).join(', ')}`,
-    test: (claims) => claimValues(claimOf(claims, name)).some((value) => accepted.includes(value)),
+    test: (claims) => claimValues(claimOf(claims, name), spaceDelimited).some((value) => accepted.includes(value)),
   };
 }
 
@@ -209,14 +242,19 @@ const ORGANIZATION_ID_PREFIX = 'org_';
 
 /**
  * Auth0's organization rule: `expected` starting with `org_` must equal the token's `org_id` exactly; anything else
- * must equal its `org_name` ignoring case (Auth0 stores names in lower case). Missing, empty or non-string claims and
- * an empty `expected` never match.
+ * must equal its `org_name` ignoring ASCII case only (Auth0 names are lower-case ASCII; full Unicode folding would let
+ * the Kelvin sign U+212A match "k"). Missing, empty or non-string claims and an empty `expected` never match.
  */
 export function organizationMatches(claims: object, expected: string): boolean {
   if (typeof expected !== 'string' || expected === '') return false;
   if (expected.startsWith(ORGANIZATION_ID_PREFIX)) return claimOf(claims, 'org_id') === expected;
   const name = claimOf(claims, 'org_name');
-  return typeof name === 'string' && name !== '' && name.toLowerCase() === expected.toLowerCase();
+  return typeof name === 'string' && name !== '' && asciiLowerCase(name) === asciiLowerCase(expected);
+}
+
+/** A–Z to a–z, every other character unchanged. */
+function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 /** The organization a request must be for, from a fixed value or the route's path parameter. */

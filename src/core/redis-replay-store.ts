@@ -71,7 +71,7 @@ export interface RedisReplayStoreOptions {
 
 /**
  * The step per proof. KEYS[1] proof, KEYS[2] owner counter (same slot). ARGV[1] ttl ms, ARGV[2] maxPerOwner,
- * ARGV[3] value (iat). Returns 1 (new, recorded), 0 (replay), or -N (owner over quota; N = ms until its window
+ * ARGV[3] value (iat, as sent: only stored, never compared). Returns 1 (new, recorded), 0 (replay), or -N (owner over quota; N = ms until its window
  * ends, at least 1). Time comes from the server (PX/PTTL), so instances' clocks do not matter.
  */
 const SCRIPT = `
@@ -146,7 +146,8 @@ export class RedisReplayStore implements ReplayStore {
     // The validator hands hashes; anything else is a bug, refused before it reaches a Redis key.
     if (typeof key !== 'string' || !OPAQUE.test(key)) throw new TypeError('RedisReplayStore: record.key must be a base64url hash');
     if (typeof owner !== 'string' || !OPAQUE.test(owner)) throw new TypeError('RedisReplayStore: record.owner must be a base64url hash');
-    if (!Number.isSafeInteger(iat)) throw new TypeError('RedisReplayStore: record.iat must be an integer');
+    // A NumericDate may be fractional (RFC 7519 §2): any finite number is an iat, stored as its decimal text.
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new TypeError('RedisReplayStore: record.iat must be a finite number');
     if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new TypeError('RedisReplayStore: record.ttlMs must be a positive number');
     const { proof, counter } = this.keysOf(record);
     const args = [proof, counter, Math.ceil(ttlMs), this.maxPerOwner, iat] as const;

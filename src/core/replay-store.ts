@@ -8,6 +8,7 @@
  * Fairness (contract decision 17): the store is shared by every client, so no client may be able to fill it for the
  * others. Each record names its owner (a hash of the token's issuer and subject); see {@link MemoryReplayStore}.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { ReplayStoreError } from './errors.js';
 
 /** One accepted DPoP proof, as the validator hands it to a store. All strings are opaque base64url hashes. */
@@ -58,6 +59,13 @@ interface OwnerState extends SlotList {
 
 const NONE = -1;
 const FIRST_CAPACITY = 1024;
+/**
+ * Most buckets a key may sit past its home bucket. Finds and inserts never probe further, so no key costs more than
+ * this many probes, whatever keys were stored before it. With the keyed placement below and the table at most half
+ * full, a run this long is not reached by chance (≈ 0.82^128 ≈ 10⁻¹¹ per insert at half load, 10⁻¹⁹ at the bound's
+ * 38 %); an insert that would need it is refused (fail closed), see {@link MemoryReplayStore}.
+ */
+export const MAX_PROBE = 128;
 
 /**
  * In-process store for a single instance, bounded, and fair.
@@ -73,6 +81,14 @@ const FIRST_CAPACITY = 1024;
  * key strings and entry objects cost about 200 bytes and gave the garbage collector 50,000 more objects to trace.
  * Two keys with one fingerprint would make the second proof look like a replay (refused, never accepted); keys are
  * the validator's SHA-256 hashes, and with 50,000 live proofs that chance is about 3·10⁻¹⁵ per proof.
+ *
+ * Hash flooding: a client chooses its proof key and `jti`, hence the record key. The fingerprint is therefore an
+ * HMAC-SHA256 of the key under 32 random bytes drawn when the store is created (never exposed), so nobody can
+ * compute where a key lands or pick keys that share buckets; and probing is bounded (128 buckets), so even
+ * keys that did share buckets would cost at most that many probes each. When a record's probe run is full (chance
+ * only), the heaviest owner of that run gives way as in eviction, or the record itself is refused
+ * with a quota {@link ReplayStoreError} if its own owner is the heaviest (503 for that one proof whatever
+ * `onStoreError` says; the next proof, with a new `jti`, lands elsewhere).
  */
 export class MemoryReplayStore implements ReplayStore {
   private readonly maxEntries: number;
@@ -98,6 +114,8 @@ export class MemoryReplayStore implements ReplayStore {
   /** Slot + 1 per bucket (0: empty); linear probing from the fingerprint's low bits. */
   private buckets = new Int32Array(0);
   private mask = 0;
+  /** The secret key of the placement (see the class comment): per store, random, never exposed. */
+  private readonly placementKey: Buffer = testPlacementKey ?? randomBytes(32);
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 50_000;
@@ -114,8 +132,9 @@ export class MemoryReplayStore implements ReplayStore {
   /** Records the proof: true the first time, false for a replay; a ReplayStoreError for an evicted owner's old proof. */
   async checkAndRemember(record: ReplayRecord): Promise<boolean> {
     const now = this.now();
-    const high = fnv1a(record.key);
-    const low = murmur3(record.key);
+    const fingerprint = createHmac('sha256', this.placementKey).update(record.key).digest();
+    const high = fingerprint.readUInt32LE(4);
+    const low = fingerprint.readUInt32LE(0);
     const existing = this.find(high, low);
     if (existing !== NONE) {
       if (this.expiresAt[existing]! > now) return false;
@@ -135,8 +154,11 @@ export class MemoryReplayStore implements ReplayStore {
       owner = { id: record.owner, head: NONE, tail: NONE, count: 0, watermark: -Infinity, watermarkUntil: 0 };
       this.owners.set(record.owner, owner);
     }
+    if (this.freeHead === NONE && this.used === this.capacity) this.grow();
+    let bucket = this.freeBucket(low);
+    if (bucket === NONE) bucket = this.displace(low, owner, now);
     const expiresAt = now + record.ttlMs;
-    this.add(high, low, record.iat, expiresAt, owner);
+    this.add(high, low, record.iat, expiresAt, owner, bucket);
     this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
     return true;
   }
@@ -158,6 +180,40 @@ export class MemoryReplayStore implements ReplayStore {
       let left = half; // one `iat` only: evict the oldest half anyway (that second's unseen proofs are refused)
       this.evictOwned(heaviest, () => left-- > 0);
     }
+  }
+
+  /**
+   * The probe run from `low`'s home is full (chance, or a leaked placement key): the entry of that run whose owner
+   * holds the most proofs gives way, evicted like any other (its owner's watermark refuses its replay), and its bucket
+   * is returned for the new record. When that owner holds no more than the new record's own, the new record is
+   * refused instead: a client can only push out someone holding more than itself, never a lighter bystander.
+   */
+  private displace(low: number, owner: OwnerState, now: number): number {
+    let victim = NONE;
+    for (let probe = 0, bucket = low & this.mask; probe <= MAX_PROBE; probe++, bucket = (bucket + 1) & this.mask) {
+      const slot = this.buckets[bucket]! - 1;
+      if (victim === NONE || this.ownerOf[slot]!.count > this.ownerOf[this.buckets[victim]! - 1]!.count) victim = bucket;
+    }
+    const slot = this.buckets[victim]! - 1;
+    const heaviest = this.ownerOf[slot]!;
+    if (heaviest === owner || heaviest.count <= owner.count) {
+      if (owner.count === 0 && owner.watermarkUntil <= now) this.owners.delete(owner.id);
+      // Quota: refused whatever onStoreError says (accepting it unremembered would let its replay pass too).
+      throw new ReplayStoreError('no room for this proof in the replay store; send a new proof', { quota: true, retryAfter: 1 });
+    }
+    heaviest.watermark = Math.max(heaviest.watermark, this.iat[slot]!);
+    heaviest.watermarkUntil = Math.max(heaviest.watermarkUntil, this.expiresAt[slot]!);
+    this.release(slot); // the bucket stays taken: the new record takes it over, so no run is cut
+    return victim;
+  }
+
+  /** Unlinks a slot from both lists and frees it, leaving the table alone (the caller reuses or rebuilds it). */
+  private release(slot: number): void {
+    unlink(this.all, slot, this.next, this.prev);
+    unlink(this.ownerOf[slot]!, slot, this.ownerNext, this.ownerPrev);
+    this.ownerOf[slot] = undefined;
+    this.next[slot] = this.freeHead;
+    this.freeHead = slot;
   }
 
   /** Evicts the owner's entries that `select` picks, raising its watermark over them. Returns how many. */
@@ -192,22 +248,29 @@ export class MemoryReplayStore implements ReplayStore {
 
   // --- slots, lists and the table --------------------------------------------------------------------------------
 
-  /** The live slot with this fingerprint, or NONE. */
+  /** The live slot with this fingerprint, or NONE. Never looks past MAX_PROBE buckets: no entry sits further. */
   private find(high: number, low: number): number {
-    for (let bucket = low & this.mask; ; bucket = (bucket + 1) & this.mask) {
+    for (let probe = 0, bucket = low & this.mask; probe <= MAX_PROBE; probe++, bucket = (bucket + 1) & this.mask) {
       const entry = this.buckets[bucket]!;
       if (entry === 0) return NONE;
       if (this.fingerprintLow[entry - 1] === low && this.fingerprintHigh[entry - 1] === high) return entry - 1;
     }
+    return NONE;
   }
 
-  private add(high: number, low: number, iat: number, expiresAt: number, owner: OwnerState): void {
+  /** The first empty bucket at most MAX_PROBE past the home of `low`, or NONE. */
+  private freeBucket(low: number): number {
+    for (let probe = 0, bucket = low & this.mask; probe <= MAX_PROBE; probe++, bucket = (bucket + 1) & this.mask) {
+      if (this.buckets[bucket] === 0) return bucket;
+    }
+    return NONE;
+  }
+
+  /** Stores a proof in a free slot (the caller made sure there is one), placed at `bucket`. */
+  private add(high: number, low: number, iat: number, expiresAt: number, owner: OwnerState, bucket: number): void {
     let slot = this.freeHead;
     if (slot !== NONE) this.freeHead = this.next[slot]!;
-    else {
-      if (this.used === this.capacity) this.grow();
-      slot = this.used++;
-    }
+    else slot = this.used++;
     this.fingerprintHigh[slot] = high;
     this.fingerprintLow[slot] = low;
     this.iat[slot] = iat;
@@ -215,7 +278,7 @@ export class MemoryReplayStore implements ReplayStore {
     this.ownerOf[slot] = owner;
     append(this.all, slot, this.next, this.prev);
     append(owner, slot, this.ownerNext, this.ownerPrev);
-    this.insertBucket(slot);
+    this.buckets[bucket] = slot + 1;
   }
 
   /** Removes a slot, and its owner when that has nothing left and no live watermark. */
@@ -227,25 +290,19 @@ export class MemoryReplayStore implements ReplayStore {
 
   /** Unlinks a slot from both lists and the table and frees it; its owner stays. */
   private detach(slot: number): void {
-    unlink(this.all, slot, this.next, this.prev);
-    unlink(this.ownerOf[slot]!, slot, this.ownerNext, this.ownerPrev);
     this.deleteBucket(slot);
-    this.ownerOf[slot] = undefined;
-    this.next[slot] = this.freeHead;
-    this.freeHead = slot;
+    this.release(slot);
   }
 
-  private insertBucket(slot: number): void {
-    let bucket = this.fingerprintLow[slot]! & this.mask;
-    while (this.buckets[bucket] !== 0) bucket = (bucket + 1) & this.mask;
-    this.buckets[bucket] = slot + 1;
-  }
-
-  /** Linear-probing deletion without tombstones: later entries of the run move back into the gap. */
+  /**
+   * Linear-probing deletion without tombstones: later entries of the run move back into the gap. An entry more than
+   * MAX_PROBE buckets past the gap has its home past the gap too (no entry sits further from home), so the scan
+   * stops there.
+   */
   private deleteBucket(slot: number): void {
     let gap = this.fingerprintLow[slot]! & this.mask;
     while (this.buckets[gap] !== slot + 1) gap = (gap + 1) & this.mask;
-    for (let bucket = (gap + 1) & this.mask; this.buckets[bucket] !== 0; bucket = (bucket + 1) & this.mask) {
+    for (let bucket = (gap + 1) & this.mask; this.buckets[bucket] !== 0 && ((bucket - gap) & this.mask) <= MAX_PROBE; bucket = (bucket + 1) & this.mask) {
       const home = this.fingerprintLow[this.buckets[bucket]! - 1]! & this.mask;
       // Move it back unless its home lies cyclically in (gap, bucket]: then it would sit before its home.
       const homeAfterGap = gap <= bucket ? home > gap && home <= bucket : home > gap || home <= bucket;
@@ -278,7 +335,20 @@ export class MemoryReplayStore implements ReplayStore {
     while (size < capacity * 2) size *= 2;
     this.buckets = new Int32Array(size);
     this.mask = size - 1;
-    for (let slot = this.all.head; slot !== NONE; slot = this.next[slot]!) this.insertBucket(slot);
+    // Rebuilt at a quarter full (or less): a run of MAX_PROBE is then out of reach (≈ 0.53^128 ≈ 10⁻³⁵ per key).
+    // Should it happen anyway, the entry is evicted like any other (its owner's watermark refuses its replay).
+    for (let slot = this.all.head, following = NONE; slot !== NONE; slot = following) {
+      following = this.next[slot]!;
+      const bucket = this.freeBucket(this.fingerprintLow[slot]!);
+      if (bucket !== NONE) {
+        this.buckets[bucket] = slot + 1;
+        continue;
+      }
+      const owner = this.ownerOf[slot]!;
+      owner.watermark = Math.max(owner.watermark, this.iat[slot]!);
+      owner.watermarkUntil = Math.max(owner.watermarkUntil, this.expiresAt[slot]!);
+      this.release(slot);
+    }
   }
 }
 
@@ -301,30 +371,13 @@ function unlink(list: SlotList, slot: number, next: Int32Array, prev: Int32Array
   list.count--;
 }
 
-// The fingerprint: two different 32-bit hashes of the key's UTF-16 code units (FNV-1a, and murmur3's body), each
-// finished with murmur3's avalanche, so that the halves do not fail together.
-function fnv1a(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  return avalanche(hash);
-}
-
-function murmur3(key: string): number {
-  let hash = 0x9747b28c;
-  for (let i = 0; i < key.length; i++) {
-    let k = Math.imul(key.charCodeAt(i), 0xcc9e2d51);
-    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-    hash ^= k;
-    hash = (Math.imul((hash << 13) | (hash >>> 19), 5) + 0xe6546b64) | 0;
+/** Tests only (never exported from the package): the placement key of stores created inside `make`. */
+let testPlacementKey: Buffer | undefined;
+export function withPlacementKey<T>(key: Uint8Array, make: () => T): T {
+  testPlacementKey = Buffer.from(key);
+  try {
+    return make();
+  } finally {
+    testPlacementKey = undefined;
   }
-  return avalanche(hash ^ key.length);
-}
-
-function avalanche(hash: number): number {
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
 }

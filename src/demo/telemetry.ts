@@ -11,13 +11,68 @@
  *   their child.
  * - `OTEL_SERVICE_NAME` names the service (default `auth0-tsoa-api-demo`); `OTEL_SDK_DISABLED=true` turns it all off.
  *
+ * Spans never carry a credential: the HTTP instrumentation records the request's query (`url.query`), which may hold
+ * `?access_token=…` (RFC 6750 §2.3), so the server span gets the query as `REDACTED` from the start, and every exporter
+ * is wrapped so that the query of any URL attribute and any Authorization, DPoP or Cookie header attribute is
+ * redacted before it sees a span (see {@link redactAttributes}).
+ *
  * Unlike the specification's default (`otlp`), an exporter variable left unset means none: a demo that asked only
  * for Prometheus must not fail exporting spans to a collector that is not there.
  */
 import { createRequire } from 'node:module';
 import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Attributes } from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
 import { ConfigurationError } from '../core/errors.js';
+
+const REDACTED = 'REDACTED';
+/** Attributes holding a whole query string. */
+const QUERY_ATTRIBUTES = new Set(['url.query']);
+/** Attributes holding a URL or request target, whose query is redacted. */
+const URL_ATTRIBUTES = new Set(['url.full', 'url.original', 'http.url', 'http.target']);
+/** Captured headers that carry credentials (`http.request.header.<name>`, and the old `http.request.header.<name>`). */
+const CREDENTIAL_HEADER = /^http\.request\.header\.(?:authorization|proxy[-_]authorization|dpop|cookie)$/i;
+
+/**
+ * A copy of `attributes` without credentials: the query of URL attributes and `url.query` replaced by `REDACTED`,
+ * Authorization/DPoP/Cookie header attributes redacted. Returns the same object when nothing needed it.
+ */
+export function redactAttributes(attributes: Attributes): Attributes {
+  let out: Attributes | undefined;
+  for (const [key, value] of Object.entries(attributes)) {
+    let replacement: Attributes[string] = value;
+    if (QUERY_ATTRIBUTES.has(key)) replacement = REDACTED;
+    else if (URL_ATTRIBUTES.has(key) && typeof value === 'string' && value.includes('?')) replacement = `${value.slice(0, value.indexOf('?'))}?${REDACTED}`;
+    else if (CREDENTIAL_HEADER.test(key)) replacement = Array.isArray(value) ? value.map(() => REDACTED) : REDACTED;
+    if (replacement !== value) (out ??= { ...attributes })[key] = replacement;
+  }
+  return out ?? attributes;
+}
+
+/** The span as exporters see it: the same span, with redacted attributes (its own and its events'). */
+function redactSpan(span: ReadableSpan): ReadableSpan {
+  const attributes = redactAttributes(span.attributes);
+  let eventsChanged = false;
+  const events = span.events.map((event) => {
+    const redacted = event.attributes && redactAttributes(event.attributes);
+    if (redacted === event.attributes) return event;
+    eventsChanged = true;
+    return { ...event, attributes: redacted };
+  });
+  if (attributes === span.attributes && !eventsChanged) return span;
+  return Object.create(span, { attributes: { value: attributes, enumerable: true }, events: { value: events, enumerable: true } }) as ReadableSpan;
+}
+
+/** Wraps an exporter so that it only ever receives redacted spans. */
+function redactingExporter(inner: SpanExporter): SpanExporter {
+  return {
+    export: (spans, done) => inner.export(spans.map(redactSpan), done),
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+}
 
 const METRICS_EXPORTERS = ['prometheus', 'console', 'none'] as const;
 const TRACES_EXPORTERS = ['otlp', 'console', 'none'] as const;
@@ -111,12 +166,12 @@ export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<DemoTeleme
       const spanProcessors = [];
       for (const kind of tracesExporters) {
         if (kind === 'console') {
-          spanProcessors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+          spanProcessors.push(new SimpleSpanProcessor(redactingExporter(new ConsoleSpanExporter())));
         } else {
           const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
           const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim().replace(/\/+$/, '');
           const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (base ? `${base}/v1/traces` : undefined);
-          spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter(url ? { url } : {})));
+          spanProcessors.push(new BatchSpanProcessor(redactingExporter(new OTLPTraceExporter(url ? { url } : {}))));
         }
       }
       const tracerProvider: NodeTracerProvider = new NodeTracerProvider({ resource, spanProcessors });
@@ -145,7 +200,8 @@ export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<DemoTeleme
 async function serverSpans(tracerProvider: NodeTracerProvider, meterProvider: MeterProvider | undefined, stops: Array<() => Promise<void>>): Promise<void> {
   const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
   const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
-  const instrumentation = new HttpInstrumentation();
+  // The query may carry ?access_token=… (RFC 6750 §2.3): the span holds it as REDACTED from the start.
+  const instrumentation = new HttpInstrumentation({ startIncomingSpanHook: (request: IncomingMessage) => (request.url?.includes('?') ? { 'url.query': REDACTED } : {}) });
   const unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider, ...(meterProvider ? { meterProvider } : {}) });
   createRequire(import.meta.url)('node:http');
   stops.push(async () => unregister());

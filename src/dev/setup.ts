@@ -49,6 +49,11 @@ const PLACEHOLDER_AUDIENCE = 'https://your-api-identifier';
 export async function runSetup(options: SetupOptions): Promise<number> {
   const envFile = join(options.cwd, '.env');
   const audience = options.audience?.trim() || readEnvValue(envFile, 'AUTH0_AUDIENCE');
+  const audienceProblem = audience === undefined ? undefined : envValueProblem(audience);
+  if (audienceProblem) {
+    options.err(`auth0-tsoa-api setup: ${options.audience?.trim() ? '--audience' : 'AUTH0_AUDIENCE in .env'} ${audienceProblem}; give the API identifier on one line`);
+    return 1;
+  }
   const name = options.name?.trim() || `${appName(options.cwd)} API`;
   const scopeNames = Object.keys(options.scopes);
   const auth0 = (args: string[]) => runAuth0(options.auth0Command ?? 'auth0', [...args, '--no-input'], options.env ?? process.env);
@@ -97,7 +102,12 @@ export async function runSetup(options: SetupOptions): Promise<number> {
     return failed(options, 'auth0 apis show', shown);
   }
 
-  writeEnvValues(envFile, { AUTH0_DOMAIN: domain, AUTH0_AUDIENCE: api.identifier ?? audience });
+  try {
+    writeEnvValues(envFile, { AUTH0_DOMAIN: domain, AUTH0_AUDIENCE: api.identifier ?? audience });
+  } catch (error) {
+    options.err(`auth0-tsoa-api setup: .env was not written: ${(error as Error).message}`);
+    return 1;
+  }
   options.out(`Wrote AUTH0_DOMAIN=${domain} and AUTH0_AUDIENCE=${api.identifier ?? audience} to ${envFile}.`);
   options.out('Tokens for testing: authorize a Machine-to-Machine application for this API in the Auth0 Dashboard, then');
   options.out(`  npx auth0-tsoa-api token --issuer https://${domain} --audience ${audience} --client-id <its client id> --client-secret <its secret>`);
@@ -171,31 +181,59 @@ function appName(cwd: string): string {
 
 const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/;
 
-/** A value from a dotenv file (unquoted), or undefined. */
+/** A value from a dotenv file (quotes removed), or undefined. The last line of the key counts, as for Node. */
 export function readEnvValue(file: string, key: string): string | undefined {
   if (!existsSync(file)) return undefined;
+  let value: string | undefined;
   for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
     const match = ENV_LINE.exec(line);
-    if (match?.[1] === key) {
-      const value = match[2]!.trim().replace(/^(['"])(.*)\1$/, '$2');
-      return value || undefined;
-    }
+    if (match?.[1] === key) value = match[2]!.trim().replace(/^(['"`])(.*)\1$/, '$2') || undefined;
   }
-  return undefined;
+  return value;
 }
 
-/** Sets keys in a dotenv file: replaces their lines in place, appends the others, keeps every other line. */
+/** Why `value` cannot go into a dotenv file, or undefined: line breaks and control characters are refused. */
+export function envValueProblem(value: string): string | undefined {
+  return /[\u0000-\u001f\u007f]/.test(value) ? 'contains a line break or another control character' : undefined;
+}
+
+/** Characters that mean the same to Node's --env-file and dotenv without quotes. */
+const PLAIN_ENV_VALUE = /^[A-Za-z0-9_.:/@+-]+$/;
+
+/**
+ * A value as Node's `--env-file` and dotenv both read it back unchanged: plain when it is made of safe characters,
+ * otherwise in single quotes (taken literally by both), else double quotes when it has no backslash (nothing to
+ * unescape), else backticks. Throws when none fits or for a control character.
+ */
+export function formatEnvValue(key: string, value: string): string {
+  const problem = envValueProblem(value);
+  if (problem) throw new Error(`${key} ${problem}: give it on one line`);
+  if (PLAIN_ENV_VALUE.test(value)) return value;
+  if (!value.includes("'")) return `'${value}'`;
+  if (!value.includes('"') && !value.includes('\\')) return `"${value}"`;
+  if (!value.includes('`')) return `\`${value}\``;
+  throw new Error(`${key} contains ', " and \` (or a backslash): no dotenv quoting keeps it unchanged`);
+}
+
+/**
+ * Sets keys in a dotenv file: the first line of each key is replaced in place and any later line of the same key is
+ * dropped (Node's --env-file uses the last one), the others are appended, and every other line is kept. Values are
+ * quoted by {@link formatEnvValue}; nothing is written when one is refused.
+ */
 export function writeEnvValues(file: string, values: Record<string, string>): void {
+  const formatted = new Map(Object.entries(values).map(([key, value]) => [key, `${key}=${formatEnvValue(key, value)}`]));
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
-  const pending = new Map(Object.entries(values));
-  const out = lines.map((line) => {
+  const written = new Set<string>();
+  const out: string[] = [];
+  for (const line of lines) {
     const key = ENV_LINE.exec(line)?.[1];
-    if (key === undefined || !pending.has(key)) return line;
-    const value = pending.get(key)!;
-    pending.delete(key);
-    return `${key}=${value}`;
-  });
-  for (const [key, value] of pending) out.push(`${key}=${value}`);
+    if (key === undefined || !formatted.has(key)) out.push(line);
+    else if (!written.has(key)) {
+      out.push(formatted.get(key)!);
+      written.add(key);
+    }
+  }
+  for (const [key, line] of formatted) if (!written.has(key)) out.push(line);
   writeFileSync(file, `${out.join('\n')}\n`);
 }

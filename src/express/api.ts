@@ -10,7 +10,7 @@ import { errorResponse, type ErrorResponse } from '../core/error-response.js';
 import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
 import type { ApiOptions } from '../core/config.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
-import { checkFraming, publicRequestUrl, toRequestContext } from './request.js';
+import { checkClientCertificateTrust, checkFraming, publicRequestUrl, toRequestContext } from './request.js';
 import { errorHandlerCheck } from './setup-check.js';
 
 /** What `requireAuth` and tsoa put on the request (`req.auth`), read with {@link getAuth}. */
@@ -98,9 +98,11 @@ export class Auth0Api {
   /**
    * Registers this API on an Express app: tsoa's `expressAuthentication` finds it there, requests with ambiguous
    * framing (two Host lines, absolute-form targets) are refused with 400, and the RFC 9728 metadata document is
-   * served. Call it before your routes and `RegisterRoutes(app)`.
+   * served. Call it before your routes and `RegisterRoutes(app)`. With `mtls` enabled, throws a ConfigurationError
+   * when the app's `trust proxy` setting trusts every address (a `Client-Cert` header would be believed from anyone).
    */
   install(app: Application): this {
+    if (this.validator.config.mtls.mode !== 'disabled') checkClientCertificateTrust(app);
     (app.locals as Record<symbol, Auth0Api>)[APP_KEY] = this;
     app.use(framingCheck);
     app.use(errorHandlerCheck(app)); // at the first request: is errorHandler() mounted after the routes?

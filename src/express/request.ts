@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express';
 import type { TLSSocket } from 'node:tls';
-import { AuthError } from '../core/errors.js';
+import { AuthError, ConfigurationError } from '../core/errors.js';
 import type { Headers } from '../core/credentials.js';
 import type { RequestContext } from '../core/validator.js';
 
@@ -141,30 +141,113 @@ function coreHeaders(rawHeaders: readonly string[], headers: Request['headers'])
   return { ...(headers as Headers), authorization: authorizations };
 }
 
-function hasAccessTokenParam(source: unknown): boolean {
-  return source !== null && typeof source === 'object' && Object.prototype.hasOwnProperty.call(source, 'access_token');
+const TOKEN_PARAM = 'access_token';
+
+/**
+ * Whether a parameter name (already decoded) is `access_token` in a spelling some parser turns into it: itself, or
+ * qs's nested forms `access_token[]`, `access_token[x]` and (with `allowDots`) `access_token.x`.
+ */
+function isTokenParamName(name: string): boolean {
+  if (!name.startsWith(TOKEN_PARAM)) return false;
+  const next = name.charCodeAt(TOKEN_PARAM.length);
+  return Number.isNaN(next) || next === 0x5b /* [ */ || next === 0x2e /* . */;
+}
+
+/** Percent-decoding as query parsers do it (`+` is a space); an undecodable name stays as it is, as in qs. */
+function decodeParamName(name: string): string {
+  const spaced = name.includes('+') ? name.replace(/\+/g, ' ') : name;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 /**
- * True when the request carries `access_token` in its query string or (parsed) body. The parsed query is checked
- * (not the raw URL): its names are percent-decoded, so `acc%65ss_token` counts too. A request without
- * `Content-Length` or `Transfer-Encoding` has no body (RFC 9112 §6.3), so `req.body` is not read for it: on a GET,
- * where body parsers leave it unset, that read is a lookup through the request's whole prototype chain.
+ * Whether a raw `application/x-www-form-urlencoded` string (a query string or a form body) has an `access_token`
+ * parameter in any spelling. Read raw, whatever parser the app uses (Express 5's `simple` keeps `access_token[]` as
+ * a name of its own, qs nests it, and qs stops after 1,000 parameters), and split on `&` and `;` (the separators
+ * parsers accept). Names only: values are never decoded.
+ */
+export function hasTokenParam(raw: string): boolean {
+  // Fast path: the name cannot be there without its text or a percent-encoding.
+  if (!raw.includes(TOKEN_PARAM) && !raw.includes('%')) return false;
+  for (const pair of raw.split(/[&;]/)) {
+    const equals = pair.indexOf('=');
+    if (isTokenParamName(decodeParamName(equals === -1 ? pair : pair.slice(0, equals)))) return true;
+  }
+  return false;
+}
+
+const FORM = /^\s*application\/x-www-form-urlencoded\s*(?:;|$)/i;
+
+/**
+ * Whether the body may carry `access_token` (RFC 6750 §2.2), for a request that has a body (RFC 9112 §6.3: it has
+ * `Content-Length` or `Transfer-Encoding`; `req.body` is not read otherwise — on a GET, where parsers leave it unset,
+ * that read is a lookup through the request's whole prototype chain):
+ *
+ * - parsed into an object: any own key that is the parameter in any spelling;
+ * - parsed into text or bytes (`express.text()`, `express.raw()`) of a form: the raw form, scanned like a query;
+ * - not read by anyone yet (no parser took it: `req._body` unset and the stream not consumed) while its type is a
+ *   form: counted, since the form may carry a token the app merely does not parse. The request cannot be told
+ *   apart without reading a body the app chose not to read, so it fails closed: an anonymous client posting a form
+ *   to an optional route of an app that does not parse forms gets 401, never an anonymous answer.
+ */
+function bodyMayCarryToken(req: Request, headers: Request['headers']): boolean {
+  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return false;
+  if (headers['content-length'] === '0') return false;
+  const form = FORM.test(headers['content-type'] ?? '');
+  const body = req.body as unknown;
+  if (typeof body === 'string') return form && hasTokenParam(body);
+  if (body instanceof Uint8Array) return form && hasTokenParam(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    if (Object.keys(body).some(isTokenParamName)) return true;
+  }
+  const unread = (req as { _body?: unknown })._body !== true && req.readableEnded !== true;
+  return form && unread;
+}
+
+/**
+ * True when the request carries `access_token` in its query string or body, in any spelling the framework's
+ * parsers produce (see {@link hasTokenParam} and bodyMayCarryToken). The raw query is read, not `req.query`: its
+ * names are percent-decoded here, so `acc%65ss_token` counts too, and no parser setting can hide one.
  */
 function tokenOutsideHeader({ req, target }: RequestView, headers: Request['headers']): boolean {
-  const query = target.includes('?') ? req.query : undefined; // a getter that parses the query string: only if there is one
-  if (hasAccessTokenParam(query)) return true;
-  return (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) && hasAccessTokenParam(req.body);
+  const question = target.indexOf('?');
+  if (question !== -1 && hasTokenParam(target.slice(question + 1))) return true;
+  return bodyMayCarryToken(req, headers);
+}
+
+// Addresses spread over each family (documentation, public, unique-local and link-local ranges): a `trust proxy`
+// setting that trusts all of one family's is `true`, a hop count, 0.0.0.0/0, ::/0 or a function saying yes to all.
+const IPV4_PROBES = ['1.2.3.4', '64.1.2.3', '128.1.2.3', '198.51.100.7', '203.0.113.7', '223.255.255.254'];
+const IPV6_PROBES = ['2001:db8::7', '2606:4700::1111', '3fff::1', 'fd12:3456::1', 'fe80::1', '::2'];
+
+/**
+ * Whether Express's `trust proxy` setting would trust whoever connects (`true`, a hop count, `0.0.0.0/0`, `::/0`, a
+ * function that trusts everyone): then anyone who can reach the app directly is "a trusted proxy", and a
+ * `Client-Cert` header is a claim anyone can make with a victim's (public) certificate.
+ */
+function trustsEveryAddress(app: Request['app'] | undefined): boolean {
+  const trust = app?.get('trust proxy fn') as ((addr: string, i: number) => boolean) | undefined;
+  if (typeof trust !== 'function') return false;
+  const all = (addresses: string[]) => addresses.every((address) => trust(address, 0) === true);
+  return all(IPV4_PROBES) || all(IPV6_PROBES);
 }
 
 /**
- * Whether the `trust proxy` setting names the proxies (addresses, subnets or a function). With `true` or a hop count,
- * Express trusts whoever connects: anyone who can reach the app directly would then be "a trusted proxy", and a
- * `Client-Cert` header is a claim anyone can make with a victim's (public) certificate.
+ * Refuses at start-up (`install`) an mTLS configuration whose `Client-Cert` header (RFC 9440) would be believed
+ * from any address. Requests are safe anyway (the header is then ignored), but certificate-bound tokens would all
+ * fail, and the setting is a mistake to fix, not to run with.
  */
-function proxiesNamed(req: Request): boolean {
-  const setting = req.app?.get('trust proxy') as unknown;
-  return setting !== true && typeof setting !== 'number';
+export function checkClientCertificateTrust(app: Request['app']): void {
+  if (!trustsEveryAddress(app)) return;
+  const setting = app.get('trust proxy') as unknown;
+  throw new ConfigurationError(
+    'mtls.mode',
+    `the Express "trust proxy" setting (${typeof setting === 'function' ? 'a function' : JSON.stringify(setting)}) trusts every address, so anyone could send a Client-Cert header; name your proxies (app.set('trust proxy', '10.0.0.2')) or set mtls.mode "disabled"`,
+  );
 }
 
 /**
@@ -175,7 +258,7 @@ function proxiesNamed(req: Request): boolean {
  */
 export function clientCertificate(req: Request): Uint8Array | undefined {
   if (proxyTrusted(req, req.socket)) {
-    if (!proxiesNamed(req)) return undefined;
+    if (trustsEveryAddress(req.app)) return undefined;
     const header = req.headers['client-cert'];
     if (typeof header !== 'string') return undefined;
     const match = CLIENT_CERT.exec(header.trim());

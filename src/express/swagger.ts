@@ -121,14 +121,17 @@ function packageRoot(): string {
   }
 }
 
-/** The browser files, by URL name. `dpop.js` is the compiled client helper, which imports nothing. */
-function assetFiles(): Record<string, string[]> {
+/**
+ * The browser files, by URL name. `dpop.js` is the compiled client helper, which imports nothing. A Map: the name
+ * comes from the request, and a plain object would also answer `constructor`, `__proto__` or `toString`.
+ */
+function assetFiles(): Map<string, string[]> {
   const root = packageRoot();
-  return {
-    'swagger-dpop-plugin.js': [join(root, 'static/swagger-dpop-plugin.js')],
+  return new Map([
+    ['swagger-dpop-plugin.js', [join(root, 'static/swagger-dpop-plugin.js')]],
     // Next to this file once compiled (build/dist/src/express → ../client); from the build when run from src/.
-    'dpop.js': [fileURLToPath(new URL('../client/dpop.js', import.meta.url)), join(root, 'build/dist/src/client/dpop.js')],
-  };
+    ['dpop.js', [fileURLToPath(new URL('../client/dpop.js', import.meta.url)), join(root, 'build/dist/src/client/dpop.js')]],
+  ]);
 }
 
 /**
@@ -233,7 +236,7 @@ export function swaggerUiHandlers(spec: Json, options: SwaggerUiHandlerOptions =
   const router = Router();
 
   router.get(`${SWAGGER_ASSETS_PATH}/:file`, (req, res, next) => {
-    const candidates = assets[req.params.file as string];
+    const candidates = assets.get(req.params.file as string);
     if (!candidates) return next();
     const file = candidates.find((path) => existsSync(path));
     if (!file) {

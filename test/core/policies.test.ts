@@ -68,7 +68,7 @@ describe('claimIncludes (all of)', () => {
     ['an array with one', ['admin'], true, false],
     ['an array without', ['viewer'], false, false],
     ['an empty array', [], false, false],
-    ['a space-separated string', 'editor admin', true, true],
+    ['a space-separated string (compared whole: roles is not space-delimited)', 'editor admin', false, false],
     ['a single-word string', 'admin', true, false],
     ['a string containing it as a substring only', 'administrator', false, false],
     ['another case', ['Admin'], false, false],
@@ -80,6 +80,15 @@ describe('claimIncludes (all of)', () => {
     const c = claims(value === undefined ? {} : { roles: value });
     expect(admin.test(c)).toBe(one);
     expect(both.test(c)).toBe(two);
+  });
+
+  it('splits a string claim on spaces only for scope, or with { spaceDelimited: true }', () => {
+    expect(claimIncludes('scope', 'read:a', 'write:a').test(claims({ scope: 'read:a write:a' }))).toBe(true);
+    expect(claimIncludes('roles', 'admin', 'editor', { spaceDelimited: true }).test(claims({ roles: 'editor admin' }))).toBe(true);
+    expect(claimIncludes('roles', 'admin', { spaceDelimited: true }).test(claims({ roles: 'editor' }))).toBe(false);
+    expect(claimIncludes('scope', 'read:a', { spaceDelimited: false }).test(claims({ scope: 'read:a write:a' }))).toBe(false);
+    expect(claimIncludes('scope', 'read:a write:a', { spaceDelimited: false }).test(claims({ scope: 'read:a write:a' }))).toBe(true);
+    expect(claimIncludes('roles', 'admin', {}).description).toBe('roles includes "admin"');
   });
 
   it('matches numbers and booleans as array members', () => {
@@ -100,13 +109,32 @@ describe('claimAnyOf (one of)', () => {
     ['a string equal to none', 'free', false],
     ['an array holding one', ['free', 'enterprise'], true],
     ['an array holding none', ['free'], false],
-    ['a space-separated string holding one', 'free pro', true],
+    ['a space-separated string holding one (compared whole)', 'free pro', false],
     ['another case', 'PRO', false],
     ['a missing claim', undefined, false],
     ['null', null, false],
     ['a number', 1, false],
   ])('%s → %s', (_what, value, expected) => {
     expect(plan.test(claims(value === undefined ? {} : { plan: value }))).toBe(expected);
+  });
+});
+
+describe('string claims are compared whole (claimAnyOf, claimIncludes)', () => {
+  const email = claims({ email: '"x admin@corp.example y"@evil.example' });
+  it('a quoted local part holding the allowed address between spaces does not match it', () => {
+    // Old code split every string claim on spaces: this address "held" admin@corp.example.
+    expect(claimAnyOf('email', ['admin@corp.example']).test(email)).toBe(false);
+    expect(claimIncludes('email', 'admin@corp.example').test(email)).toBe(false);
+    expect(claimAnyOf('email', ['admin@corp.example']).test(claims({ email: 'admin@corp.example' }))).toBe(true);
+  });
+  it('scope is space-delimited by definition; other claims only with { spaceDelimited: true }', () => {
+    expect(claimAnyOf('scope', ['write:a']).test(claims({ scope: 'read:a write:a' }))).toBe(true);
+    expect(claimAnyOf('plan', ['pro'], { spaceDelimited: true }).test(claims({ plan: 'free pro' }))).toBe(true);
+    expect(claimAnyOf('plan', ['pro'], { spaceDelimited: false }).test(claims({ plan: 'free pro' }))).toBe(false);
+  });
+  it('refuses a spaceDelimited that is not a boolean', () => {
+    expect(() => claimAnyOf('plan', ['pro'], { spaceDelimited: 'yes' as unknown as boolean })).toThrow(ConfigurationError);
+    expect(() => claimIncludes('plan', 'pro', { spaceDelimited: 1 as unknown as boolean })).toThrow(ConfigurationError);
   });
 });
 
@@ -186,6 +214,10 @@ describe("organizationMatches: Auth0's rule (auth0-auth-js #200)", () => {
     ['"org_" alone against an empty name', claims({ org_id: 'org_' }), 'org_', true],
     ['no organization claims at all', BASE, 'acme', false],
     ['a prefix that is not org_ (ORG_x is a name)', claims({ org_id: 'ORG_x', org_name: 'org_x' }), 'ORG_x', true],
+    ['the Kelvin sign K (U+212A) for "k": ASCII case folding only', claims({ org_name: 'kelvin' }), '\u212Aelvin', false],
+    ['the Kelvin sign in the claim for "k"', claims({ org_name: '\u212Aelvin' }), 'kelvin', false],
+    ['dotless/dotted i (U+0130) for "i"', claims({ org_name: 'acme-i' }), 'ACME-\u0130', false],
+    ['ASCII upper case in the request', claims({ org_name: 'kelvin' }), 'KELVIN', true],
   ])('%s', (_what, c, expected, result) => {
     expect(organizationMatches(c, expected)).toBe(result);
   });

@@ -11,7 +11,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisReplayStore, type RedisLike } from '../../src/core/redis-replay-store.js';
 import { ReplayStoreError } from '../../src/core/errors.js';
-import type { ReplayRecord } from '../../src/core/replay-store.js';
+import { MemoryReplayStore, type ReplayRecord } from '../../src/core/replay-store.js';
+import { createValidator } from '../../src/core/index.js';
+import type { AuthEvent } from '../../src/core/events.js';
+import { accessTokenHash } from '../../src/core/dpop-proof.js';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { TestIssuer } from '../support/test-issuer.js';
 import { closedPort } from '../support/helpers.js';
 import { freeRedisPort, startRedisServer, waitFor, type RedisProcess } from '../support/redis-cluster.js';
 
@@ -178,8 +183,49 @@ describe('RedisReplayStore (real Redis on 127.0.0.1:6379)', () => {
     }
     await expect(store.checkAndRemember({ ...record(owner), ttlMs: 0 })).rejects.toBeInstanceOf(TypeError);
     await expect(store.checkAndRemember({ ...record(owner), ttlMs: Number.NaN })).rejects.toBeInstanceOf(TypeError);
-    await expect(store.checkAndRemember({ ...record(owner), iat: 1.5 })).rejects.toBeInstanceOf(TypeError);
+    for (const iat of [Number.NaN, Number.POSITIVE_INFINITY, '1' as unknown as number]) await expect(store.checkAndRemember({ ...record(owner), iat })).rejects.toBeInstanceOf(TypeError);
     expect(await redis.keys(`${prefix}{${owner}}*`)).toEqual([]);
+  });
+
+  it('accepts any finite NumericDate iat, fractional ones included (RFC 7519 §2), like the in-memory store', async () => {
+    // Old code: a fractional iat threw a TypeError, which the validator turned into a 503 "replay store failed".
+    const memory = new MemoryReplayStore();
+    const store = new RedisReplayStore(redis, { prefix });
+    const owner = hash();
+    const now = Date.now() / 1000;
+    for (const iat of [now + 0.5, now - 0.001, Math.floor(now) + 0.999999, now - 299.25, 1e-7, Number.MIN_VALUE]) {
+      const proof = { ...record(owner), iat };
+      expect([await store.checkAndRemember(proof), await memory.checkAndRemember(proof)], `iat ${iat}`).toEqual([true, true]);
+      expect([await store.checkAndRemember(proof), await memory.checkAndRemember(proof)], `replay, iat ${iat}`).toEqual([false, false]);
+      expect(Number(await redis.get(store.keysOf(proof).proof))).toBe(iat);
+    }
+  });
+
+  it('through the validator with onStoreError "accept": a proof with a fractional iat is accepted, its replay refused, and no store failure is reported', async () => {
+    const issuer = await TestIssuer.start();
+    try {
+      const events: AuthEvent[] = [];
+      const validator = createValidator({
+        domain: issuer.origin,
+        audience: 'https://api.example.com',
+        dpop: { replayStore: new RedisReplayStore(redis, { prefix }), onStoreError: 'accept' },
+        onEvent: (event) => void events.push(event),
+      });
+      const keys = await generateKeyPair('ES256');
+      const jwk = await exportJWK(keys.publicKey);
+      const token = await issuer.token('https://api.example.com', { cnf: { jkt: await calculateJwkThumbprint(jwk) } });
+      const url = 'https://api.example.com/api/private';
+      const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url, iat: Date.now() / 1000 - 0.5, ath: accessTokenHash(token) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(keys.privateKey);
+      expect(Number.isInteger(JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString()).iat)).toBe(false);
+      const request = { method: 'GET', url, headers: { authorization: `DPoP ${token}`, dpop: proof } };
+      await expect(validator.verifyRequest(request)).resolves.toBeDefined();
+      await expect(validator.verifyRequest(request)).rejects.toMatchObject({ code: 'invalid_dpop_proof', reason: 'proof.replay' });
+      expect(events.filter((event) => event.type === 'replay_store_failed')).toEqual([]);
+    } finally {
+      await issuer.close();
+    }
   });
 
   it('refuses options that would break Cluster slots or the quota, naming the option', () => {

@@ -5,7 +5,8 @@
  * redis-replay-store.test.ts (one server) and redis-cluster.test.ts (Redis Cluster).
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryReplayStore, type ReplayRecord } from '../../src/core/replay-store.js';
+import { createHmac } from 'node:crypto';
+import { MAX_PROBE, MemoryReplayStore, withPlacementKey, type ReplayRecord } from '../../src/core/replay-store.js';
 import { ReplayStoreError } from '../../src/core/errors.js';
 import { ReferenceReplayStore } from '../support/reference-replay-store.js';
 
@@ -243,6 +244,68 @@ describe('issue 9 item 1: one owner cannot deny the others (decision 17)', () =>
       for (const key of keys) expect(await store.checkAndRemember(record(key))).toBe(true);
       for (const key of keys) expect(await store.checkAndRemember(record(key))).toBe(false);
       expect(store.size).toBe(keys.length);
+    });
+  });
+
+  describe('hash flooding: keyed placement, bounded probes', () => {
+    // The flood itself (keys colliding under the old unseeded placement, timed against ordinary keys) is the row in
+    // test/security/attack-catalogue.test.ts. Here the placement key is KNOWN (as if it leaked), so keys can be made
+    // to share one short range of buckets: probing stays bounded and only the flooder pays.
+    const placementKey = Buffer.alloc(32, 7);
+    const homeOf = (key: string, mask: number) => createHmac('sha256', placementKey).update(key).digest().readUInt32LE(0) & mask;
+    /** Keys whose home is one of the first 16 buckets of a 2,048-bucket table (a store of maxEntries 1,000). */
+    const keysInRange = (prefix: string, count: number) => {
+      const keys: string[] = [];
+      for (let i = 0; keys.length < count; i++) if (homeOf(`${prefix}-${i}`, 2047) < 16) keys.push(`${prefix}-${i}`);
+      return keys;
+    };
+
+    it('a full probe run refuses the flooder, never a lighter bystander; nothing evicted can be replayed', async () => {
+      const time = clock();
+      const store = withPlacementKey(placementKey, () => new MemoryReplayStore({ maxEntries: 1_000, now: time.now }));
+      const flood = keysInRange('flood', 400);
+      const accepted: string[] = [];
+      let refused = 0;
+      for (const key of flood) {
+        const answer = await store.checkAndRemember(record(key, 'flooder', 300, time.seconds())).catch((error: unknown) => error);
+        if (answer === true) accepted.push(key);
+        else {
+          expect(answer).toBeInstanceOf(ReplayStoreError);
+          expect((answer as ReplayStoreError).quota).toBe(true); // refused whatever onStoreError says
+          refused++;
+        }
+      }
+      // The run from the range holds at most its 16 homes + MAX_PROBE buckets: the rest of the flood is refused.
+      expect(accepted.length).toBeLessThanOrEqual(16 + MAX_PROBE);
+      expect(refused).toBe(flood.length - accepted.length);
+      expect(refused).toBeGreaterThan(0);
+      // Bystanders whose keys land in the same full run are all served: each takes the bucket of a flooder's proof.
+      const bystanders = keysInRange('bystander', 20);
+      for (const [i, key] of bystanders.entries()) expect(await store.checkAndRemember(record(key, `bystander-${i}`, 300, time.seconds()))).toBe(true);
+      for (const [i, key] of bystanders.entries()) expect(await store.checkAndRemember(record(key, `bystander-${i}`, 300, time.seconds()))).toBe(false);
+      // Every proof the flooder got accepted is still refused when replayed: as a replay, or (evicted) by its watermark.
+      for (const key of accepted) {
+        const answer = await store.checkAndRemember(record(key, 'flooder', 300, time.seconds())).catch((error: unknown) => error);
+        if (answer !== false) expect((answer as ReplayStoreError).quota).toBe(true);
+      }
+      expect(store.size).toBe(accepted.length);
+    });
+
+    it('places keys by a secret drawn per store: the same keys land differently in two stores', async () => {
+      // Bystanders of one store's run (computed with a known key) do not find a full run in a store with its own key.
+      const time = clock();
+      const known = withPlacementKey(placementKey, () => new MemoryReplayStore({ maxEntries: 1_000, now: time.now }));
+      const own = new MemoryReplayStore({ maxEntries: 1_000, now: time.now });
+      const flood = keysInRange('flood', 400);
+      let refusedKnown = 0;
+      let refusedOwn = 0;
+      for (const key of flood) {
+        if ((await known.checkAndRemember(record(key, 'flooder', 300)).catch(() => 'refused')) === 'refused') refusedKnown++;
+        if ((await own.checkAndRemember(record(key, 'flooder', 300)).catch(() => 'refused')) === 'refused') refusedOwn++;
+      }
+      expect(refusedKnown).toBeGreaterThan(0);
+      expect(refusedOwn).toBe(0);
+      expect(own.size).toBe(flood.length);
     });
   });
 });

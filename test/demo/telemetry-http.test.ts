@@ -236,6 +236,59 @@ describe('OTEL_TRACES_EXPORTER=otlp', () => {
   });
 });
 
+describe('OTEL_TRACES_EXPORTER=otlp,console: a token in the query string is never exported', () => {
+  let receiver: Server;
+  const bodies: string[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') bodies.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  it('?access_token=<token> (any spelling) reaches neither exporter: url.query is REDACTED, no part of the token anywhere', async () => {
+    // Old code: the server span carried url.query=access_token=<token>, exported as is.
+    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
+    const demo = await startDemo({ OTEL_TRACES_EXPORTER: 'otlp,console', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint });
+    const leaked = await token();
+    const header = await token();
+    const queries: Array<[string, number]> = [
+      [`access_token=${leaked}`, 401],
+      [`x=1&access_token[]=${leaked}`, 401],
+      [`page=2&acc%65ss_token=${encodeURIComponent(leaked)}`, 401],
+      [leaked, 200], // a bare token as a parameter name: not an access_token parameter, still not exported
+    ];
+    for (const [query, status] of queries) expect((await fetch(`${demo.url}/api/feed?${query}`)).status).toBe(status);
+    expect((await fetch(`${demo.url}/api/private?access_token=${leaked}`, { headers: { authorization: `Bearer ${header}` } })).status).toBe(400);
+    expect(await demo.stop()).toBe(0); // flushes the batch
+
+    type OtlpSpan = { name: string; kind: number; attributes: Array<{ key: string; value: { stringValue?: string } }> };
+    const spans = bodies.flatMap((b) => (JSON.parse(b) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+    const servers = spans.filter((s) => s.kind === 2);
+    expect(servers).toHaveLength(queries.length + 1); // the spans are there: what they lack is the token
+    for (const span of servers) {
+      const attr = (key: string) => span.attributes.find((a) => a.key === key)?.value.stringValue;
+      expect(attr('url.query')).toBe('REDACTED');
+      expect(attr('url.path')).toMatch(/^\/api\/(feed|private)$/);
+    }
+    const console = demo.stdout();
+    expect(console).toContain("'url.query': 'REDACTED'"); // the console exporter printed the server spans
+    const parts = [...leaked.split('.'), leaked.slice(0, 24), leaked.slice(-24), ...header.split('.').slice(1)];
+    for (const exported of [bodies.join('\n'), console]) {
+      for (const part of parts) expect(exported.includes(part), `a part of the token (${part.slice(0, 12)}…) was exported`).toBe(false);
+    }
+  });
+});
+
 describe('no OTEL_* variable', () => {
   // CommonJS packages (all of OpenTelemetry's) land in require.cache even when loaded by `import`.
   const script = (vars: Record<string, string>) => `

@@ -11,7 +11,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { parse as parseDotenv } from 'dotenv';
 import { buildOnce, cleanEnv, runCli } from './cli-support.js';
+import { readEnvValue, writeEnvValues } from '../../src/dev/setup.js';
 
 const TENANT = 'dev-tenant.eu.auth0.com';
 const AUDIENCE = 'https://api.setup.test';
@@ -183,6 +186,62 @@ describe('with the Auth0 CLI installed and logged in (a stand-in: the real one n
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^auth0-tsoa-api setup: "auth0 apis create" failed \(exit 1\): .*409 Conflict/);
     expect(() => envFile()).toThrow();
+  });
+});
+
+describe('.env values: quoted for Node --env-file and dotenv alike, every duplicate replaced, control characters refused', () => {
+  const file = () => join(temp, 'values.env');
+  /** What Node's own --env-file loader reads for `key` (Node uses the last line of a key). */
+  const nodeReads = (key: string) =>
+    JSON.parse(execFileSync(process.execPath, [`--env-file=${file()}`, '-e', `process.stdout.write(JSON.stringify(process.env[${JSON.stringify(key)}] ?? null))`], { env: {} }).toString()) as string | null;
+
+  it.each([
+    ['plain', 'https://api.example.com/v1'],
+    ['a space and a hash', 'my api #1'],
+    ['a single quote', "it's"],
+    ['both quotes', `it's "quoted"`],
+    ['quotes and a backslash', `C:\\x it's "q"`],
+    ['an equals sign and a dollar', 'a=b $HOME ${PATH}'],
+    ['leading and trailing spaces', '  padded  '],
+    ['backslash n as two characters', 'a\\nb'],
+    ['non-ASCII', 'café ✓'],
+  ])('%s: both loaders read the value back unchanged', (_what, value) => {
+    writeFileSync(file(), 'OTHER=1\n');
+    writeEnvValues(file(), { AUTH0_AUDIENCE: value });
+    expect(nodeReads('AUTH0_AUDIENCE')).toBe(value);
+    expect(parseDotenv(readFileSync(file())).AUTH0_AUDIENCE).toBe(value);
+    expect(nodeReads('OTHER')).toBe('1');
+  });
+
+  it('replaces every line of a key, not only the first (Node reads the last one)', () => {
+    // Old code replaced the first line only: Node and dotenv-with-override still read the stale last one.
+    writeFileSync(file(), 'AUTH0_AUDIENCE=https://first\nPORT=1\nexport AUTH0_AUDIENCE=https://second\n  AUTH0_AUDIENCE = https://third\nKEEP=x\n');
+    writeEnvValues(file(), { AUTH0_AUDIENCE: 'https://new' });
+    expect(readFileSync(file(), 'utf8')).toBe('AUTH0_AUDIENCE=https://new\nPORT=1\nKEEP=x\n');
+    expect(nodeReads('AUTH0_AUDIENCE')).toBe('https://new');
+    expect(readEnvValue(file(), 'AUTH0_AUDIENCE')).toBe('https://new');
+  });
+
+  it.each([
+    ['a newline', 'https://api\nEVIL=1'],
+    ['a carriage return', 'https://api\rEVIL=1'],
+    ['a NUL', 'https://api\u0000'],
+    ['a tab', 'https://api\tx'],
+    ['DEL', 'https://api\u007f'],
+  ])('refuses %s, naming the key, and writes nothing', (_what, value) => {
+    writeFileSync(file(), 'KEEP=x\n');
+    expect(() => writeEnvValues(file(), { AUTH0_DOMAIN: 'tenant.example.com', AUTH0_AUDIENCE: value })).toThrow(/^AUTH0_AUDIENCE contains a line break or another control character/);
+    expect(readFileSync(file(), 'utf8')).toBe('KEEP=x\n');
+  });
+
+  it('setup --audience with a newline: exit 1, one line naming --audience, nothing created, .env untouched', async () => {
+    writeFileSync(join(app, '.env'), 'PORT=4000\n');
+    const run = await setup(['--audience', `${AUDIENCE}\nAUTH0_DOMAIN=evil.example.com`]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^auth0-tsoa-api setup: --audience contains a line break or another control character/);
+    expect(calls()).toEqual([]);
+    expect(envFile()).toBe('PORT=4000\n');
   });
 });
 

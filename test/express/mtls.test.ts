@@ -14,7 +14,7 @@ import express from 'express';
 import * as dpop from 'dpop';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { createAuth0Api, errorHandler, getAuth, notFoundHandler } from '../../src/express/index.js';
-import type { AuthEvent, MtlsMode } from '../../src/core/index.js';
+import { ConfigurationError, type AuthEvent, type MtlsMode } from '../../src/core/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/demo.js';
 import { makeCertificate, type TestCertificate } from '../support/certificates.js';
@@ -51,7 +51,7 @@ interface App {
   reasons: string[];
 }
 
-function expressApp(mode: MtlsMode | undefined, trustProxy: string | boolean | number | undefined, reasons: string[]): express.Express {
+function expressApp(mode: MtlsMode | undefined, trustProxy: unknown, reasons: string[]): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
@@ -83,9 +83,11 @@ async function startTlsApp(mode: MtlsMode | undefined, trustProxy?: string): Pro
 }
 
 /** A plain HTTP app behind a (simulated) TLS-terminating proxy. */
-async function startProxiedApp(mode: MtlsMode, trustProxy: string): Promise<App> {
+async function startProxiedApp(mode: MtlsMode, trustProxy: string, trustProxyAfterInstall?: unknown): Promise<App> {
   const reasons: string[] = [];
-  const server = createHttpServer(expressApp(mode, trustProxy, reasons));
+  const app = expressApp(mode, trustProxy, reasons);
+  if (trustProxyAfterInstall !== undefined) app.set('trust proxy', trustProxyAfterInstall);
+  const server = createHttpServer(app);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, reasons };
@@ -300,11 +302,49 @@ describe('issue 9 item 3: the certificate from a trusted proxy (RFC 9440 Client-
 });
 
 describe('a Client-Cert header is believed only from proxies named by address', () => {
-  it.each([
+  const TRUST_EVERYONE = [
     ['true', true],
     ['a hop count', 1],
-  ] as const)('with trust proxy = %s (anyone who connects would be trusted) the header is ignored', async (_what, trustProxy) => {
-    const app = await startProxiedApp('allowed', trustProxy as never);
+    ['all of IPv4 (0.0.0.0/1 + 128.0.0.0/1)', ['10.0.0.2', '0.0.0.0/1', '128.0.0.0/1']],
+    ['all of IPv6 (::/1 + 8000::/1)', ['::/1', '8000::/1']],
+    ['a function trusting everyone', () => true],
+  ] as const;
+
+  it.each(TRUST_EVERYONE)('mtls enabled with trust proxy = %s: install() throws a one-line ConfigurationError naming mtls.mode', (_what, trustProxy) => {
+    // Old code accepted the setting and silently ignored every Client-Cert header at request time.
+    for (const mode of ['allowed', 'required'] as const) {
+      let error: unknown;
+      try {
+        expressApp(mode, trustProxy as never, []);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).option).toBe('mtls.mode');
+      expect((error as Error).message).toMatch(/trusts every address.*name your proxies/);
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it.each([
+    ['an address', '127.0.0.1'],
+    ['loopback', 'loopback'],
+    ['a private subnet', '10.0.0.0/8'],
+    ['0.0.0.0/1 (half, not all)', '0.0.0.0/1'],
+  ] as const)('trust proxy = %s is accepted', (_what, trustProxy) => {
+    expect(() => expressApp('allowed', trustProxy, [])).not.toThrow();
+  });
+
+  it('0.0.0.0/0 and ::/0 themselves are refused by Express (proxy-addr) when set', () => {
+    for (const everyone of ['0.0.0.0/0', '::/0']) expect(() => express().set('trust proxy', everyone)).toThrow(/invalid range/);
+  });
+
+  it('mtls disabled: any trust proxy is accepted (no header is read)', () => {
+    expect(() => expressApp('disabled', true, [])).not.toThrow();
+  });
+
+  it.each(TRUST_EVERYONE)('trust proxy = %s set after install(): the header is ignored at request time', async (_what, trustProxy) => {
+    const app = await startProxiedApp('allowed', '127.0.0.1', trustProxy as never);
     const reply = await call(app, { from: '127.0.0.1', headers: bearer(await bound(certA.x5tS256), { 'client-cert': certA.clientCertHeader }) });
     expectRefused(reply, app, 'token.certificate_missing');
   });

@@ -21,6 +21,8 @@ import { errorResponse } from '../../src/core/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import { startCountingServer, type CountingServer } from '../support/helpers.js';
 import { createAuth0Api, errorHandler } from '../../src/express/index.js';
+import { MemoryReplayStore } from '../../src/core/replay-store.js';
+import { collidingKeys, ordinaryKeys, unseededBucketHash } from '../support/unseeded-placement.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures: one issuer (RSA 2048, RSA 1024, EC P-256 keys), the demo (default and strict), an attacker server.
@@ -1048,5 +1050,119 @@ describe('second round (issue 9)', () => {
     expect((await dpopCall(token, second)).status).toBe(200);
     expectError(await dpopCall(token, first), 401, 'invalid_dpop_proof', 'DPoP');
     expectError(await dpopCall(token, second), 401, 'invalid_dpop_proof', 'DPoP');
+  });
+});
+
+// ===============================================================================================================
+// Third round (security review): one row per weakness found; the unit proofs are in the files named in the rows.
+
+describe('third round', () => {
+  describe('hash flooding of the in-memory replay store (src/core/replay-store.ts)', () => {
+    const FLOOD = 30_000; // proofs of one token holder, all landing in one range under the old unseeded placement
+    const BYSTANDERS = 256;
+    const ROUNDS = 5; // each bystander is timed ROUNDS times; its best round counts (a GC pause or a busy CPU is not the store)
+    const REPEATS = 8;
+
+    /** Fills a default store with `flood` (one owner), then times each bystander's replay checks. */
+    async function run(flood: readonly string[], bystanders: readonly string[]): Promise<{ fillMs: number; slowestUs: number; bystandersUs: number }> {
+      const store = new MemoryReplayStore();
+      const record = (key: string, owner: string) => ({ key, owner, iat: now(), ttlMs: 300_000 });
+      let started = process.hrtime.bigint();
+      for (const key of flood) await store.checkAndRemember(record(key, 'flooder'));
+      const fillMs = Number(process.hrtime.bigint() - started) / 1e6;
+      for (const [i, key] of bystanders.entries()) expect(await store.checkAndRemember(record(key, `bystander-${i}`))).toBe(true);
+      let slowestUs = 0;
+      let bystandersUs = 0;
+      for (const [i, key] of bystanders.entries()) {
+        let best = Infinity;
+        for (let round = 0; round < ROUNDS; round++) {
+          started = process.hrtime.bigint();
+          for (let r = 0; r < REPEATS; r++) if ((await store.checkAndRemember(record(key, `bystander-${i}`))) !== false) throw new Error('replay accepted');
+          best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e3 / REPEATS);
+        }
+        slowestUs = Math.max(slowestUs, best);
+        bystandersUs += best;
+      }
+      return { fillMs, slowestUs, bystandersUs };
+    }
+
+    it('a flood of keys colliding under the old unseeded placement costs a bystander no more than ordinary keys do (ratios ≤ 3×)', async () => {
+      // Old code: bucket = murmur3(key) & mask, the same in every process. These keys share one sixteenth of the
+      // table, so every insert and every bystander whose home fell in the range probed a run of ~30,000 buckets.
+      const { keys: colliding, tries } = collidingKeys(FLOOD);
+      expect(tries / FLOOD).toBeLessThan(20); // ≈ 16 SHA-256 per key: cheap for the attacker
+      expect(colliding.every((key) => ((unseededBucketHash(key) >>> 13) & 0xf) === 0)).toBe(true);
+      const ordinary = ordinaryKeys(FLOOD);
+      // Bystanders: ordinary keys, half of them with their old home inside the flooded range (the unlucky ones).
+      const bystanders = ordinaryKeys(BYSTANDERS * 40, 'bystander-thumbprint');
+      const homeInRange = (key: string) => (unseededBucketHash(key) & 0xffff) < 0x2000; // the table has 2^16 buckets here
+      const inRange = bystanders.filter(homeInRange).slice(0, BYSTANDERS / 2);
+      const chosen = [...inRange, ...bystanders.filter((key) => !homeInRange(key)).slice(0, BYSTANDERS / 2)];
+      expect(inRange).toHaveLength(BYSTANDERS / 2);
+      // Twice each, interleaved: the better of two runs counts on both sides (the machine is shared).
+      const control = [await run(ordinary, chosen)];
+      const attack = [await run(colliding, chosen)];
+      control.push(await run(ordinary, chosen));
+      attack.push(await run(colliding, chosen));
+      const best = (runs: typeof control, field: 'fillMs' | 'slowestUs' | 'bystandersUs') => Math.min(...runs.map((r) => r[field]));
+      const ratios = {
+        fill: best(attack, 'fillMs') / best(control, 'fillMs'),
+        slowestBystander: best(attack, 'slowestUs') / best(control, 'slowestUs'),
+        allBystanders: best(attack, 'bystandersUs') / best(control, 'bystandersUs'),
+      };
+      console.log(`replay-store flood (${FLOOD} colliding vs ordinary keys): ratios ${JSON.stringify(ratios, (_, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`);
+      expect(ratios.fill).toBeLessThanOrEqual(3);
+      expect(ratios.slowestBystander).toBeLessThanOrEqual(3);
+      expect(ratios.allBystanders).toBeLessThanOrEqual(3);
+    }, 120_000);
+  });
+
+  describe('the docs router never answers a prototype member as an asset (src/express/swagger.ts)', () => {
+    // Old code: assets[name] on a plain object found Object.prototype's members: 500 and a logged stack.
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'no-such-file.js']) {
+      it(`GET /docs/auth0-tsoa-api/${name} is 404 with the JSON error body`, async () => {
+        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual({ error: 'not_found', error_description: 'Not found' });
+      });
+    }
+    it('control: the real assets are served', async () => {
+      for (const name of ['swagger-dpop-plugin.js', 'dpop.js']) {
+        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
+        expect(res.status, name).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+      }
+    });
+  });
+
+  it('organization names are compared with ASCII case folding only: the Kelvin sign K (U+212A) is not "k" (403)', async () => {
+    // Old code: toLowerCase() on both sides, and "\u212A".toLowerCase() === "k".
+    const token = signed({ org_name: 'kelvin' });
+    const path = (org: string) => `/api/orgs/${encodeURIComponent(org)}/messages`;
+    expectError(await bearer(token, { path: path('\u212Aelvin') }), 403, 'insufficient_scope');
+    expect((await bearer(token, { path: path('KELVIN') })).status).toBe(200); // control: ASCII case is still ignored
+  });
+
+  describe('an access_token parameter in any spelling is credentials on an optional route (src/express/request.ts)', () => {
+    // Old code read only the parsed query's own `access_token`: Express 5's simple parser keeps `access_token[]` as a
+    // name of its own, so the token was ignored and the caller served anonymously.
+    for (const query of ['access_token[]=x', 'access_token[x]=1', 'access%5Ftoken%5B0%5D=x', 'access_token.x=1']) {
+      it(`GET /api/feed?${query} without a header is 401 unauthorized; with a valid header 400 invalid_request`, async () => {
+        const alone = await call(undefined, { path: `/api/feed?${query}` });
+        expect(alone.status).toBe(401);
+        expect(alone.body).toEqual({ error: 'unauthorized', error_description: expect.stringMatching(SAFE_DESCRIPTION) });
+        expectError(await bearer(signed(), { path: `/api/feed?${query}` }), 400, 'invalid_request');
+      });
+    }
+    it('control: GET /api/feed without any token is served anonymously', async () => {
+      expect((await call(undefined, { path: '/api/feed' })).status).toBe(200);
+    });
+  });
+
+  it('a Client-Cert header cannot be trusted from everyone: mtls with trust proxy true is refused at install (one line)', () => {
+    const app = express();
+    app.set('trust proxy', true);
+    const api = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, mtls: { mode: 'allowed' } });
+    expect(() => api.install(app)).toThrow(/^auth0-tsoa-api: invalid option "mtls\.mode": .*trusts every address[^\n]*$/);
   });
 });
