@@ -14,6 +14,7 @@
  * | `domains_resolver_failed` | the `domains` resolver threw or timed out | error |
  * | `replay_store_warning` | a replay store's set-up warning | warn |
  */
+import { defaultEventLog } from './diagnostics.js';
 import type { AuthError, AuthErrorCode, AuthFailureReason, AuthScheme, ProviderFetchFailure } from './errors.js';
 
 /**
@@ -124,14 +125,10 @@ export function rejectionEvent(error: AuthError): RequestRejectedEvent {
 /** A function receiving events. */
 export type EventSink = (event: AuthEvent) => void;
 
-/** Without a hook, unexpected errors are still logged: they are bugs, and must not vanish. */
-function logUnexpected(event: AuthEvent): void {
-  if (event.type === 'request_rejected' && event.reason === 'internal') console.error('auth0-tsoa-api: unexpected error while verifying a request:', event.cause);
-}
-
 /** Wraps a user hook so that a throwing hook can never break a request. */
 export function safeSink(hook: EventSink | undefined): EventSink {
-  if (!hook) return logUnexpected;
+  // Without a hook, bugs and identity-provider problems are still logged, once per cause (diagnostics.ts).
+  if (!hook) return defaultEventLog();
   return (event) => {
     try {
       hook(event);

@@ -10,6 +10,7 @@ import { fetchJson } from './fetch-json.js';
 import { importPublicJwk, ISSUER_KEY_BOUNDS, keyFitsAlgorithm, type Algorithm } from './jws.js';
 import { isLoopbackHost } from './domain.js';
 import type { EventSink } from './events.js';
+import { loopbackIssuerFix } from './diagnostics.js';
 import type { Telemetry } from './telemetry.js';
 
 /** What a resource server uses of a discovery document. */
@@ -178,7 +179,8 @@ export class IssuerClient {
       // The issuer must be the configured domain itself (Auth0: `https://host/`): a document naming another
       // issuer is unusable, not a reason to trust that other issuer.
       if (!issuer || issuer.origin !== this.origin || (issuer.pathname !== '/' && issuer.pathname !== '') || issuer.search) {
-        throw new ProviderFetchError(url, 'invalid', 'discovery "issuer" does not match the configured domain');
+        const fix = issuer ? loopbackIssuerFix(this.origin, issuer) : undefined;
+        throw new ProviderFetchError(url, 'invalid', fix ?? 'discovery "issuer" does not match the configured domain');
       }
       const jwksUri = httpsOrLoopback(body.jwks_uri);
       if (!jwksUri) throw new ProviderFetchError(url, 'invalid', 'discovery "jwks_uri" is missing or not https');

@@ -64,10 +64,15 @@ export async function protectedResourceMetadata(
   return {
     resource: publicOrigin(config, requestUrl) ?? requestUrl,
     authorization_servers: servers,
-    scopes_supported: [...(extra.scopes ?? Object.keys(config.scopes))],
+    scopes_supported: extra.scopes ? [...extra.scopes] : supportedScopes(config),
     bearer_methods_supported: ['header'],
     ...(extra.documentationUrl !== undefined ? { resource_documentation: extra.documentationUrl } : {}),
     ...(mode !== 'disabled' ? { dpop_signing_alg_values_supported: [...algorithms], dpop_bound_access_tokens_required: mode === 'required' } : {}),
     ...(config.mtls.mode !== 'disabled' ? { tls_client_certificate_bound_access_tokens: true } : {}),
   };
+}
+
+/** The `scopes` option's scopes, then the scopes of the `policies` it lacks: every scope the API can require. */
+function supportedScopes(config: ResolvedConfig): string[] {
+  return [...new Set([...Object.keys(config.scopes), ...[...config.policies.values()].flatMap((policy) => policy.scopes)])];
 }

@@ -8,6 +8,7 @@
  * method, the public URL and the headers; each refusal is an {@link AuthError} built once by the step that refuses,
  * and answered here, with this request's facts (`AuthError.response`): adapters only write that response.
  */
+import { warnAboutDomains } from './diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import type { ApiOptions, DpopMode } from './options.js';
@@ -55,6 +56,7 @@ export class ApiValidator {
 
   constructor(options: ApiOptions) {
     this.config = resolveConfig(options);
+    warnAboutDomains(options);
     this.issuers = new IssuerPool(this.config);
     this.tokens = new TokenVerifier(this.config, this.issuers);
     this.dpop = new DpopVerifier(this.config);

@@ -2,6 +2,9 @@
  * The `auth0-tsoa-api` command: `dev` (a development issuer for any app), `token` (an access token from it, alone on
  * stdout) and `setup` (the Auth0 API and `.env` with the Auth0 CLI). The bin (./cli.ts) only calls {@link runCommand}.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { assertDevelopmentEnvironment, DevIssuerRefusedError } from './environment.js';
 import { docsRedirectUri, MissingOidcProviderError, SPA_CLIENT_ID, startDevIssuer, type DevIssuer, type DevOrganization } from './issuer.js';
@@ -54,7 +57,10 @@ Options:
   --client-secret SECRET   its secret (default demo-secret)
   --org ID[:NAME]          an Auth0 Organization (repeatable), e.g. --org org_abc123:acme; a token request with
                            organization=<ID or NAME> gets org_id (and org_name) claims
-  --key-file FILE          keep the signing key in FILE across restarts (default: a new key each start)
+  --key-file FILE          where the signing key is kept across restarts, so tokens issued before a restart still
+                           verify (default node_modules/.cache/auth0-tsoa-api/dev-issuer-key.json, or the user's
+                           cache folder without node_modules)
+  --ephemeral-key          a new signing key each start, kept in memory only
   -h, --help               this help
 
 It prints AUTH0_DOMAIN=... and AUTH0_AUDIENCE=... for your app's .env, the client credentials and a curl.`;
@@ -169,6 +175,7 @@ async function dev(args: string[], io: CommandIo): Promise<number> {
     'client-secret': { type: 'string' },
     org: { type: 'string', multiple: true },
     'key-file': { type: 'string' },
+    'ephemeral-key': { type: 'boolean' },
   });
   if (values.help) {
     io.stdout(`${DEV_HELP}\n`);
@@ -178,6 +185,8 @@ async function dev(args: string[], io: CommandIo): Promise<number> {
   assertDevelopmentEnvironment(io.env);
 
   if (values.scopes !== undefined && values.spec !== undefined) throw new UsageError('give --scopes or --spec, not both');
+  if (values['key-file'] !== undefined && values['ephemeral-key']) throw new UsageError('give --key-file or --ephemeral-key, not both');
+  const keyFile = values['ephemeral-key'] ? undefined : resolveKeyFile(values['key-file'], io);
   if (values['client-id'] !== undefined && values['client-secret'] === undefined) throw new UsageError('--client-id needs --client-secret');
   const port = parsePort(values.port);
   const [first, ...others] = (values.audience ?? []).map((value) => value.trim()).filter(Boolean);
@@ -200,7 +209,7 @@ async function dev(args: string[], io: CommandIo): Promise<number> {
       spaRedirectUris: origins.map(docsRedirectUri),
       corsOrigins: origins,
       organizations,
-      ...(values['key-file'] ? { keyFile: values['key-file'] } : {}),
+      ...(keyFile ? { keyFile } : {}),
       env: io.env,
     });
   } catch (error) {
@@ -223,6 +232,7 @@ async function dev(args: string[], io: CommandIo): Promise<number> {
       `Development issuer ${issuer.issuer} (not for production; Ctrl+C stops it)`,
       `  client credentials: client_id=${issuer.clientId} client_secret=${issuer.clientSecret}  scopes: ${scopeList || '(none)'}`,
       `  Swagger UI (authorization code + PKCE): client_id=${SPA_CLIENT_ID}, for ${origins.join(', ')}`,
+      `  signing key: ${keyFile ? `${displayPath(keyFile, io.cwd)} (kept across restarts; --ephemeral-key for a new one each start)` : 'in memory (a new one each start)'}`,
       ...(organizations.length > 0 ? [`  organizations: ${organizations.map((o) => (o.name ? `${o.id} (${o.name})` : o.id)).join(', ')}`] : []),
       '',
       'Get a token:',
@@ -391,4 +401,27 @@ function parseOrganization(value: string): DevOrganization {
     throw new UsageError(`--org expects ID or ID:NAME such as org_abc123:acme, got "${value}"`);
   }
   return name === undefined ? { id } : { id, name };
+}
+
+/**
+ * The development issuer's key file: `--key-file` (relative to the working folder), else
+ * node_modules/.cache/auth0-tsoa-api/dev-issuer-key.json when the app has node_modules, else the user's cache folder
+ * ($XDG_CACHE_HOME or ~/.cache). Kept by default so that restarting `dev` does not leave the running app with an
+ * unknown `kid` until its key-set cache refreshes. Never used in production: `dev` refuses to start there.
+ */
+function resolveKeyFile(option: string | undefined, io: CommandIo): string {
+  if (option !== undefined) {
+    if (option.trim() === '') throw new UsageError('--key-file expects a file name');
+    return isAbsolute(option) ? option : join(io.cwd, option);
+  }
+  const modules = join(io.cwd, 'node_modules');
+  if (existsSync(modules)) return join(modules, '.cache', 'auth0-tsoa-api', 'dev-issuer-key.json');
+  const cache = io.env.XDG_CACHE_HOME?.trim() || join(io.env.HOME?.trim() || homedir(), '.cache');
+  return join(cache, 'auth0-tsoa-api', 'dev-issuer-key.json');
+}
+
+/** A path as the user would type it: relative to the working folder when it is inside it. */
+function displayPath(path: string, cwd: string): string {
+  const inside = relative(cwd, path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
 }

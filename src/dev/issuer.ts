@@ -12,7 +12,8 @@
  * is production-like or `AUTH0_PUBLIC_URL` is an https:// URL (see ./environment.ts).
  */
 import { createHash, generateKeyPair, randomBytes, type JsonWebKey } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -469,8 +470,19 @@ async function loadOrCreateSigningKey(keyFile: string | undefined): Promise<RsaP
     if (saved) return saved;
   }
   const key = await generateSigningKey();
-  if (keyFile) await writeFile(keyFile, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+  if (keyFile) await saveKeyFile(keyFile, key);
   return key;
+}
+
+/**
+ * Writes the key file (owner-only), creating its folder (e.g. node_modules/.cache/auth0-tsoa-api). Written to a
+ * temporary name, then renamed: an issuer starting at the same moment never reads half a file.
+ */
+async function saveKeyFile(keyFile: string, key: RsaPrivateJwk): Promise<void> {
+  await mkdir(dirname(keyFile), { recursive: true });
+  const temporary = `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+  await rename(temporary, keyFile);
 }
 
 async function readKeyFile(keyFile: string): Promise<RsaPrivateJwk | undefined> {

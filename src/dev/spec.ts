@@ -1,67 +1,34 @@
 /**
  * The scopes an API's OpenAPI document requires, for the development issuer and `setup`: every scope listed in an
- * operation's (or the document's) `security`, described by the OAuth2 scheme's `scopes` when it has them.
+ * operation's (or the document's) `security`, and every scope its OAuth2 schemes describe (where `finalizeSpec` puts
+ * the scopes of `policies`), read with the shared OpenAPI walker (src/core/openapi.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-
-type Json = Record<string, unknown>;
+import { describedScopes, isObject, openApiVersion, securityRequirements } from '../core/openapi.js';
 
 /** Thrown for a missing or unusable spec; the message is one line that says what to do. */
 export class SpecError extends Error {
   override readonly name = 'SpecError';
 }
 
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
- * Scope → description for every scope the document's security requirements name (OpenAPI 3 and Swagger 2).
- * A scope the document does not describe gets an empty description.
+ * Scope → description for every scope the document's security requirements name and every scope its OAuth2 schemes
+ * describe (OpenAPI 3.0, 3.1 and Swagger 2). A completed document (`finalizeSpec`, or an app's `/openapi.json`)
+ * describes the scopes of policies there too, so the issuer can grant every scope the app can require. A scope the
+ * document does not describe gets an empty description.
  */
 export function scopesFromSpec(spec: unknown): Record<string, string> {
   if (!isObject(spec)) throw new SpecError('the OpenAPI document is not a JSON object');
-  const required = new Set<string>();
-  const collect = (security: unknown) => {
-    if (!Array.isArray(security)) return;
-    for (const requirement of security) {
-      if (!isObject(requirement)) continue;
-      for (const scopes of Object.values(requirement)) {
-        if (Array.isArray(scopes)) for (const scope of scopes) if (typeof scope === 'string' && scope !== '') required.add(scope);
-      }
-    }
-  };
-  collect(spec.security);
-  for (const item of Object.values(isObject(spec.paths) ? spec.paths : {})) {
-    if (!isObject(item)) continue;
-    for (const method of HTTP_METHODS) {
-      const operation = item[method];
-      if (isObject(operation)) collect(operation.security);
-    }
+  if (openApiVersion(spec) === undefined) {
+    throw new SpecError(`unsupported document version ${JSON.stringify(spec.openapi ?? spec.swagger)}: give an OpenAPI 3.0 or 3.1 (or Swagger 2.0) document`);
   }
-  const descriptions = describedScopes(spec);
-  return Object.fromEntries([...required].sort().map((scope) => [scope, descriptions.get(scope) ?? '']));
-}
-
-/** Descriptions from OAuth2 schemes: OpenAPI 3 `components.securitySchemes.*.flows.*.scopes`, Swagger 2 `securityDefinitions.*.scopes`. */
-function describedScopes(spec: Json): Map<string, string> {
-  const out = new Map<string, string>();
-  const add = (scopes: unknown) => {
-    if (!isObject(scopes)) return;
-    for (const [scope, description] of Object.entries(scopes)) if (typeof description === 'string' && description) out.set(scope, description);
-  };
-  const components = isObject(spec.components) ? spec.components : {};
-  const schemes = [
-    ...Object.values(isObject(components.securitySchemes) ? components.securitySchemes : {}),
-    ...Object.values(isObject(spec.securityDefinitions) ? spec.securityDefinitions : {}),
-  ];
-  for (const scheme of schemes) {
-    if (!isObject(scheme)) continue;
-    add(scheme.scopes);
-    if (isObject(scheme.flows)) for (const flow of Object.values(scheme.flows)) if (isObject(flow)) add(flow.scopes);
+  const described = describedScopes(spec);
+  const scopes = new Set<string>(described.keys());
+  for (const requirement of securityRequirements(spec)) {
+    for (const list of Object.values(requirement)) for (const scope of list) if (scope !== '') scopes.add(scope);
   }
-  return out;
+  return Object.fromEntries([...scopes].sort().map((scope) => [scope, described.get(scope) ?? '']));
 }
 
 /**
@@ -86,7 +53,7 @@ export function findTsoaSpec(cwd: string): string {
   const base = typeof spec.specFileBaseName === 'string' ? spec.specFileBaseName : 'swagger';
   const file = join(cwd, spec.outputDirectory, `${base}.json`);
   if (!existsSync(file)) {
-    throw new SpecError(`${relative(cwd, file)} not found: run "npx tsoa spec" first (or pass --spec path/to/openapi.json)`);
+    throw new SpecError(`${relative(cwd, file)} not found: build first ("npm run build", or "npx tsoa spec"), or pass --scopes "a b" (or --spec path/to/openapi.json)`);
   }
   return file;
 }

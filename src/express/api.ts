@@ -14,6 +14,7 @@ import type { AccessTokenClaims } from '../core/access-token.js';
 import { checkFraming, publicRequestUrl } from '../core/request-context.js';
 import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
 import { recordAnonymous, recordAuth, type AuthResult } from '../core/request-auth.js';
+import { errorHandlerCheck } from './setup-check.js';
 
 export { getAuth, getOptionalAuth, type AuthResult } from '../core/request-auth.js';
 
@@ -138,6 +139,7 @@ export class Auth0Api {
     if (this.validator.config.mtls.mode !== 'disabled') checkExpressClientCertificateTrust(app);
     (app.locals as Record<symbol, Auth0Api>)[APP_KEY] = this;
     app.use(this.framingCheck());
+    app.use(errorHandlerCheck(app)); // at the first request: is errorHandler() mounted after the routes?
     const path = this.validator.config.resourceMetadataPath;
     if (path) app.get(path, this.metadataHandler());
     return this;

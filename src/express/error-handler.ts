@@ -10,6 +10,7 @@
  */
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { errorReply, NOT_FOUND_BODY } from '../core/error-reply.js';
+import { alreadyReported, markErrorHandler } from './setup-check.js';
 
 export { jsonClientErrors } from '../core/error-reply.js';
 
@@ -25,13 +26,13 @@ export interface ErrorHandlerOptions {
 /** The JSON error handler. Mount it after your routes (and after tsoa's `RegisterRoutes`). */
 export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
   const onError = options.onError ?? ((error: unknown) => console.error('auth0-tsoa-api errorHandler:', error));
-  return (error, req, res, next) => {
+  return markErrorHandler((error, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
     const reply = errorReply(error);
-    if (reply.unexpected) {
+    if (reply.unexpected && !alreadyReported(error)) {
       try {
         onError(error, req);
       } catch {
@@ -39,7 +40,7 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
       }
     }
     res.set(reply.headers).status(reply.status).json(reply.body);
-  };
+  });
 }
 
 /** A final handler for unmatched routes, in the same JSON shape. */

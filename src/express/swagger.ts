@@ -21,6 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request, Response, Router } from 'express';
 import type { DpopMode } from '../core/index.js';
+import { securityRequirements, securitySchemes } from '../core/openapi.js';
 
 /** OAuth2 settings of the "Authorize" dialog (Swagger UI's `initOAuth`). */
 export interface SwaggerUiOAuthOptions {
@@ -136,27 +137,6 @@ function assetFiles(): Map<string, string[]> {
     // Next to this file once compiled (build/dist/src/express → ../client); from the build when run from src/.
     ['dpop.js', [fileURLToPath(new URL('../client/dpop.js', import.meta.url)), join(root, 'build/dist/src/client/dpop.js')]],
   ]);
-}
-
-function securitySchemes(spec: Json): Record<string, Json> {
-  const components = spec.components as Json | undefined;
-  return (components?.securitySchemes as Record<string, Json> | undefined) ?? {};
-}
-
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-
-/** Every security requirement of the spec: the top-level one and each operation's. */
-function securityRequirements(spec: Json): Json[] {
-  const requirements: Json[] = [];
-  const add = (security: unknown) => {
-    if (Array.isArray(security)) for (const r of security) if (r && typeof r === 'object') requirements.push(r as Json);
-  };
-  add(spec.security);
-  for (const item of Object.values((spec.paths as Record<string, Json> | undefined) ?? {})) {
-    if (!item || typeof item !== 'object') continue;
-    for (const method of HTTP_METHODS) add((item[method] as Json | undefined)?.security);
-  }
-  return requirements;
 }
 
 /**

@@ -17,6 +17,7 @@
  *   anonymous callers: a request without an `Authorization` header reaches the controller with `request.user`
  *   undefined; credentials that are sent are judged exactly as without the suffix.
  */
+import { missingInstallReporter } from '../express/setup-check.js';
 import type { Request } from 'express';
 import type { Request as KoaRequest } from 'koa';
 import { Auth0Api } from '../express/api.js';
@@ -52,9 +53,10 @@ class AuthenticationSetupError extends Error {
  */
 export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), options: ExpressAuthenticationOptions = {}): ExpressAuthentication {
   const meaningOf = securityMeanings<Auth0Api>(options, 'expressAuthentication');
+  const reportMissingInstall = missingInstallReporter();
   return async function expressAuthentication(request, securityName, scopes) {
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
-    if (!resolved) throw new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)');
+    if (!resolved) throw reportMissingInstall(new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)'));
     const meaning = meaningOf(resolved, securityName);
     const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims;

@@ -11,9 +11,10 @@
 import type { Application, Request, Response, NextFunction, Router } from 'express';
 import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers, type SwaggerUiOAuthOptions } from '../express/swagger.js';
-import { finalizeSpec } from './security.js';
+import { finalizeSpec, withPolicyScopes } from './security.js';
 import type { ResolvedPolicy } from '../core/policies.js';
 import { splitSecurityName } from '../core/security-names.js';
+import { securityRequirements } from '../core/openapi.js';
 
 type Json = Record<string, unknown>;
 
@@ -39,22 +40,16 @@ export interface ServeDocsOptions {
  */
 export function scopesOfSpec(spec: Json, name = 'auth0', policies: ReadonlyMap<string, ResolvedPolicy> = new Map()): Record<string, string> {
   const scopes: Record<string, string> = {};
-  const add = (list: unknown) => {
-    if (Array.isArray(list)) for (const scope of list) if (typeof scope === 'string') scopes[scope] ??= scope;
+  const add = (list: readonly string[] | undefined) => {
+    for (const scope of list ?? []) scopes[scope] ??= scope;
   };
-  for (const pathItem of Object.values((spec.paths as Json | undefined) ?? {})) {
-    for (const operation of Object.values(pathItem as Json)) {
-      const security = (operation as { security?: unknown } | null)?.security;
-      if (!Array.isArray(security)) continue;
-      for (const requirement of security as Array<Record<string, unknown>>) {
-        for (const [key, list] of Object.entries(requirement ?? {})) {
-          const { base } = splitSecurityName(key);
-          const policy = policies.get(base);
-          if (base !== name && !policy) continue;
-          add(policy?.scopes);
-          add(list);
-        }
-      }
+  for (const requirement of securityRequirements(spec)) {
+    for (const [key, list] of Object.entries(requirement)) {
+      const { base } = splitSecurityName(key);
+      const policy = policies.get(base);
+      if (base !== name && !policy) continue;
+      add(policy?.scopes);
+      add(list);
     }
   }
   return scopes;
@@ -72,7 +67,7 @@ export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options
   const specPath = options.specPath ?? '/openapi.json';
   const name = options.securityName ?? 'auth0';
   const config = auth0.documentation();
-  const scopes = Object.keys(config.scopes).length > 0 ? config.scopes : scopesOfSpec(spec, name, config.policies);
+  const scopes = withPolicyScopes(Object.keys(config.scopes).length > 0 ? config.scopes : scopesOfSpec(spec, name, config.policies), config.policies);
   // Unknown security names fail now, at start-up, not on the first request for the docs.
   finalizeSpec(spec, { scopes, dpopMode: config.dpopMode, name, policies: config.policies });
   auth0.describeScopes(scopes).documentedAt(path);

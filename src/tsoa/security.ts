@@ -4,7 +4,9 @@
  *
  * Why the post-processing: in OpenAPI 3.0 (what tsoa 6 emits) only `oauth2`/`openIdConnect` requirements may list
  * scopes. So `@Security('auth0', [...scopes])` maps to an `oauth2` scheme that carries them, and the `http` Bearer and
- * DPoP schemes are added next to it with empty scope lists. A policy name (`@Security('admin', [...])`) becomes the
+ * DPoP schemes are added next to it with empty scope lists. OpenAPI 3.1 (tsoa 7's `specVersion: 3.1`) lets any
+ * scheme list scopes (§4.8.30.2), so there the Bearer and DPoP requirements list the operation's scopes too. The
+ * document keeps its version; operations are read with the shared walker (src/core/openapi.ts). A policy name (`@Security('admin', [...])`) becomes the
  * same `oauth2` requirement with the policy's scopes added; a `-optional` name adds the empty requirement `{}`
  * (OpenAPI: "anonymous allowed") after the token schemes.
  */
@@ -12,6 +14,7 @@ import { ConfigurationError } from '../core/errors.js';
 import { resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
 import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../core/security-names.js';
 import type { DpopMode } from '../core/config.js';
+import { openApiVersion, operations, requirementsOf, scopesOnAnyScheme, securitySchemes } from '../core/openapi.js';
 
 /** Options of {@link securityDefinitions}. */
 export interface SecuritySchemeOptions {
@@ -108,6 +111,16 @@ interface Translated {
   policies: ResolvedPolicy[];
 }
 
+/**
+ * `scopes` plus every scope of the `policies` it lacks (described by its own name): the OAuth2 scheme, Swagger UI and
+ * `scopes_supported` then offer every scope the app can require, not only the ones `scopes` describes.
+ */
+export function withPolicyScopes(scopes: Readonly<Record<string, string>>, policies: ReadonlyMap<string, ResolvedPolicy>): Record<string, string> {
+  const out: Record<string, string> = { ...scopes };
+  for (const policy of policies.values()) for (const scope of policy.scopes) out[scope] ??= scope;
+  return out;
+}
+
 function union(a: readonly string[] | undefined, b: readonly string[]): string[] {
   return [...new Set([...(a ?? []), ...b])];
 }
@@ -116,7 +129,11 @@ function union(a: readonly string[] | undefined, b: readonly string[]): string[]
  * Resolves the security names of one operation: the general name and policies become the `oauth2` requirement
  * (plus Bearer/DPoP alternatives per mode), `-optional` names also allow `{}`, other defined schemes stay as they are.
  */
-function translate(security: Requirement[], where: string, context: { name: string; mode: DpopMode; policies: ReadonlyMap<string, ResolvedPolicy>; definedSchemes: ReadonlySet<string> }): Translated {
+function translate(
+  security: Requirement[],
+  where: string,
+  context: { name: string; mode: DpopMode; policies: ReadonlyMap<string, ResolvedPolicy>; definedSchemes: ReadonlySet<string>; scopesOnAnyScheme: boolean },
+): Translated {
   const { name, mode, policies } = context;
   const out: Translated = { alternatives: [], secured: false, anonymous: false, policies: [] };
   for (const requirement of security) {
@@ -149,8 +166,10 @@ function translate(security: Requirement[], where: string, context: { name: stri
     out.alternatives.push(translated);
     if (general) {
       out.secured = true;
-      if (mode !== 'required') out.alternatives.push({ bearer: [] });
-      if (mode !== 'disabled') out.alternatives.push({ dpop: [] });
+      // OpenAPI 3.1 lets http schemes list the scopes they need; 3.0 only oauth2/openIdConnect (empty lists here).
+      const scopes = context.scopesOnAnyScheme ? [...(translated[name] ?? [])] : [];
+      if (mode !== 'required') out.alternatives.push({ bearer: scopes });
+      if (mode !== 'disabled') out.alternatives.push({ dpop: [...scopes] });
     }
   }
   return out;
@@ -171,51 +190,59 @@ function forbiddenDescription(scopes: readonly string[], policies: readonly Reso
 }
 
 /**
- * Completes a tsoa-generated OpenAPI 3.0 document: security schemes, per-operation alternatives by DPoP mode,
- * policies and optional authentication, and the error responses of secured operations (with an example per status).
- * Returns a new document. Throws a ConfigurationError for a security name it cannot resolve.
+ * Completes a tsoa-generated OpenAPI 3.0 or 3.1 document, keeping its version: security schemes, per-operation
+ * alternatives by DPoP mode, policies and optional authentication, and the error responses of secured operations
+ * (with an example per status). Returns a new document. Throws a ConfigurationError for a security name it cannot
+ * resolve, or for a document of another version (Swagger 2.0: set tsoa.json's `spec.specVersion` to 3 or 3.1).
  */
 export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptions): T {
+  const version = openApiVersion(spec);
+  if (version !== '3.0' && version !== '3.1') {
+    const found = JSON.stringify(spec.openapi ?? spec.swagger);
+    throw new ConfigurationError('spec', `finalizeSpec needs an OpenAPI 3.0 or 3.1 document, got version ${found}: set tsoa.json's spec.specVersion to 3 (or 3.1 with tsoa 7)`);
+  }
   const doc = structuredClone(spec) as Json;
   const name = options.name ?? 'auth0';
   const mode = options.dpopMode ?? 'allowed';
   const policies = options.policies instanceof Map ? options.policies : resolvePolicies(options.policies);
   // Schemes the document defines itself (tsoa.json's securityDefinitions), other than the ones defined here.
   const ours = new Set([name, ...Object.keys(SCHEME_SECURITY_NAMES)]);
-  const definedSchemes = new Set(Object.keys(((doc.components as Json | undefined)?.securitySchemes as Json | undefined) ?? {}).filter((scheme) => !ours.has(scheme)));
+  const definedSchemes = new Set(Object.keys(securitySchemes(doc)).filter((scheme) => !ours.has(scheme)));
+  const anyScheme = scopesOnAnyScheme(doc);
 
-  for (const [path, pathItem] of Object.entries((doc.paths as Json | undefined) ?? {})) {
-    for (const [method, operation] of Object.entries(pathItem as Json)) {
-      if (operation === null || typeof operation !== 'object' || !Array.isArray((operation as Json).security)) continue;
-      const op = operation as Json & { security: Requirement[]; responses?: Json };
-      const { alternatives, secured, anonymous, policies: applied } = translate(op.security, `${method.toUpperCase()} ${path}`, { name, mode, policies, definedSchemes });
-      // The empty requirement goes last: clients (and Swagger UI) try the token schemes first.
-      const withoutEmpty = dedupe(alternatives).filter((r) => Object.keys(r).length > 0);
-      const hadEmpty = alternatives.some((r) => Object.keys(r).length === 0);
-      op.security = anonymous || hadEmpty ? [...withoutEmpty, {}] : withoutEmpty;
-      if (!secured) continue;
-      const scopes = [...new Set(op.security.flatMap((r) => r[name] ?? []))];
-      // A 403 of an earlier pass (policies already resolved into scopes) keeps what it said: finalizeSpec is idempotent.
-      const earlier = op.responses?.['403'] as Json | undefined;
-      const earlierOurs = applied.length === 0 && typeof earlier?.description === 'string' && JSON.stringify(earlier.content ?? {}).includes('#/components/schemas/AuthError');
-      const forbidden = earlierOurs ? (earlier!.description as string) : forbiddenDescription(scopes, applied);
-      op.responses = {
-        ...op.responses,
-        '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
-        '401': stepUpUnauthorized(
-          errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
-          applied,
-          op.responses?.['401'] as Json | undefined,
-        ),
-        ...(forbidden ? { '403': errorResponse('403', forbidden, ['WWW-Authenticate']) } : {}),
-        '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
-      };
-    }
+  for (const { path, method, operation } of operations(doc)) {
+    if (!Array.isArray(operation.security)) continue;
+    const op = operation as Json & { security: Requirement[]; responses?: Json };
+    const where = `${method.toUpperCase()} ${path}`;
+    const { alternatives, secured, anonymous, policies: applied } = translate(requirementsOf(op.security), where, { name, mode, policies, definedSchemes, scopesOnAnyScheme: anyScheme });
+    // The empty requirement goes last: clients (and Swagger UI) try the token schemes first.
+    const withoutEmpty = dedupe(alternatives).filter((r) => Object.keys(r).length > 0);
+    const hadEmpty = alternatives.some((r) => Object.keys(r).length === 0);
+    op.security = anonymous || hadEmpty ? [...withoutEmpty, {}] : withoutEmpty;
+    if (!secured) continue;
+    const scopes = [...new Set(op.security.flatMap((r) => r[name] ?? []))];
+    // A 403 of an earlier pass (policies already resolved into scopes) keeps what it said: finalizeSpec is idempotent.
+    const earlier = op.responses?.['403'] as Json | undefined;
+    const earlierOurs = applied.length === 0 && typeof earlier?.description === 'string' && JSON.stringify(earlier.content ?? {}).includes('#/components/schemas/AuthError');
+    const forbidden = earlierOurs ? (earlier!.description as string) : forbiddenDescription(scopes, applied);
+    op.responses = {
+      ...op.responses,
+      '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
+      '401': stepUpUnauthorized(
+        errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+        applied,
+        op.responses?.['401'] as Json | undefined,
+      ),
+      ...(forbidden ? { '403': errorResponse('403', forbidden, ['WWW-Authenticate']) } : {}),
+      '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
+    };
   }
 
   const components = ((doc.components as Json | undefined) ?? {}) as Json;
-  // All schemes stay defined in every mode (contract decision 10); the DPoP mode decides which ones operations offer.
-  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...securityDefinitions(options) };
+  // All schemes stay defined in every mode (docs/decisions.md D10); the DPoP mode decides which ones operations offer.
+  // The OAuth2 scheme offers every scope the app can require: the described ones and the policies' scopes.
+  const schemeOptions = { ...options, scopes: withPolicyScopes(options.scopes, policies) };
+  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...securityDefinitions(schemeOptions) };
   components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
   return doc as T;

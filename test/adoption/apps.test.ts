@@ -1,6 +1,7 @@
 /**
- * Adoption: two fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
- * CommonJS + Express 4 + `moduleResolution: node` (node10), and ES modules + Express 5 + `nodenext` — install the
+ * Adoption: four fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
+ * on TypeScript 5.9, CommonJS + Express 4 + `moduleResolution: node` (node10) and ES modules + Express 5 + `nodenext`;
+ * on TypeScript 7 (no node10 any more), CommonJS and ES modules, both `nodenext`, Express 5 — install the
  * packed tarball (pinned versions, the shared npm cache), build with tsoa and tsc, start the packaged development
  * issuer with `npx auth0-tsoa-api dev`, get tokens with `npx auth0-tsoa-api token`, and call the app over HTTP.
  */
@@ -15,6 +16,7 @@ import {
   packedTarball,
   PINNED,
   PINNED_EXPRESS4,
+  PINNED_TYPESCRIPT7,
   readmeInstall,
   readmeSnippets,
   seconds,
@@ -23,14 +25,23 @@ import {
 } from './support.js';
 
 interface AppKind {
+  /** Unique per app (folder names, logs). */
+  id: string;
   name: string;
+  /** The module system the app compiles to. */
   variant: 'cjs' | 'esm';
+  /** The README's `tsconfig.json (…)` variant it uses. */
+  tsconfig: 'cjs' | 'cjs-node10' | 'esm';
   pins: Record<string, string>;
 }
 
+const TS7 = { typescript: PINNED_TYPESCRIPT7 };
+
 const APPS: AppKind[] = [
-  { name: 'CommonJS + Express 4 + moduleResolution node (node10)', variant: 'cjs', pins: { ...PINNED, ...PINNED_EXPRESS4 } },
-  { name: 'ES modules + Express 5 + moduleResolution nodenext', variant: 'esm', pins: PINNED },
+  { id: 'cjs-ts5', name: 'CommonJS + Express 4 + TypeScript 5.9 + moduleResolution node (node10)', variant: 'cjs', tsconfig: 'cjs-node10', pins: { ...PINNED, ...PINNED_EXPRESS4 } },
+  { id: 'esm-ts5', name: 'ES modules + Express 5 + TypeScript 5.9 + moduleResolution nodenext', variant: 'esm', tsconfig: 'esm', pins: PINNED },
+  { id: 'cjs-ts7', name: 'CommonJS + Express 5 + TypeScript 7 + moduleResolution nodenext', variant: 'cjs', tsconfig: 'cjs', pins: { ...PINNED, ...TS7 } },
+  { id: 'esm-ts7', name: 'ES modules + Express 5 + TypeScript 7 + moduleResolution nodenext', variant: 'esm', tsconfig: 'esm', pins: { ...PINNED, ...TS7 } },
 ];
 
 /** What a shell gives a user: no inherited AUTH0_* or NODE_ENV from the test runner. */
@@ -69,11 +80,13 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
   const began = Date.now();
   const tarball = await packedTarball();
   timings.pack = seconds(began);
-  const dir = mkdtempSync(join(tmpdir(), `adoption-${kind.variant}-`));
+  const dir = mkdtempSync(join(tmpdir(), `adoption-${kind.id}-`));
   made.push(dir);
 
-  // The README's files for this kind of app.
-  const snippets = readmeSnippets().filter((s) => s.variant === undefined || s.variant === kind.variant || s.path === 'package.json');
+  // The README's files for this kind of app: tsconfig.json in the kind's variant, other variant files by module system.
+  const snippets = readmeSnippets().filter((s) =>
+    s.path === 'tsconfig.json' ? s.variant === kind.tsconfig : s.variant === undefined || s.variant === kind.variant || s.path === 'package.json',
+  );
   let scripts: Record<string, string> = {};
   for (const snippet of snippets) {
     if (snippet.path === 'package.json') {
@@ -93,7 +106,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
     join(dir, 'package.json'),
     JSON.stringify(
       {
-        name: `adoption-${kind.variant}`,
+        name: `adoption-${kind.id}`,
         version: '1.0.0',
         private: true,
         ...(kind.variant === 'esm' ? { type: 'module' } : {}),
@@ -148,15 +161,15 @@ const runs = new Map<string, Promise<AppRun>>();
 // Both apps are set up at once (npm and tsc wait on different things), each test then awaits its own.
 beforeAll(async () => {
   const began = Date.now();
-  for (const kind of APPS) runs.set(kind.variant, setUpApp(kind));
+  for (const kind of APPS) runs.set(kind.id, setUpApp(kind));
   const settled = await Promise.allSettled(runs.values());
   for (const [index, result] of settled.entries()) {
     if (result.status === 'fulfilled') {
       const t = result.value.timings;
-      console.log(`adoption ${APPS[index]!.variant}: ${Object.entries(t).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
+      console.log(`adoption ${APPS[index]!.id}: ${Object.entries(t).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
     }
   }
-  console.log(`adoption: both apps ready in ${seconds(began)} s`);
+  console.log(`adoption: ${APPS.length} apps ready in ${seconds(began)} s`);
 }, 900_000);
 
 afterAll(async () => {
@@ -173,11 +186,19 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
   let readWriteToken: string;
 
   beforeAll(async () => {
-    ({ dir, domain, url, readToken, writeOnlyToken, readWriteToken } = await runs.get(kind.variant)!);
+    ({ dir, domain, url, readToken, writeOnlyToken, readWriteToken } = await runs.get(kind.id)!);
   });
 
   const call = (path: string, token?: string, init: RequestInit = {}) =>
     fetch(`${url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
+
+  it(`compiles with TypeScript ${kind.pins.typescript} (the app's tsc) while the tsoa CLI uses the TypeScript 5 it depends on`, async () => {
+    const appTsc = await exec(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '--version'], { cwd: dir });
+    expect(appTsc.trim()).toBe(`Version ${kind.pins.typescript}`);
+    // The TypeScript the tsoa CLI resolves from its own folder (a nested copy when the app has 7).
+    const cliTs = await exec(process.execPath, ['-p', "require(require.resolve('typescript/package.json', { paths: [require.resolve('@tsoa/cli/package.json')] })).version"], { cwd: dir });
+    expect(cliTs.trim()).toMatch(/^5\./);
+  });
 
   it(`runs the package's ${kind.variant === 'cjs' ? 'CommonJS' : 'ES module'} build`, async () => {
     const resolved =

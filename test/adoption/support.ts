@@ -28,6 +28,8 @@ export const PINNED: Record<string, string> = {
   '@types/node': '20.19.43',
   'oidc-provider': '9.13.3',
 };
+/** TypeScript 7 (native compiler): the apps that use it pin this instead of PINNED.typescript. */
+export const PINNED_TYPESCRIPT7 = '7.0.2';
 export const PINNED_EXPRESS4: Record<string, string> = { express: '4.21.2', '@types/express': '4.17.25' };
 
 /** npm, quietly, with the machine's shared cache preferred over the network. */

@@ -21,6 +21,9 @@ import {
   type DpopKeyPair,
 } from '../../src/client/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { finalizeSpec } from '../../src/tsoa/index.js';
+import { SCOPES } from '../../src/demo/scopes.js';
+import { POLICIES } from '../../src/demo/policies.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 // @ts-expect-error: a plain .mjs script without type declarations
@@ -160,6 +163,45 @@ describe('@hey-api/openapi-ts 0.95 generated client', () => {
     const messages = await generated.sdk.getMessages!({ client });
     expect(messages.response.status).toBe(200);
     expect(sent.map((s) => s.status)).toEqual([401, 200, 200]);
+  });
+});
+
+describe('@hey-api/openapi-ts from an OpenAPI 3.1 document (tsoa 7.0.0-alpha.0, completed by finalizeSpec)', () => {
+  let sdk31: Generated;
+
+  beforeAll(async () => {
+    const raw = JSON.parse(await readFile(join(root, 'test/tsoa/fixtures/demo-openapi-3.1.json'), 'utf8')) as Record<string, unknown>;
+    const completed = finalizeSpec(raw, { scopes: SCOPES, policies: POLICIES });
+    expect(completed.openapi).toBe('3.1.0');
+    await writeFile(join(outDir, 'openapi-3.1.json'), JSON.stringify(completed));
+    await generateSdk({ input: join(outDir, 'openapi-3.1.json'), output: join(outDir, 'sdk31'), quiet: true });
+    sdk31 = {
+      sdk: await import(pathToFileURL(join(outDir, 'sdk31/sdk.gen.ts')).href),
+      client: await import(pathToFileURL(join(outDir, 'sdk31/client/index.ts')).href),
+    };
+  }, 120_000);
+
+  it('generates the operations with Bearer auth (scopes on the http schemes do not confuse it)', async () => {
+    const source = await readFile(join(outDir, 'sdk31/sdk.gen.ts'), 'utf8');
+    expect(source).toContain("scheme: 'bearer'");
+    expect(Object.keys(sdk31.sdk)).toEqual(expect.arrayContaining(['getMessages', 'postData', 'getPublic']));
+  });
+
+  it('Bearer through the auth callback → 200; DPoP through heyApiDpopInterceptor → 200', async () => {
+    const bearer = await issuer.token(AUDIENCE, { scope: 'read:messages' });
+    const ok = await sdk31.sdk.getMessages!({ client: sdk31.client.createClient(sdk31.client.createConfig({ baseUrl: demo.url, auth: () => bearer })) });
+    expect(ok.response.status).toBe(200);
+    expect(ok.data).toEqual({ messages: expect.any(Array) });
+
+    const token = await issuer.token(AUDIENCE, { cnf: { jkt }, scope: 'read:data write:data' });
+    const { sent, fetch } = recorder();
+    const client = sdk31.client.createClient(sdk31.client.createConfig({ baseUrl: demo.url, fetch }));
+    const dpop = heyApiDpopInterceptor(keys, () => token);
+    client.interceptors.request.use(dpop.request);
+    client.interceptors.response.use(dpop.response);
+    const created = await sdk31.sdk.postData!({ client, body: { name: 'from the 3.1 SDK' } });
+    expect(created.response.status).toBe(200);
+    expect(sent[0]!.authorization).toBe(`DPoP ${token}`);
   });
 });
 

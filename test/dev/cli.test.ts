@@ -3,12 +3,15 @@
  * settings and serves tokens until stopped, `token` prints one token alone on stdout, every mistake is one line.
  * Production-like refusals are in test/demo/startup.test.ts (issue 9 item 9); `setup` in ./setup.test.ts.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { createAuth0Api, errorHandler } from '../../src/express/index.js';
 import { buildOnce, cleanEnv, jwtPayload, ROOT, runCli, startDevCommand, type RunningDev } from './cli-support.js';
 
 const AUDIENCE = 'https://api.cli.test';
@@ -144,6 +147,68 @@ describe('dev, then token', () => {
   });
 });
 
+describe('dev keeps its signing key across restarts', () => {
+  /** A free port, so that the restarted issuer has the same domain. */
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  /**
+   * An app (real Express + createAuth0Api) that verified a token of the first issuer, then a token of the restarted
+   * one: the status of the second call.
+   */
+  async function statusAfterRestart(extra: string[]): Promise<{ first: number; second: number; kids: string[]; stdout: string }> {
+    const app = join(temp, `restart-${extra.length}`);
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    const port = String(await freePort());
+    const args = ['--port', port, '--scopes', 'read:messages', '--audience', AUDIENCE, ...extra];
+    let dev = await startDevCommand(args, { cwd: app });
+    const auth0 = createAuth0Api({ domain: dev.domain, audience: AUDIENCE, onEvent: () => {} });
+    const api = express();
+    auth0.install(api);
+    api.get('/m', auth0.requireAuth({ scopes: ['read:messages'] }), (_req, res) => void res.json({ ok: true }));
+    api.use(errorHandler());
+    const server = api.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m`;
+    const call = async (token: string) => (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status;
+    const kid = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')).kid as string;
+    try {
+      const before = (await runCli(['token', '--issuer', dev.domain, '--scope', 'read:messages'])).stdout.trim();
+      const first = await call(before);
+      const stdout = dev.stdout();
+      await dev.stop();
+      dev = await startDevCommand(args, { cwd: app });
+      const after = (await runCli(['token', '--issuer', dev.domain, '--scope', 'read:messages'])).stdout.trim();
+      return { first, second: await call(after), kids: [kid(before), kid(after)], stdout };
+    } finally {
+      await dev.stop();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('by default: the key is kept in node_modules/.cache (owner-only), the restarted issuer signs with it, the app keeps answering 200', async () => {
+    const { first, second, kids, stdout } = await statusAfterRestart([]);
+    expect([first, second]).toEqual([200, 200]);
+    expect(kids[1]).toBe(kids[0]);
+    expect(stdout).toContain('  signing key: node_modules/.cache/auth0-tsoa-api/dev-issuer-key.json (kept across restarts; --ephemeral-key for a new one each start)');
+    const file = join(temp, 'restart-0', 'node_modules/.cache/auth0-tsoa-api/dev-issuer-key.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('--ephemeral-key: a new key each start, nothing written; the app, which fetched the key set moments ago, refuses the new kid (the reason for the default)', async () => {
+    const { first, second, kids, stdout } = await statusAfterRestart(['--ephemeral-key']);
+    expect(kids[1]).not.toBe(kids[0]);
+    expect([first, second]).toEqual([200, 401]);
+    expect(stdout).toContain('  signing key: in memory (a new one each start)');
+    expect(existsSync(join(temp, 'restart-1', 'node_modules/.cache'))).toBe(false);
+  });
+});
+
 describe('dev finds the scopes', () => {
   const SPEC = {
     openapi: '3.0.0',
@@ -216,6 +281,15 @@ describe('dev: mistakes are one line and exit 1', () => {
     expect(lines[0]).toMatch(message);
   });
 
+  it('before the first build (tsoa.json, no spec yet): one line saying to build first or pass --scopes', async () => {
+    const app = join(temp, 'unbuilt');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'tsoa.json'), JSON.stringify({ spec: { outputDirectory: 'build', specVersion: 3 } }));
+    const run = await runCli(['dev', '--port', '0'], { cwd: app });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('auth0-tsoa-api dev: build/swagger.json not found: build first ("npm run build", or "npx tsoa spec"), or pass --scopes "a b" (or --spec path/to/openapi.json)\n');
+  });
+
   it('a port already taken', async () => {
     const run = await runCli(['dev', '--port', String(takenPort), '--scopes', 'a']);
     expect(run.code).toBe(1);
@@ -238,6 +312,8 @@ describe('dev: mistakes are one line and exit 1', () => {
     // The command's files alone in a folder with no node_modules above it, as in an app that did not install it.
     const lonely = join(temp, 'no-oidc-provider');
     cpSync(join(ROOT, 'build/dist/src/dev'), lonely, { recursive: true, filter: (path) => !path.endsWith('.map') });
+    // The framework-neutral core next to it (the OpenAPI walker), as in the package.
+    cpSync(join(ROOT, 'build/dist/src/core'), join(temp, 'core'), { recursive: true, filter: (path) => !path.endsWith('.map') });
     writeFileSync(join(lonely, 'package.json'), '{"type":"module"}');
     expect(readdirSync(lonely)).toContain('cli.js');
     const run = await runCli(['dev', '--port', '0', '--scopes', 'a'], { command: join(lonely, 'cli.js'), cwd: lonely });
