@@ -20,7 +20,7 @@ import type { AccessTokenClaims } from './access-token.js';
 export type ClaimValue = string | number | boolean;
 
 /**
- * A check on a verified token's claims, made with {@link claimEquals}, {@link claimIncludes}, {@link claimAnyOf} or
+ * A check on a verified token's claims, made with {@link claimEquals}, `claimIncludes`, {@link claimAnyOf} or
  * {@link claimCheck}. Typed by your claims interface: `claimCheck<MyClaims>((claims) => …)`.
  */
 export interface ClaimRule<C extends object = AccessTokenClaims> {
@@ -134,7 +134,7 @@ function isClaimValue(value: unknown): value is ClaimValue {
   return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
 }
 
-/** How {@link claimIncludes} and {@link claimAnyOf} read a string claim. */
+/** How `claimIncludes` and {@link claimAnyOf} read a string claim. */
 export interface ClaimValuesOptions {
   /**
    * Read a string claim as space-separated words (`"a b"` holds `a` and `b`). Default: only for `scope`, which is
@@ -216,6 +216,7 @@ export function claimEquals<C extends object = AccessTokenClaims>(name: string, 
  * ```
  */
 export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...values: ClaimValue[]): ClaimRule<C>;
+/** `claimIncludes` with {@link ClaimValuesOptions} last: `claimIncludes(name, 'a', 'b', { spaceDelimited: true })`. */
 export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...valuesThenOptions: [...ClaimValue[], ClaimValuesOptions]): ClaimRule<C>;
 export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...args: unknown[]): ClaimRule<C> {
   checkName('claimIncludes', name);
