@@ -223,47 +223,58 @@ for (let round = 0; round < REPEAT; round++) {
     floorRuns.es256.push(floorInstructions('es256', sampleProof, proofKey.jwk));
     log(`round ${round + 1} floors: RS256 verify ${(floorRuns.rs256.at(-1) / 1000).toFixed(1)} k, ES256 verify ${(floorRuns.es256.at(-1) / 1000).toFixed(1)} k`);
   }
-  for (const c of CASES) runs[c.id].push(await measure(c, round));
+  for (const c of CASES) {
+    runs[c.id].push(await measure(c, round));
+    report(false);
+  }
 }
 await issuer.close();
 
-const ir = Object.fromEntries(Object.entries(runs).map(([id, xs]) => [id, median(xs)]));
-const floors = { rs256: median(floorRuns.rs256), es256: median(floorRuns.es256) };
-const byId = Object.fromEntries(CASES.map((c) => [c.id, c]));
-const baseOf = (c) => caseId(c.app.id, 'public');
-/** Authentication of a case: its median minus its app's /api/public median (NaN when either was not run). */
-const auth = (id) => (byId[id] && ir[baseOf(byId[id])] !== undefined && byId[id].kind !== 'public' ? ir[id] - ir[baseOf(byId[id])] : NaN);
-const k = (x) => (Number.isFinite(x) ? (x / 1000).toFixed(1) : '–');
-const pct = (x) => `±${((x * 100) / 2).toFixed(1)} %`;
-const rows = CASES.map((c) => {
-  const a = auth(c.id);
-  const peer = c.app.peer ? auth(caseId(c.app.peer, c.kind)) : NaN;
-  const noop = c.app.noop ? auth(caseId(c.app.noop, c.kind)) : NaN;
-  const floor = FLOOR_OF[c.kind];
-  return `| ${c.label} | ${k(ir[c.id])} | ${runs[c.id].map(k).join(' / ')} (${pct(spread(runs[c.id]))}) | ${k(a)} | ${Number.isFinite(noop) ? k(a - noop) : '–'} | ${Number.isFinite(peer) ? `${(a / peer).toFixed(2)}×` : '–'} | ${floor && Number.isFinite(a) ? `${(a / floors[floor]).toFixed(2)}× ${floor.toUpperCase()}` : '–'} |`;
-});
-const m = { auth, floors };
-const targetRows = TARGETS.map((t) => {
-  const v = t.value(m);
-  const verdict = Number.isFinite(v) ? (v <= t.max ? 'PASS' : 'FAIL') : 'not run';
-  return { line: `| ${t.name} | ${Number.isFinite(v) ? `${v.toFixed(t.unit === '×' ? 2 : 1)}${t.unit}` : '–'} | ${verdict} |`, console: `${verdict.padEnd(7)} ${t.name}: ${Number.isFinite(v) ? v.toFixed(t.unit === '×' ? 2 : 1) + t.unit : '–'}` };
-});
-const md = [
-  '# Instructions per request — `npm run bench:instructions`',
-  '',
-  `- date: ${new Date().toISOString()}; code: commit ${commitOf()}; node ${process.version}, OpenSSL ${process.versions.openssl}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
-  `- valgrind callgrind (--smc-check=all-non-file), user-space instructions of the whole server process; warm-up ${WARM_RUNS} runs of ${WARM_N} requests on new connections, then ${N} counted (autocannon, 8 connections); ${REPEAT} round(s), medians; spread = (max − min) / 2 around the median. A major GC or a late JIT compile that falls inside one window is counted in that case (callgrind_annotate on bench/results/raw/callgrind/*.out.1 shows it)`,
-  `- floors (one sync \`crypto.verify\` of the token / proof the cases send): RS256 (RSA-2048) **${k(floors.rs256)} k** (${floorRuns.rs256.map(k).join(' / ')}), ES256 (P-256) **${k(floors.es256)} k** (${floorRuns.es256.map(k).join(' / ')})`,
-  '',
-  '| target (medians) | measured | verdict |',
-  '|---|---:|---|',
-  ...targetRows.map((r) => r.line),
-  '',
-  '| case | k instructions / request (median) | runs | authentication (− same app’s /api/public) | beyond no-op | vs peer | vs floor |',
-  '|---|---:|---:|---:|---:|---:|---:|',
-  ...rows,
-  '',
-];
-writeFileSync(subset ? join(here, 'results', 'raw', 'instructions-subset.md') : join(here, 'results', 'instructions.md'), md.join('\n'));
-console.log(md.join('\n'));
-for (const r of targetRows) console.log(r.console);
+/** Writes the results so far (after every case, so that a run stopped early leaves its figures). */
+function report(final) {
+  const ir = Object.fromEntries(Object.entries(runs).filter(([, xs]) => xs.length > 0).map(([id, xs]) => [id, median(xs)]));
+  const floors = { rs256: median(floorRuns.rs256), es256: median(floorRuns.es256) };
+  const byId = Object.fromEntries(CASES.map((c) => [c.id, c]));
+  const baseOf = (c) => caseId(c.app.id, 'public');
+  /** Authentication of a case: its median minus its app's /api/public median (NaN when either was not run). */
+  const auth = (id) => (byId[id] && ir[baseOf(byId[id])] !== undefined && byId[id].kind !== 'public' ? ir[id] - ir[baseOf(byId[id])] : NaN);
+  const k = (x) => (Number.isFinite(x) ? (x / 1000).toFixed(1) : '–');
+  const pct = (x) => `±${((x * 100) / 2).toFixed(1)} %`;
+  const rows = CASES.map((c) => {
+    const a = auth(c.id);
+    const peer = c.app.peer ? auth(caseId(c.app.peer, c.kind)) : NaN;
+    const noop = c.app.noop ? auth(caseId(c.app.noop, c.kind)) : NaN;
+    const floor = FLOOR_OF[c.kind];
+    return `| ${c.label} | ${k(ir[c.id])} | ${runs[c.id].map(k).join(' / ')} (${pct(spread(runs[c.id]))}) | ${k(a)} | ${Number.isFinite(noop) ? k(a - noop) : '–'} | ${Number.isFinite(peer) ? `${(a / peer).toFixed(2)}×` : '–'} | ${floor && Number.isFinite(a) ? `${(a / floors[floor]).toFixed(2)}× ${floor.toUpperCase()}` : '–'} |`;
+  });
+  const m = { auth, floors };
+  const targetRows = TARGETS.map((t) => {
+    const v = t.value(m);
+    const verdict = Number.isFinite(v) ? (v <= t.max ? 'PASS' : 'FAIL') : 'not run';
+    return { line: `| ${t.name} | ${Number.isFinite(v) ? `${v.toFixed(t.unit === '×' ? 2 : 1)}${t.unit}` : '–'} | ${verdict} |`, console: `${verdict.padEnd(7)} ${t.name}: ${Number.isFinite(v) ? v.toFixed(t.unit === '×' ? 2 : 1) + t.unit : '–'}` };
+  });
+  const md = [
+    '# Instructions per request — `npm run bench:instructions`',
+    '',
+    ...(final ? [] : ['**Partial: the run is still going (or was stopped); rounds so far.**', '']),
+    `- date: ${new Date().toISOString()}; code: commit ${commitOf()}; node ${process.version}, OpenSSL ${process.versions.openssl}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `- valgrind callgrind (--smc-check=all-non-file), user-space instructions of the whole server process; warm-up ${WARM_RUNS} runs of ${WARM_N} requests on new connections, then ${N} counted (autocannon, 8 connections); ${Math.max(...Object.values(runs).map((xs) => xs.length))} of ${REPEAT} round(s), medians; spread = (max − min) / 2 around the median. A major GC or a late JIT compile that falls inside one window is counted in that case (callgrind_annotate on bench/results/raw/callgrind/*.out.1 shows it)`,
+    `- floors (one sync \`crypto.verify\` of the token / proof the cases send): RS256 (RSA-2048) **${k(floors.rs256)} k** (${floorRuns.rs256.map(k).join(' / ')}), ES256 (P-256) **${k(floors.es256)} k** (${floorRuns.es256.map(k).join(' / ')})`,
+    '',
+    '| target (medians) | measured | verdict |',
+    '|---|---:|---|',
+    ...targetRows.map((r) => r.line),
+    '',
+    '| case | k instructions / request (median) | runs | authentication (− same app’s /api/public) | beyond no-op | vs peer | vs floor |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  ];
+  writeFileSync(subset ? join(here, 'results', 'raw', 'instructions-subset.md') : join(here, 'results', 'instructions.md'), md.join('\n'));
+  if (final) {
+    console.log(md.join('\n'));
+    for (const r of targetRows) console.log(r.console);
+  }
+}
+report(true);
+
