@@ -5,6 +5,7 @@
 //   npm run bench:instructions               (REPEAT=3: every target case three times, medians, PASS/FAIL)
 //   CASES=public,ours-bearer-unique REPEAT=1 node bench/instructions.mjs     (a subset while iterating)
 //   APPS=ours,koa,hapi ...                    (only the apps named; a framework is one row of APPS below)
+//   N=2000 OTHERS_ROUNDS=1 ...                (a shorter run: 2,000 counted requests; no-op and peer apps once)
 //
 // Each case's server runs under `valgrind --tool=callgrind --instr-atstart=no --smc-check=all-non-file`. Warm-up:
 // WARM_RUNS runs of WARM_N requests, each run on new connections (five of 2,000: one run of 10,000 on the same
@@ -217,6 +218,8 @@ const sampleProof = mintProof(proofKey, 'GET', `http://127.0.0.1:${PORT}/api/pri
 const floorRuns = { rs256: [], es256: [] };
 const runs = Object.fromEntries(CASES.map((c) => [c.id, []]));
 const FLOOR_ROUNDS = Number(process.env.FLOOR_ROUNDS ?? 1);
+// OTHERS_ROUNDS=n: the no-op and peer apps (whose code this project does not change) in the first n rounds only.
+const OTHERS_ROUNDS = Number(process.env.OTHERS_ROUNDS ?? REPEAT);
 for (let round = 0; round < REPEAT; round++) {
   if (round < FLOOR_ROUNDS) {
     floorRuns.rs256.push(floorInstructions('rs256', token, key.publicJwk));
@@ -224,6 +227,7 @@ for (let round = 0; round < REPEAT; round++) {
     log(`round ${round + 1} floors: RS256 verify ${(floorRuns.rs256.at(-1) / 1000).toFixed(1)} k, ES256 verify ${(floorRuns.es256.at(-1) / 1000).toFixed(1)} k`);
   }
   for (const c of CASES) {
+    if (round >= OTHERS_ROUNDS && c.app.id !== 'ours') continue;
     runs[c.id].push(await measure(c, round));
     report(false);
   }
@@ -258,7 +262,7 @@ function report(final) {
     '',
     ...(final ? [] : ['**Partial: the run is still going (or was stopped); rounds so far.**', '']),
     `- date: ${new Date().toISOString()}; code: commit ${commitOf()}; node ${process.version}, OpenSSL ${process.versions.openssl}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    `- valgrind callgrind (--smc-check=all-non-file), user-space instructions of the whole server process; warm-up ${WARM_RUNS} runs of ${WARM_N} requests on new connections, then ${N} counted (autocannon, 8 connections); ${Math.max(...Object.values(runs).map((xs) => xs.length))} of ${REPEAT} round(s), medians; spread = (max − min) / 2 around the median. A major GC or a late JIT compile that falls inside one window is counted in that case (callgrind_annotate on bench/results/raw/callgrind/*.out.1 shows it)`,
+    `- valgrind callgrind (--smc-check=all-non-file), user-space instructions of the whole server process; warm-up ${WARM_RUNS} runs of ${WARM_N} requests on new connections, then ${N} counted (autocannon, 8 connections); ${Math.max(...Object.values(runs).map((xs) => xs.length))} of ${REPEAT} round(s)${OTHERS_ROUNDS < REPEAT ? ` (no-op and peer apps: ${OTHERS_ROUNDS})` : ''}, medians; spread = (max − min) / 2 around the median. A major GC or a late JIT compile that falls inside one window is counted in that case (callgrind_annotate on bench/results/raw/callgrind/*.out.1 shows it)`,
     `- floors (one sync \`crypto.verify\` of the token / proof the cases send): RS256 (RSA-2048) **${k(floors.rs256)} k** (${floorRuns.rs256.map(k).join(' / ')}), ES256 (P-256) **${k(floors.es256)} k** (${floorRuns.es256.map(k).join(' / ')})`,
     '',
     '| target (medians) | measured | verdict |',
