@@ -84,7 +84,7 @@ export function decodeAccessToken(token: string, algorithms: readonly Algorithm[
   }
   const kid = header.kid;
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) throw invalid('token.kid_missing', 'The access token has no usable kid');
-  return { ...parsed, alg: alg as Algorithm, kid };
+  return { header, payload: parsed.payload, signingInput: parsed.signingInput, signature: parsed.signature, alg: alg as Algorithm, kid };
 }
 
 /** What {@link checkClaims} checks the claims against. */
@@ -114,13 +114,23 @@ export function timeClaimsHold(claims: Pick<AccessTokenClaims, 'exp' | 'iat'>, r
   return !expired(claims.exp, rules.clockTolerance, now) && !tooOld(claims.iat, rules.maxTokenAge, rules.clockTolerance, now);
 }
 
+/** `aud` (a string or an array of strings only) names one of `audiences`. */
+function audienceAccepted(aud: unknown, audiences: readonly string[]): boolean {
+  if (typeof aud === 'string') return audiences.includes(aud);
+  if (!Array.isArray(aud)) return false;
+  let found = false;
+  for (const a of aud) {
+    if (typeof a !== 'string') return false;
+    if (!found && audiences.includes(a)) found = true;
+  }
+  return found;
+}
+
 /** The claim rules, separate from the signature so that they are testable and run before any key lookup. */
 export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules, now = nowSeconds()): AccessTokenClaims {
   const skew = rules.clockTolerance;
   if (payload.iss !== rules.issuer) throw invalid('token.iss', 'The access token issuer is not accepted');
-  const aud = payload.aud;
-  const audList = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : undefined;
-  if (!audList || !audList.some((a) => rules.audiences.includes(a))) throw invalid('token.aud', 'The access token audience is not accepted');
+  if (!audienceAccepted(payload.aud, rules.audiences)) throw invalid('token.aud', 'The access token audience is not accepted');
   if (!isNumericDate(payload.exp)) throw invalid('token.exp_missing', 'The access token has no valid exp claim');
   if (expired(payload.exp, skew, now)) throw invalid('token.expired', 'The access token expired');
   if (payload.nbf !== undefined) {

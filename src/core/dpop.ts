@@ -14,10 +14,23 @@ export function replayRecord(proof: VerifiedProof, claims: Pick<AccessTokenClaim
   // JSON.stringify escapes lone surrogates (ES2019), so distinct jti strings hash differently (contract decision
   // 21); a plain UTF-8 encoding would turn every lone surrogate into U+FFFD and make distinct proofs collide.
   const key = hash('sha256', JSON.stringify([proof.thumbprint, proof.jti]), 'base64url');
-  const owner = hash('sha256', JSON.stringify([claims.iss, claims.sub]), 'base64url');
+  const owner = ownerOf(claims.iss, claims.sub);
   // Live for the proof's whole iat window by this clock, plus the skew other instances may have.
   const ttlMs = Math.max(proofAcceptedUntil(proof.iat, config.dpop.iatOffset) - nowMs, 1000) + config.clockTolerance * 1000;
   return { key, owner, iat: proof.iat, ttlMs };
+}
+
+// The last owner hashed: a client's proofs come with the same token, so the same (iss, sub) — compared, not rehashed.
+let lastIss: unknown;
+let lastSub: unknown;
+let lastOwner = '';
+function ownerOf(iss: unknown, sub: unknown): string {
+  if (iss !== lastIss || sub !== lastSub || lastOwner === '') {
+    lastOwner = hash('sha256', JSON.stringify([iss, sub]), 'base64url');
+    lastIss = iss;
+    lastSub = sub;
+  }
+  return lastOwner;
 }
 
 /** Proof checks, nonces and replay protection. */

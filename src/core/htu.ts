@@ -48,9 +48,28 @@ export function normalizeHtu(value: string): string | undefined {
   return normalized.length <= MAX_HTU_LENGTH ? normalized : undefined;
 }
 
+/**
+ * Normalized forms of recent values (a route's URL and its clients' `htu`s repeat on every request; each normalization
+ * parses a URL). Only short values, at most {@link MEMO_SIZE} of them, oldest first out: a few KB at most.
+ */
+const MEMO_SIZE = 256;
+const MEMO_MAX_LENGTH = 512;
+const memo = new Map<string, string | null>();
+
+function normalizedOnce(value: string): string | undefined {
+  const known = memo.get(value);
+  if (known !== undefined) return known ?? undefined;
+  const normalized = normalizeHtu(value);
+  if (value.length <= MEMO_MAX_LENGTH) {
+    if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value as string);
+    memo.set(value, normalized ?? null);
+  }
+  return normalized;
+}
+
 /** True when the proof's `htu` names the same resource as the request URL. */
 export function htuMatches(proofHtu: unknown, requestUrl: string): boolean {
   if (typeof proofHtu !== 'string') return false;
-  const a = normalizeHtu(proofHtu);
-  return a !== undefined && a === normalizeHtu(requestUrl);
+  const a = normalizedOnce(proofHtu);
+  return a !== undefined && a === normalizedOnce(requestUrl);
 }

@@ -69,6 +69,16 @@ export class IssuerPool {
     return this.client(origin);
   }
 
+  /**
+   * Loads discovery and keys of every configured domain (none with a resolver: its domains are known per request).
+   * Rejects with the first 503 AuthError when a provider cannot be reached; the others are still loaded.
+   */
+  async ready(): Promise<void> {
+    const results = await Promise.allSettled(this.configuredOrigins().map((origin) => this.client(origin).ready()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   /** The client for `origin` if one exists (never creates one). */
   peek(origin: string): IssuerClient | undefined {
     return this.used(origin, this.clients.get(origin));

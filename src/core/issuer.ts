@@ -133,6 +133,27 @@ export class IssuerClient {
     }
   }
 
+  /**
+   * The discovery document {@link getDiscovery} would give now without waiting (fresh, or stale within
+   * `maxStaleness`), or undefined when it has to be loaded. Never waits.
+   */
+  discoveryNow(): Discovery | undefined {
+    return this.discovery.usable();
+  }
+
+  /**
+   * Loads the discovery document and the key set now (the `ready()` of an API), so that the first request waits for
+   * neither. Rejects with the same 503 AuthError a request would get while the provider cannot be reached.
+   */
+  async ready(): Promise<void> {
+    try {
+      await this.discovery.get();
+      await this.keys.get();
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
   /** The discovery document if one is loaded (fresh or stale); never fetches. */
   peekDiscovery(): Discovery | undefined {
     return this.discovery.peek();

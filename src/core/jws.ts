@@ -122,8 +122,39 @@ export interface ParsedJws {
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
+ * Decoded headers by their base64url text. Tokens of one issuer share a handful of headers, and a client's DPoP proofs
+ * all carry the same one (its `jwk` included): decoding each once saves a base64url pass, a UTF-8 check and a
+ * `JSON.parse` per request, and gives later steps the same object to key their own memos on (see
+ * {@link importPublicJwk}). The objects are deeply frozen: every request that sends the text shares them. Bounded,
+ * oldest first out; a flood of distinct headers only makes misses.
+ */
+const HEADER_MEMO_SIZE = 256;
+const headerMemo = new Map<string, Readonly<Record<string, unknown>>>();
+
+function decodeHeader(h: string): Record<string, unknown> | undefined {
+  const known = headerMemo.get(h);
+  if (known !== undefined) return known;
+  const header = jsonObject(Buffer.from(h, 'base64url'));
+  if (header === undefined) return undefined;
+  deepFreeze(header);
+  if (headerMemo.size >= HEADER_MEMO_SIZE) headerMemo.delete(headerMemo.keys().next().value as string);
+  headerMemo.set(h, header);
+  return header;
+}
+
+/** Freezes a JSON value and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+/**
  * Splits and decodes a compact JWS: exactly three canonical base64url segments, a JSON-object header and a
- * JSON-object payload. Throws a {@link JwsError}. Trusts nothing: the signature is not checked here.
+ * JSON-object payload. Throws a {@link JwsError}. Trusts nothing: the signature is not checked here. The header is
+ * deeply frozen (shared by every JWS with the same header text).
  */
 export function parseCompactJws(text: string): ParsedJws {
   if (typeof text !== 'string' || !COMPACT.test(text)) throw new JwsError('malformed');
@@ -136,7 +167,7 @@ export function parseCompactJws(text: string): ParsedJws {
   // so without this check 15 other strings would carry the same signature. (COMPACT has checked the alphabet: a
   // second scan of ~1 KB per segment would cost more than the rest of this check.)
   if (!canonicalEnd(h) || !canonicalEnd(p) || !canonicalEnd(s)) throw new JwsError('malformed');
-  const header = jsonObject(Buffer.from(h, 'base64url'));
+  const header = decodeHeader(h);
   if (!header) throw new JwsError('header');
   const payload = jsonObject(Buffer.from(p, 'base64url'));
   if (!payload) throw new JwsError('payload');
@@ -164,20 +195,39 @@ export function hasUnsupportedHeader(header: Record<string, unknown>): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Keys
 
+/** What {@link keyFitsAlgorithm} reads of a key, read once per key: each read of `asymmetricKeyDetails` is a call
+ * into C++ that builds a new object (with a BigInt exponent for RSA) — per request, it cost more than a cache hit. */
+interface KeyFacts {
+  type: string | undefined;
+  modulusLength: number;
+  namedCurve: string | undefined;
+}
+const keyFacts = new WeakMap<KeyObject, KeyFacts>();
+
+function factsOf(key: KeyObject): KeyFacts {
+  let facts = keyFacts.get(key);
+  if (facts === undefined) {
+    const details = key.asymmetricKeyDetails;
+    facts = { type: key.asymmetricKeyType, modulusLength: details?.modulusLength ?? 0, namedCurve: details?.namedCurve };
+    keyFacts.set(key, facts);
+  }
+  return facts;
+}
+
 /** Whether `key` may verify `alg` (RFC 7518 §3): key type, RSA size ≥ 2048 bits, exact EC curve. */
 export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   const spec = SPECS[alg];
   if (spec === undefined || key?.type !== 'public') return false;
-  const type = key.asymmetricKeyType;
+  const facts = factsOf(key);
   switch (spec.kind) {
     case 'rsa':
     case 'pss':
       // An `rsa` key for PS* too (as jose on Node 20): JWK import never yields `rsa-pss` keys.
-      return type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+      return facts.type === 'rsa' && facts.modulusLength >= 2048;
     case 'ec':
-      return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === spec.curve;
+      return facts.type === 'ec' && facts.namedCurve === spec.curve;
     case 'ed25519':
-      return type === 'ed25519';
+      return facts.type === 'ed25519';
   }
 }
 
@@ -290,6 +340,13 @@ export interface KeyImportCache {
  * reused. Throws a {@link JwkError}.
  */
 export function importPublicJwk(jwk: unknown, bounds: JwkBounds, alg?: string, cache?: KeyImportCache): ImportedKey {
+  // A frozen jwk (a memoized header's, see parseCompactJws) cannot change: its checks and import are done once.
+  const frozen = jwk !== null && typeof jwk === 'object' && Object.isFrozen(jwk);
+  const known = frozen ? importedJwks.get(jwk) : undefined;
+  if (known !== undefined && known.bounds === bounds) {
+    if (alg !== undefined && (!algorithmFitsMembers(alg, known.required) || !keyFitsAlgorithm(known.imported.key, alg))) throw new JwkError('alg_mismatch');
+    return known.imported;
+  }
   const required = checkJwkMembers(jwk, bounds);
   if (alg !== undefined && !algorithmFitsMembers(alg, required)) throw new JwkError('alg_mismatch');
   const thumbprint = thumbprintOfMembers(required);
@@ -303,8 +360,13 @@ export function importPublicJwk(jwk: unknown, bounds: JwkBounds, alg?: string, c
     cache?.set(thumbprint, key);
   }
   if (alg !== undefined && !keyFitsAlgorithm(key, alg)) throw new JwkError('alg_mismatch');
-  return { key, thumbprint };
+  const imported = { key, thumbprint };
+  if (frozen) importedJwks.set(jwk, { bounds, required, imported });
+  return imported;
 }
+
+/** Imports of frozen JWK objects (held as long as the header memo holds their header). */
+const importedJwks = new WeakMap<object, { bounds: JwkBounds; required: Record<string, string>; imported: ImportedKey }>();
 
 /** Whether checked members can serve `alg` (cheap pre-import check; the imported key is checked again). */
 function algorithmFitsMembers(alg: string, required: Record<string, string>): boolean {

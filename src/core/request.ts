@@ -21,7 +21,7 @@ export interface RequestContext {
 
 /** An authenticated request. */
 export interface VerifiedRequest<C extends AccessTokenClaims = AccessTokenClaims> {
-  /** The verified claims (a copy of this request's own: handlers may add members). */
+  /** The verified claims; deeply frozen when they come from the verified-token cache (shared by every request that presents the token, so a hit allocates nothing): copy them to add members. */
   claims: C;
   /** The access token as sent. */
   token: string;

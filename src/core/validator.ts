@@ -206,6 +206,15 @@ export class ApiValidator {
     return first === undefined ? undefined : this.issuers.client(first).getDiscovery();
   }
 
+  /**
+   * Loads discovery and keys of every configured domain now, so that the first request fetches nothing. Resolves
+   * when loaded; rejects with a 503 AuthError (`provider.unavailable`) when a provider cannot be reached — requests
+   * then answer 503 until it is back, so an app may log the rejection and serve anyway.
+   */
+  ready(): Promise<void> {
+    return this.issuers.ready();
+  }
+
   /** Sizes of the bounded caches (diagnostics and benchmarks). */
   stats(): { tokenCache: number } {
     return { tokenCache: this.tokens.cacheSize };

@@ -134,6 +134,8 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
         )
       : undefined;
     setRelay(relay);
+    // Discovery and keys before the first request; a provider down now is one warning, and requests answer 503 until it is back.
+    await auth0.ready().catch((error: Error) => options.quiet || console.warn(`auth0-tsoa-api: the identity provider is not reachable yet (${error.message}); requests answer 503 until it is`));
 
     // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
     const docsClientId = issuer ? issuer.spaClientId : config.docsClientId;

@@ -129,6 +129,9 @@ export class Auth0Api {
     return memoStore(req)[MEMO]?.api ?? Auth0Api.fromApp(req.app);
   }
 
+  /** Loads discovery and keys before the first request (see `ApiValidator.ready`); rejects with a 503 AuthError while the provider is down. */
+  ready = (): Promise<void> => this.validator.ready();
+
   /**
    * Registers this API on an Express app: tsoa's `expressAuthentication` finds it there, requests with ambiguous
    * framing (two Host lines, absolute-form targets) are refused with 400, and the RFC 9728 metadata document is

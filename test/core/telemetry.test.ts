@@ -153,24 +153,25 @@ async function refusal(promise: Promise<unknown>): Promise<AuthError> {
 const authSpans = (spans: ReadableSpan[]) => spans.filter((s) => s.name === SPANS.authenticate);
 
 describe('authentication', () => {
-  it('success: attempts and duration per scheme, a cache miss then a hit, one JWKS fetch, one span per request', async () => {
+  it('success: attempts and duration per scheme, cache misses then a hit, one JWKS fetch, one span per request', async () => {
     const v = validator();
     const bearer = await token();
-    await v.verifyRequest(request({ authorization: `Bearer ${bearer}` }));
-    await v.verifyRequest(request({ authorization: `Bearer ${bearer}` }));
+    // Cached on its second verification (admission on second use, src/core/token-cache.ts): miss, miss, hit.
+    for (let i = 0; i < 3; i++) await v.verifyRequest(request({ authorization: `Bearer ${bearer}` }));
     const c = await collect();
 
-    expect(c.points(INSTRUMENTS.authenticationAttempts)).toEqual([{ attributes: { 'auth.scheme': 'bearer', 'auth.outcome': 'success' }, value: 2 }]);
+    expect(c.points(INSTRUMENTS.authenticationAttempts)).toEqual([{ attributes: { 'auth.scheme': 'bearer', 'auth.outcome': 'success' }, value: 3 }]);
     const [duration] = c.points(INSTRUMENTS.authenticationDuration);
-    expect(duration).toMatchObject({ attributes: { 'auth.scheme': 'bearer', 'auth.outcome': 'success' }, value: 2 });
+    expect(duration).toMatchObject({ attributes: { 'auth.scheme': 'bearer', 'auth.outcome': 'success' }, value: 3 });
     expect(duration!.sum).toBeGreaterThan(0);
     expect(duration!.sum).toBeLessThan(5); // seconds, not milliseconds
-    expect(c.value(INSTRUMENTS.tokenCacheLookups, { 'auth.cache.result': 'miss' })).toBe(1);
+    expect(c.value(INSTRUMENTS.tokenCacheLookups, { 'auth.cache.result': 'miss' })).toBe(2);
     expect(c.value(INSTRUMENTS.tokenCacheLookups, { 'auth.cache.result': 'hit' })).toBe(1);
     expect(c.points(INSTRUMENTS.jwksFetches)).toEqual([{ attributes: { 'auth.outcome': 'success' }, value: 1 }]);
 
     const spans = authSpans(c.spans);
     expect(spans.map((s) => s.attributes)).toEqual([
+      { 'auth.scheme': 'bearer', 'auth.outcome': 'success', 'auth.cache.result': 'miss', 'auth.issuer': issuer.origin },
       { 'auth.scheme': 'bearer', 'auth.outcome': 'success', 'auth.cache.result': 'miss', 'auth.issuer': issuer.origin },
       { 'auth.scheme': 'bearer', 'auth.outcome': 'success', 'auth.cache.result': 'hit', 'auth.issuer': issuer.origin },
     ]);
@@ -305,7 +306,8 @@ describe('DPoP replay checks', () => {
     const checks = c.spans.filter((s) => s.name === SPANS.replayCheck);
     expect(checks.map((s) => s.attributes)).toEqual([{ 'auth.outcome': 'fresh' }, { 'auth.outcome': 'replay' }]);
     expect(checks.map((s) => s.parentSpanContext?.spanId)).toEqual(auths.map((s) => s.spanContext().spanId));
-    expect(auths[1]!.attributes).toMatchObject({ 'auth.scheme': 'dpop', 'auth.failure.reason': 'proof.replay', 'auth.cache.result': 'hit' });
+    // The token's second use: verified again, then cached (admission on second use, src/core/token-cache.ts).
+    expect(auths[1]!.attributes).toMatchObject({ 'auth.scheme': 'dpop', 'auth.failure.reason': 'proof.replay', 'auth.cache.result': 'miss' });
   });
 
   it('store error (Redis unreachable): counted as error, the request is a 503', async () => {
