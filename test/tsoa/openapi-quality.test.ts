@@ -30,6 +30,7 @@ const SECURED: Record<string, string[]> = {
   'GET /api/feed': [], // optional: also lists the empty requirement {} (checked below)
   'GET /api/orgs/{orgId}/messages': ['read:messages'], // and the organization of the path (policy orgMember)
   'GET /api/payments': ['read:data'], // and a recent multi-factor sign-in (policy recentMfa, step-up)
+  'GET /api/relay': ['read:messages'], // token exchange for the downstream API (404 without DOWNSTREAM_URL)
 };
 /** Operations that serve anonymous callers: their security ends with the empty requirement `{}`. */
 const OPTIONAL = ['GET /api/feed'];
