@@ -121,7 +121,7 @@ function packageRoot(): string {
 }
 
 /** The browser files, by URL name. `dpop.js` is the compiled client helper, which imports nothing. */
-function assetFiles(): Record<string, string[]> {
+export function assetFiles(): Record<string, string[]> {
   const root = packageRoot();
   return {
     'swagger-dpop-plugin.js': [join(root, 'static/swagger-dpop-plugin.js')],
