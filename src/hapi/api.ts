@@ -234,8 +234,7 @@ export class HapiAuth0Api {
     const response = h.response(await this.validator.protectedResourceMetadata(url, { documentationUrl: docs, scopes: this.scopeNames }));
     if (this.validator.config.publicUrl) return response.header('Cache-Control', 'public, max-age=300');
     response.header('Cache-Control', 'private, max-age=300');
-    for (const name of ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Prefix']) response.vary(name);
-    return response;
+    return response.header('Vary', 'Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix');
   }
 
   /** True when the `policies` option defines `name` (tsoa's security names). */
