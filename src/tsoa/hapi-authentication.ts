@@ -22,8 +22,11 @@ export interface HapiAuthenticationOptions {
   securityNames?: readonly string[];
 }
 
-/** The signature tsoa calls: resolves with the claims (tsoa's `request.user`), undefined for an anonymous caller. */
-export type HapiAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims | undefined>;
+/**
+ * The signature tsoa calls: resolves with the claims (tsoa's `request.user`), or null for an anonymous caller of an
+ * `-optional` operation (tsoa runs it as a hapi `pre` method, which must not return undefined).
+ */
+export type HapiAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims | null>;
 
 /** A 500 naming the fix: tsoa's hapi route makes it a Boom, the plugin's error rendering logs it. */
 function setupError(message: string): Error {
@@ -56,6 +59,6 @@ export function createHapiAuthentication(api?: HapiAuth0Api | (() => HapiAuth0Ap
     const meaning = meaningOf(resolved, securityName);
     if (typeof meaning === 'string') throw setupError(meaning);
     const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
-    return result?.claims;
+    return result?.claims ?? null;
   };
 }
