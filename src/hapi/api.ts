@@ -17,6 +17,7 @@ import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/request-co
 import { compileTrustProxy, type TrustProxySetting } from '../core/trust-proxy.js';
 import { bodyCarriesToken, incomingRequest } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
+import { jsonClientErrors } from '../express/error-handler.js';
 
 /** The plugin's and the auth scheme's name; `route.options.plugins[PLUGIN_NAME]` holds a route's requirement. */
 export const PLUGIN_NAME = 'auth0-tsoa-api';
@@ -104,12 +105,16 @@ export class HapiAuth0Api {
   /**
    * What the plugin does: the `auth0-tsoa-api` scheme and an `auth0` strategy; a 400 for ambiguous framing (two Host
    * lines, absolute-form targets: docs/decisions.md D20); the RFC 9728 route; every error as JSON, with an
-   * AuthError's challenges; the body limit on routes that keep hapi's default (registered before or after).
+   * AuthError's challenges, parse errors and oversized headers (431) included; the body limit on routes that keep
+   * hapi's default (registered before or after).
    */
   register(server: Server): void {
     server.expose('api', this);
     server.auth.scheme(PLUGIN_NAME, (_server, options) => this.scheme((options ?? {}) as HapiRequirement));
     server.auth.strategy('auth0', PLUGIN_NAME);
+    // hapi answers every parse error, oversized headers too, with an empty 400; Express (Node) says 431, in JSON here.
+    server.listener.removeAllListeners('clientError');
+    jsonClientErrors(server.listener);
     server.ext('onRequest', (request, h) => {
       try {
         checkFraming({ rawHeaders: request.raw.req.rawHeaders ?? [], target: request.raw.req.url || '/' });
@@ -128,10 +133,7 @@ export class HapiAuth0Api {
       }
       return h.continue;
     });
-    server.ext('onPreResponse', (request, h) => {
-      const state = stateOf(request);
-      return renderError(request, h, (error) => this.validator.answered(error, this.publicUrl(request) ?? ''), state.auth?.responseHeaders, this.rendering);
-    });
+    server.ext('onPreResponse', (request, h) => renderError(request, h, stateOf(request).auth?.responseHeaders, this.rendering));
     const path = this.validator.config.resourceMetadataPath;
     if (path) server.route({ method: 'GET', path, options: { auth: false }, handler: (request, h) => this.metadata(request, h) });
     const limit = (route: RequestRoute) => {
@@ -210,14 +212,6 @@ export class HapiAuth0Api {
       return this.validator.isAnonymous(incoming);
     } catch {
       return false;
-    }
-  }
-
-  private publicUrl(request: Request): string | undefined {
-    try {
-      return publicRequestUrl(incomingRequest(request), { publicUrl: this.validator.config.publicUrl, ...this.settings });
-    } catch {
-      return undefined; // a bad Host only costs the resource_metadata parameter
     }
   }
 

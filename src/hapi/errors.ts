@@ -29,15 +29,10 @@ function keptHeaders(headers: Record<string, unknown>): Record<string, string> {
 
 /**
  * The `onPreResponse` step: rewrites an error response (a Boom) to the JSON shape, adds `extraHeaders` (the next
- * `DPoP-Nonce` of a verified request) to every response. `answer` gives an unanswered AuthError this API's response.
+ * `DPoP-Nonce` of a verified request) to every response. An AuthError thrown by a handler (no response of its own)
+ * gets `errorResponse()`'s defaults, as on Express.
  */
-export function renderError(
-  request: Request,
-  h: ResponseToolkit,
-  answer: (error: AuthError) => AuthError,
-  extraHeaders: Readonly<Record<string, string>> | undefined,
-  options: ErrorRenderingOptions,
-): Lifecycle.ReturnValue {
+export function renderError(request: Request, h: ResponseToolkit, extraHeaders: Readonly<Record<string, string>> | undefined, options: ErrorRenderingOptions): Lifecycle.ReturnValue {
   const response = request.response as (ResponseObject & { isBoom?: false }) | Boom | null;
   if (!response?.isBoom) {
     if (response && extraHeaders) for (const name in extraHeaders) (response as ResponseObject).header(name, extraHeaders[name]!);
@@ -49,7 +44,7 @@ export function renderError(
   let headers: Record<string, string>;
   let body: unknown;
   if (auth) {
-    const answered = responseOf(auth.response ? auth : answer(auth));
+    const answered = responseOf(auth);
     ({ status, body } = answered);
     headers = { ...answered.headers };
   } else {

@@ -9,11 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
 import Hapi from '@hapi/hapi';
+import Boom from '@hapi/boom';
 import * as dpop from 'dpop';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import { createAuth0Api as createExpressApi, errorHandler, getAuth as getExpressAuth, getOptionalAuth as getExpressOptionalAuth, notFoundHandler } from '../../src/express/index.js';
+import { createAuth0Api as createExpressApi, errorHandler, getAuth as getExpressAuth, getOptionalAuth as getExpressOptionalAuth, jsonClientErrors, notFoundHandler } from '../../src/express/index.js';
 import { createAuth0Api, getAuth, getOptionalAuth, type HapiApiOptions } from '../../src/hapi/index.js';
-import type { ApiOptions } from '../../src/core/index.js';
+import { AuthError, type ApiOptions } from '../../src/core/index.js';
 import type { TrustProxySetting } from '../../src/core/trust-proxy.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/challenges.js';
@@ -44,7 +45,7 @@ async function startPair(apiOptions: ApiOptions, trustProxy?: TrustProxySetting)
   const auth0e = createExpressApi(apiOptions);
   const app = express();
   if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
-  app.use(express.json());
+  app.use(express.json(), express.urlencoded({ extended: false }));
   auth0e.install(app);
   app.get('/private', auth0e.requireAuth(), (req, res) => {
     res.json({ sub: getExpressAuth(req).claims.sub, scheme: getExpressAuth(req).scheme });
@@ -53,12 +54,21 @@ async function startPair(apiOptions: ApiOptions, trustProxy?: TrustProxySetting)
   app.get('/optional', auth0e.requireAuth({ optional: true }), (req, res) => res.json({ sub: getExpressOptionalAuth(req)?.claims.sub ?? null }));
   app.get('/orgs/:organization/items', auth0e.requireAuth({ policy: 'member' }), (_req, res) => res.json({ ok: true }));
   app.post('/echo', (req, res) => res.json({ keys: Object.keys(req.body as object) }));
+  app.post('/private', auth0e.requireAuth(), (_req, res) => res.json({ ok: true }));
+  app.post('/optional', auth0e.requireAuth({ optional: true }), (req, res) => res.json({ sub: getExpressOptionalAuth(req)?.claims.sub ?? null }));
+  app.get('/thrown', () => {
+    throw new AuthError('insufficient_scope', 'scope.insufficient', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });
+  });
+  app.get('/legacy', (_req, _res, next) => {
+    next(Object.assign(new Error('nope'), { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="legacy"', 'Set-Cookie': 'session=evil' } }));
+  });
   app.get('/crash', () => {
     throw new Error('db password=hunter2');
   });
   app.use(notFoundHandler());
   app.use(errorHandler({ onError: () => {} }));
   const expressServer: HttpServer = app.listen(0, '127.0.0.1');
+  jsonClientErrors(expressServer);
   await new Promise((resolve) => expressServer.once('listening', resolve));
 
   const hapiOptions: HapiApiOptions = { ...apiOptions, onError: () => {}, ...(trustProxy === undefined ? {} : { trustProxy }) };
@@ -70,6 +80,16 @@ async function startPair(apiOptions: ApiOptions, trustProxy?: TrustProxySetting)
   server.route({ method: 'GET', path: '/optional', options: { auth: { strategy: 'auth0', mode: 'optional' } }, handler: (request) => ({ sub: getOptionalAuth(request)?.claims.sub ?? null }) });
   server.route({ method: 'GET', path: '/orgs/{organization}/items', options: { auth: 'auth0', plugins: { 'auth0-tsoa-api': { policy: 'member' } } }, handler: () => ({ ok: true }) });
   server.route({ method: 'POST', path: '/echo', handler: (request) => ({ keys: Object.keys(request.payload as object) }) });
+  server.route({ method: 'POST', path: '/private', options: { auth: 'auth0' }, handler: () => ({ ok: true }) });
+  server.route({ method: 'POST', path: '/optional', options: { auth: { strategy: 'auth0', mode: 'optional' } }, handler: (request) => ({ sub: getOptionalAuth(request)?.claims.sub ?? null }) });
+  server.route({ method: 'GET', path: '/thrown', handler: () => {
+    throw new AuthError('insufficient_scope', 'scope.insufficient', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });
+  } });
+  server.route({ method: 'GET', path: '/legacy', handler: () => {
+    const error = Boom.unauthorized('nope');
+    error.output.headers = { 'WWW-Authenticate': 'Basic realm="legacy"', 'Set-Cookie': 'session=evil' };
+    throw error;
+  } });
   server.route({ method: 'GET', path: '/crash', handler: () => {
     throw new Error('db password=hunter2');
   } });
@@ -99,6 +119,7 @@ function comparable(reply: Reply, path: string) {
     'www-authenticate': h['www-authenticate'],
     'dpop-nonce': h['dpop-nonce'],
     'retry-after': h['retry-after'],
+    'set-cookie': h['set-cookie'],
     'cache-control': path.startsWith('/.well-known/') ? h['cache-control'] : undefined,
     vary: path.startsWith('/.well-known/') ? h.vary : undefined,
   };
@@ -224,6 +245,32 @@ describe('the same answers as Express', () => {
     const tooBig = JSON.stringify({ a: 'x'.repeat(102_400) });
     expect(await both(pair, '/echo', { method: 'POST', headers: json, body: tooBig })).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
     expect(await both(pair, '/echo', { method: 'POST', headers: json, body: '{"a":' })).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'The request is malformed' } });
+  });
+
+  it('an access_token in the body: 400 next to a header token, 401 alone (even on an optional route)', async () => {
+    const token = await issuer.token(AUDIENCE);
+    const json = { 'content-type': 'application/json' };
+    const twice = await both(pair, '/private', { method: 'POST', headers: { ...json, authorization: `Bearer ${token}` }, body: '{"access_token":"x"}' });
+    expect(twice).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await both(pair, '/optional', { method: 'POST', headers: form, body: `access_token=${token}` })).status).toBe(401);
+    expect(await both(pair, '/optional', { method: 'POST', headers: json, body: '{}' })).toMatchObject({ status: 200, body: { sub: null } });
+  });
+
+  it('an AuthError thrown by a handler: its status and default challenge; another 401 keeps its challenge, not its cookie', async () => {
+    const thrown = await both(pair, '/thrown');
+    expect(thrown).toMatchObject({ status: 403, body: { error: 'insufficient_scope', error_description: 'Administrators only' } });
+    expect(parseChallenges(thrown['www-authenticate'] as string)[0]!.params.scope).toBe('admin');
+    const legacy = await both(pair, '/legacy');
+    expect(legacy).toMatchObject({ status: 401, body: { error: 'unauthorized' }, 'www-authenticate': 'Basic realm="legacy"' });
+    expect(legacy['set-cookie']).toBeUndefined();
+  });
+
+  it('oversized headers: 431 in JSON, before any route', async () => {
+    const head = `GET /private HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}`;
+    const [e, h] = await Promise.all([sendRaw(pair.express, head), sendRaw(pair.hapi, head)]);
+    expect(h).toEqual(e);
+    expect(h).toEqual({ status: 431, body: { error: 'request_header_fields_too_large', error_description: 'The request headers are too large' } });
   });
 
   it('a 5xx: server_error without the message', async () => {
