@@ -43,3 +43,16 @@ export function clientErrorBody(status: number, error?: unknown): Record<string,
   const detail = fields ? `The request failed validation: ${Object.keys(fields).join(', ')}` : description;
   return { error: code, error_description: sanitizeDescription(detail), ...(fields ? { fields } : {}) };
 }
+
+/** Headers a client error may keep (as Express's own final handler honours `err.headers`). */
+const CLIENT_ERROR_HEADERS = new Set(['www-authenticate', 'retry-after', 'dpop-nonce', 'allow']);
+
+/** The headers of a 4xx error that may be sent (e.g. another middleware's `WWW-Authenticate`): string values of printable ASCII. */
+export function clientErrorHeaders(headers: unknown): Record<string, string> {
+  if (headers === null || typeof headers !== 'object') return {};
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (CLIENT_ERROR_HEADERS.has(name.toLowerCase()) && typeof value === 'string' && /^[\x20-\x7e]*$/.test(value)) kept[name] = value;
+  }
+  return kept;
+}

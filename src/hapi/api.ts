@@ -1,8 +1,6 @@
 /**
- * The hapi face of the library, answering exactly as the Express one (docs/decisions.md D22): one {@link HapiAuth0Api}
- * per API configuration with a plugin (auth scheme and `auth0` strategy, framing check, RFC 9728 route, JSON errors,
- * Express's 100 kB body limit), the per-request memoized authorization tsoa's `hapiAuthentication` uses, and
- * {@link getAuth}/{@link getOptionalAuth}.
+ * The hapi face of the library, answering exactly as the Express one (docs/decisions.md D22): a plugin per API
+ * configuration, the memoized authorization tsoa's `hapiAuthentication` uses, {@link getAuth}/{@link getOptionalAuth}.
  */
 import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
@@ -10,6 +8,7 @@ import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.j
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { responseOf } from '../core/error-response.js';
 import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
+import { toScopeList } from '../core/scopes.js';
 import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import type { RequestSettings } from '../core/request.js';
@@ -18,6 +17,7 @@ import { compileTrustProxy, type TrustProxySetting } from '../core/trust-proxy.j
 import { bodyCarriesToken, incomingRequest } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { jsonClientErrors } from '../express/error-handler.js';
+import { resourceMetadataResponse } from '../core/metadata-response.js';
 
 /** The plugin's and the auth scheme's name; `route.options.plugins[PLUGIN_NAME]` holds a route's requirement. */
 export const PLUGIN_NAME = 'auth0-tsoa-api';
@@ -49,13 +49,8 @@ export interface HapiAuthorizeOptions extends HapiRequirement {
   optional?: boolean | undefined;
 }
 
-interface State {
-  api?: HapiAuth0Api;
-  pending?: Promise<VerifiedRequest>;
-  auth?: VerifiedRequest;
-  anonymous?: true;
-  checkBody?: true;
-}
+/** Per request (`request.plugins`): the memoized verification, its result, and what the plugin's steps need. */
+type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; anonymous?: true; checkBody?: true };
 
 function stateOf(request: Request): State {
   const plugins = request.plugins as Record<string, State | undefined>;
@@ -103,10 +98,8 @@ export class HapiAuth0Api {
   }
 
   /**
-   * What the plugin does: the `auth0-tsoa-api` scheme and an `auth0` strategy; a 400 for ambiguous framing (two Host
-   * lines, absolute-form targets: docs/decisions.md D20); the RFC 9728 route; every error as JSON, with an
-   * AuthError's challenges, parse errors and oversized headers (431) included; the body limit on routes that keep
-   * hapi's default (registered before or after).
+   * The plugin: the `auth0-tsoa-api` scheme and `auth0` strategy; 400 for ambiguous framing (docs/decisions.md D20);
+   * the RFC 9728 route; every error as JSON (oversized headers: 431); the body limit on routes with hapi's default.
    */
   register(server: Server): void {
     server.expose('api', this);
@@ -125,12 +118,8 @@ export class HapiAuth0Api {
     });
     // The body is parsed after authentication: a token in it is refused now, as Express refuses it (RFC 6750 §2).
     server.ext('onPostAuth', async (request, h) => {
-      if (!stateOf(request).checkBody || !bodyCarriesToken(request)) return h.continue;
-      try {
-        await this.validator.verifyRequest(this.context(request)); // refuses before any verification (core/credentials.ts)
-      } catch (error) {
-        throw toBoom(error);
-      }
+      // verifyRequest refuses a body token before verifying anything (core/credentials.ts).
+      if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.context(request)).catch((e: unknown) => Promise.reject(toBoom(e)));
       return h.continue;
     });
     server.ext('onPreResponse', (request, h) => renderError(request, h, stateOf(request).auth?.responseHeaders, this.rendering));
@@ -144,20 +133,23 @@ export class HapiAuth0Api {
     server.events.on('route', limit);
   }
 
+  private requirement(policy: string | undefined, scopes: string | readonly string[] | undefined): AuthorizationRequirement {
+    return requirementOf(policy === undefined ? undefined : this.validator.policy(policy), scopes);
+  }
+
   private scheme(strategy: HapiRequirement): ServerAuthSchemeObject {
-    const base = requirementOf(strategy.policy === undefined ? undefined : this.validator.policy(strategy.policy), strategy.scopes);
+    const base = this.requirement(strategy.policy, strategy.scopes); // an unknown policy fails at start-up
     return {
       authenticate: async (request, h) => {
         stateOf(request).checkBody = true;
-        const route = (request.route.settings.plugins as Record<string, HapiRequirement | undefined> | undefined)?.[PLUGIN_NAME];
-        const policy = route?.policy ?? strategy.policy;
-        const requirement = route ? requirementOf(policy === undefined ? undefined : this.validator.policy(policy), [...toList(strategy.scopes), ...toList(route.scopes)]) : base;
+        const route = (request.route.settings.plugins as Record<string, HapiRequirement | undefined>)[PLUGIN_NAME];
         // hapi's `mode: 'optional'` serves a request whose credentials are missing (a Boom with `isMissing`).
         if (request.auth.mode !== 'required' && this.isAnonymous(request)) {
           stateOf(request).anonymous = true;
           throw Boom.unauthorized(null, 'Bearer');
         }
         try {
+          const requirement = route ? this.requirement(route.policy ?? strategy.policy, [...toScopeList(strategy.scopes), ...toScopeList(route.scopes)]) : base;
           const result = (await this.authorizeRequirement(request, requirement, undefined, false))!;
           return h.authenticated({ credentials: result.claims as never, artifacts: result as unknown as Record<string, unknown> });
         } catch (error) {
@@ -168,14 +160,12 @@ export class HapiAuth0Api {
   }
 
   /**
-   * Authenticates a request once (tsoa runs OR'd `@Security` alternatives in parallel: one verification, one DPoP
-   * `jti` record), then checks the scheme, scopes and policy (organization from `request.params`). Rejects with a
-   * Boom carrying the core's response. With `optional`, a request without credentials resolves undefined.
+   * Authenticates a request once (tsoa runs OR'd `@Security` alternatives in parallel: one DPoP `jti` record), then
+   * checks scheme, scopes and policy (organization from `request.params`); rejects with a Boom carrying the response.
    */
   async authorize<C extends AccessTokenClaims = AccessTokenClaims>(request: Request, options: HapiAuthorizeOptions = {}): Promise<VerifiedRequest<C> | undefined> {
     try {
-      const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);
-      return (await this.authorizeRequirement(request, requirement, options.schemes, options.optional === true)) as VerifiedRequest<C> | undefined;
+      return (await this.authorizeRequirement(request, this.requirement(options.policy, options.scopes), options.schemes, options.optional === true)) as VerifiedRequest<C> | undefined;
     } catch (error) {
       throw toBoom(error);
     }
@@ -200,9 +190,7 @@ export class HapiAuth0Api {
     return result;
   }
 
-  private context(request: Request) {
-    return this.validator.requestContext(incomingRequest(request), this.settings);
-  }
+  private context = (request: Request) => this.validator.requestContext(incomingRequest(request), this.settings);
 
   /** No credentials at all; a request whose framing or Host is bad is not anonymous (authentication answers 400). */
   private isAnonymous(request: Request): boolean {
@@ -223,12 +211,10 @@ export class HapiAuth0Api {
     } catch (error) {
       throw toBoom(error instanceof AuthError ? this.validator.answered(error) : error);
     }
-    const origin = this.validator.config.publicUrl?.origin ?? new URL(url).origin;
-    const docs = this.documentationPath === undefined ? undefined : `${origin}${this.documentationPath}`;
-    const response = h.response(await this.validator.protectedResourceMetadata(url, { documentationUrl: docs, scopes: this.scopeNames }));
-    if (this.validator.config.publicUrl) return response.header('Cache-Control', 'public, max-age=300');
-    response.header('Cache-Control', 'private, max-age=300');
-    return response.header('Vary', 'Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix');
+    const { body, headers } = await resourceMetadataResponse(this.validator, url, this.documentationPath, this.scopeNames);
+    const response = h.response(body as object);
+    for (const name in headers) response.header(name, headers[name]!);
+    return response;
   }
 
   /** True when the `policies` option defines `name` (tsoa's security names). */
@@ -247,10 +233,6 @@ export class HapiAuth0Api {
     this.scopeNames = Object.keys(scopes);
     return this;
   }
-}
-
-function toList(scopes: string | readonly string[] | undefined): readonly string[] {
-  return scopes === undefined ? [] : typeof scopes === 'string' ? scopes.split(' ').filter(Boolean) : scopes;
 }
 
 /** Creates the hapi integration for one API configuration. Throws a ConfigurationError on bad options. */

@@ -1,30 +1,17 @@
 /**
- * Every hapi error answer in the Express error handler's shape (docs/decisions.md D22): `{"error", "error_description"}`
- * instead of hapi's `{statusCode, error, message}`. An {@link AuthError} (refused by the validator, or thrown by a
- * handler) is answered with its own response: status, challenges, `Retry-After`, `DPoP-Nonce`. Other errors keep
- * their status and a fixed description; 5xx are logged and never show their message.
+ * Every hapi error answer in the Express error handler's shape (docs/decisions.md D22), not hapi's `{statusCode, error,
+ * message}`: an AuthError with its own response (challenges, `Retry-After`, `DPoP-Nonce`); 5xx logged, message hidden.
  */
 import type { Boom } from '@hapi/boom';
 import type { Lifecycle, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 import { AuthError } from '../core/errors.js';
 import { responseOf } from '../core/error-response.js';
-import { clientErrorBody } from '../core/client-errors.js';
+import { clientErrorBody, clientErrorHeaders } from '../core/client-errors.js';
 
 /** How errors are reported. */
 export interface ErrorRenderingOptions {
   /** Called with every 5xx error and its request. Default: `console.error`. */
   onError?: ((error: unknown, request: Request) => void) | undefined;
-}
-
-/** Headers a client error may keep (as Express's error handler keeps them). */
-const CLIENT_ERROR_HEADERS = new Set(['www-authenticate', 'retry-after', 'dpop-nonce', 'allow']);
-
-function keptHeaders(headers: Record<string, unknown>): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (CLIENT_ERROR_HEADERS.has(name.toLowerCase()) && typeof value === 'string' && /^[\x20-\x7e]*$/.test(value)) kept[name] = value;
-  }
-  return kept;
 }
 
 /**
@@ -57,7 +44,7 @@ export function renderError(request: Request, h: ResponseToolkit, extraHeaders: 
       }
     }
     body = clientErrorBody(status, response);
-    headers = status < 500 ? keptHeaders(response.output.headers) : {};
+    headers = status < 500 ? clientErrorHeaders(response.output.headers) : {};
   }
   response.output.statusCode = status;
   response.output.payload = body as Boom['output']['payload'];

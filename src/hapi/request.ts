@@ -1,7 +1,4 @@
-/**
- * hapi request → the core's {@link IncomingRequest}, each property read once. Framing, the public URL, trusted
- * proxies (Express's `trust proxy` forms, core/trust-proxy.ts) and certificates are decided in core/request-context.ts.
- */
+/** hapi request → the core's {@link IncomingRequest}; framing, URL, proxies, certificates: core/request-context.ts. */
 import type { Request } from '@hapi/hapi';
 import type { TLSSocket } from 'node:tls';
 import type { Headers } from '../core/credentials.js';
