@@ -10,11 +10,24 @@
  * Security names mean what they mean for `createExpressAuthentication` (core/security-names.ts). A refusal rejects
  * with a Boom carrying the core's response (status, challenges, JSON body), which tsoa's hapi routes rethrow as it is.
  */
-import type { Request } from '@hapi/hapi';
-// Types only: loading this module (auth0-tsoa-api/tsoa) must not load @hapi/boom for Express users.
-import type { HapiAuth0Api } from '../hapi/api.js';
 import { interpretSecurityName, type SecurityMeaning } from '../core/security-names.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
+import type { AuthScheme } from '../core/errors.js';
+
+// Structural types, no import of the hapi adapter: auth0-tsoa-api/tsoa (and its declarations) must load for Express
+// users, who have neither @hapi/boom nor @hapi/hapi's types.
+/** What `hapiAuthentication` uses of the request: the server, whose plugins hold the registered API. */
+export interface HapiRequestLike {
+  /** The hapi server; the plugin exposes the API in `server.plugins['auth0-tsoa-api'].api`. */
+  server: { plugins: object };
+}
+/** The API `hapiAuthentication` uses: a `HapiAuth0Api` of `auth0-tsoa-api/hapi`. */
+export interface HapiAuthorizer {
+  /** True when the `policies` option defines `name`. */
+  hasPolicy(name: string): boolean;
+  /** Authenticates once per request, then checks scheme, scopes and policy; rejects with a Boom carrying the response. */
+  authorize(request: never, options: { scopes?: string[] | undefined; schemes?: readonly AuthScheme[] | undefined; optional?: boolean; policy?: string | undefined }): Promise<{ claims: AccessTokenClaims } | undefined>;
+}
 
 /** Options of {@link createHapiAuthentication}. */
 export interface HapiAuthenticationOptions {
@@ -26,7 +39,7 @@ export interface HapiAuthenticationOptions {
  * The signature tsoa calls: resolves with the claims (tsoa's `request.user`), or null for an anonymous caller of an
  * `-optional` operation (tsoa runs it as a hapi `pre` method, which must not return undefined).
  */
-export type HapiAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims | null>;
+export type HapiAuthentication = (request: HapiRequestLike, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims | null>;
 
 /** A 500 naming the fix: tsoa's hapi route makes it a Boom, the plugin's error rendering logs it. */
 function setupError(message: string): Error {
@@ -34,8 +47,8 @@ function setupError(message: string): Error {
 }
 
 /** The API whose plugin is registered on the request's server. */
-function registered(request: Request): HapiAuth0Api | undefined {
-  return (request.server.plugins as Record<string, { api?: HapiAuth0Api } | undefined>)['auth0-tsoa-api']?.api;
+function registered(request: HapiRequestLike): HapiAuthorizer | undefined {
+  return (request.server.plugins as Record<string, { api?: HapiAuthorizer } | undefined>)['auth0-tsoa-api']?.api;
 }
 
 /**
@@ -43,10 +56,10 @@ function registered(request: Request): HapiAuth0Api | undefined {
  * plugin is registered on the request's server is used. Verification is memoized per request (one signature check,
  * one DPoP `jti` record for OR'd `@Security` alternatives); policies get the route's path parameters as facts.
  */
-export function createHapiAuthentication(api?: HapiAuth0Api | (() => HapiAuth0Api), options: HapiAuthenticationOptions = {}): HapiAuthentication {
+export function createHapiAuthentication(api?: HapiAuthorizer | (() => HapiAuthorizer), options: HapiAuthenticationOptions = {}): HapiAuthentication {
   const general = new Set(options.securityNames ?? ['auth0']);
-  const meanings = new WeakMap<HapiAuth0Api, Map<string, SecurityMeaning | string>>();
-  const meaningOf = (resolved: HapiAuth0Api, securityName: string): SecurityMeaning | string => {
+  const meanings = new WeakMap<HapiAuthorizer, Map<string, SecurityMeaning | string>>();
+  const meaningOf = (resolved: HapiAuthorizer, securityName: string): SecurityMeaning | string => {
     let byName = meanings.get(resolved);
     if (!byName) meanings.set(resolved, (byName = new Map()));
     let meaning = byName.get(securityName);
@@ -58,7 +71,7 @@ export function createHapiAuthentication(api?: HapiAuth0Api | (() => HapiAuth0Ap
     if (!resolved) throw setupError('hapiAuthentication: register auth0.plugin (await server.register(auth0.plugin)) before RegisterRoutes(server)');
     const meaning = meaningOf(resolved, securityName);
     if (typeof meaning === 'string') throw setupError(meaning);
-    const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
+    const result = await resolved.authorize(request as never, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims ?? null;
   };
 }
