@@ -207,6 +207,7 @@ describe('the same answers as Express', () => {
     expect(await both(pair, '/optional', { headers: { authorization: `Bearer ${token}` } })).toMatchObject({ status: 200, body: { sub: 'auth0|user-1' } });
     expect((await both(pair, '/optional', { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
     expect((await both(pair, '/optional?access_token=x')).status).toBe(401);
+    expect((await both(pair, '/optional?acc%65ss_token=x')).status).toBe(401); // the parsed (decoded) query is checked
   });
 
   it('a policy with the path parameter as its organization', async () => {
@@ -317,5 +318,47 @@ describe('trusted proxies: the trustProxy option means what Express’s trust pr
 
   it('a bad trustProxy fails at start-up, naming the option', () => {
     expect(() => createAuth0Api({ ...options(), trustProxy: 'not-an-ip' })).toThrow(/"trustProxy"/);
+  });
+});
+
+describe('what only hapi has: strategies with requirements, the body limit option', () => {
+  let server: Hapi.Server;
+  let base: string;
+
+  beforeAll(async () => {
+    const auth0 = createAuth0Api({ ...options(), bodyLimit: 1000 });
+    server = Hapi.server({ host: '127.0.0.1', port: 0, debug: false });
+    // A route registered before the plugin gets the body limit too.
+    server.route({ method: 'POST', path: '/early', handler: () => ({ ok: true }) });
+    await server.register(auth0.plugin);
+    server.auth.strategy('writer', 'auth0-tsoa-api', { scopes: 'write:x' });
+    server.route({ method: 'GET', path: '/write', options: { auth: 'writer' }, handler: (request) => ({ sub: request.auth.credentials.sub, same: getAuth(request).claims === request.auth.credentials }) });
+    server.route({ method: 'POST', path: '/roomy', options: { payload: { maxBytes: 5000 } }, handler: () => ({ ok: true }) });
+    await server.start();
+    base = server.info.uri;
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("a strategy's scopes apply to its routes; the claims are hapi's credentials and getAuth's", async () => {
+    const reader = await issuer.token(AUDIENCE, { scope: 'read:x' });
+    const refused = await send(base, '/write', { headers: { authorization: `Bearer ${reader}` } });
+    expect(refused.status).toBe(403);
+    expect(parseChallenges(refused.headers['www-authenticate'] as string)[0]!.params.scope).toBe('write:x');
+    const writer = await issuer.token(AUDIENCE, { scope: 'write:x' });
+    expect(await send(base, '/write', { headers: { authorization: `Bearer ${writer}` } })).toMatchObject({ status: 200, body: { sub: 'auth0|user-1', same: true } });
+  });
+
+  it('an unknown policy in a strategy fails when the strategy is made', () => {
+    expect(() => server.auth.strategy('typo', 'auth0-tsoa-api', { policy: 'membr' })).toThrow(/membr/);
+  });
+
+  it('bodyLimit applies to routes with hapi’s default limit, before or after the plugin; a route’s own maxBytes stays', async () => {
+    const body = JSON.stringify({ a: 'x'.repeat(2000) });
+    const json = { 'content-type': 'application/json' };
+    expect(await send(base, '/early', { method: 'POST', headers: json, body })).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
+    expect((await send(base, '/roomy', { method: 'POST', headers: json, body })).status).toBe(200);
   });
 });
