@@ -130,7 +130,7 @@ function packageRoot(): string {
  * The browser files, by URL name. `dpop.js` is the compiled client helper, which imports nothing. A Map: the name
  * comes from the request, and a plain object would also answer `constructor`, `__proto__` or `toString`.
  */
-function assetFiles(): Map<string, string[]> {
+export function assetFiles(): Map<string, string[]> {
   const root = packageRoot();
   return new Map([
     ['swagger-dpop-plugin.js', [join(root, 'static/swagger-dpop-plugin.js')]],

@@ -11,3 +11,5 @@ export { securityDefinitions, finalizeSpec } from './security.js';
 export type { SecuritySchemeOptions, FinalizeSpecOptions } from './security.js';
 export { serveDocs } from './docs.js';
 export type { ServeDocsOptions } from './docs.js';
+export { createHapiAuthentication } from './hapi-authentication.js';
+export type { HapiAuthentication, HapiAuthenticationOptions, HapiAuthorizer, HapiRequestLike } from './hapi-authentication.js';

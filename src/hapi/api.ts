@@ -1,0 +1,259 @@
+/**
+ * The hapi face of the library, answering exactly as the Express one (docs/decisions.md D22): a plugin per API
+ * configuration, the memoized authorization tsoa's `hapiAuthentication` uses, {@link getAuth}/{@link getOptionalAuth}.
+ */
+import Boom from '@hapi/boom';
+import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
+import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
+import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
+import { responseOf } from '../core/error-response.js';
+import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
+import { toScopeList } from '../core/scopes.js';
+import type { ApiOptions } from '../core/options.js';
+import type { AccessTokenClaims } from '../core/access-token.js';
+import type { RequestSettings } from '../core/request.js';
+import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/request-context.js';
+import { compileTrustProxy, type TrustProxySetting } from '../core/trust-proxy.js';
+import { bodyCarriesToken, incomingRequest } from './request.js';
+import { renderError, type ErrorRenderingOptions } from './errors.js';
+import { jsonClientErrors } from '../express/error-handler.js';
+import { resourceMetadataResponse } from '../core/metadata-response.js';
+
+/** The plugin's and the auth scheme's name; `route.options.plugins[PLUGIN_NAME]` holds a route's requirement. */
+export const PLUGIN_NAME = 'auth0-tsoa-api';
+/** Express's `express.json()` default limit (100 kB), so both refuse the same bodies with 413. */
+export const DEFAULT_BODY_LIMIT = 102_400;
+const HAPI_DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/** Options of {@link createAuth0Api}: the core's, plus what Express reads from the app. */
+export interface HapiApiOptions extends ApiOptions, ErrorRenderingOptions {
+  /** Which peers are trusted proxies, in Express's `trust proxy` forms (`true`, a hop count, `'loopback'`, subnets…). Default: none. */
+  trustProxy?: TrustProxySetting;
+  /** Body limit (bytes) of every route that keeps hapi's default `payload.maxBytes`. Default 102400, as Express. */
+  bodyLimit?: number;
+}
+
+/** What a strategy (`server.auth.strategy(name, 'auth0-tsoa-api', options)`) or a route (`plugins['auth0-tsoa-api']`) requires. */
+export interface HapiRequirement {
+  /** Scopes that must all be granted (a route's are added to its strategy's). */
+  scopes?: string | readonly string[];
+  /** A policy of the `policies` option (a route's replaces its strategy's). */
+  policy?: string;
+}
+
+/** What {@link HapiAuth0Api.authorize} checks. */
+export interface HapiAuthorizeOptions extends HapiRequirement {
+  /** Schemes accepted (default: whatever the DPoP mode accepts). */
+  schemes?: readonly AuthScheme[] | undefined;
+  /** Serve anonymous callers: resolves undefined for a request without credentials. */
+  optional?: boolean | undefined;
+}
+
+/** Per request (`request.plugins`): the memoized verification, its result, and what the plugin's steps need. */
+type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; anonymous?: true; checkBody?: true };
+
+function stateOf(request: Request): State {
+  const plugins = request.plugins as Record<string, State | undefined>;
+  return (plugins[PLUGIN_NAME] ??= {});
+}
+
+/** An error as the Boom hapi (and tsoa's hapi routes) answer with; an AuthError keeps its response. */
+export function toBoom(error: unknown): Boom.Boom {
+  if (error instanceof AuthError) {
+    const response = responseOf(error);
+    const boom = new Boom.Boom(error.message, { statusCode: response.status, data: error });
+    boom.output.payload = response.body as unknown as Boom.Payload;
+    Object.assign(boom.output.headers, response.headers);
+    return boom;
+  }
+  if (Boom.isBoom(error)) return error;
+  const status = (error as { status?: unknown } | null)?.status;
+  return Boom.boomify(error instanceof Error ? error : new Error(String(error)), { statusCode: typeof status === 'number' && status >= 400 && status < 600 ? status : 500 });
+}
+
+/** The hapi integration of one API configuration. Create it with {@link createAuth0Api}. */
+export class HapiAuth0Api {
+  /** The framework-free validator doing the work. */
+  readonly validator: ApiValidator;
+  /** `await server.register(auth0.plugin)`: see {@link HapiAuth0Api.register}. */
+  readonly plugin: Plugin<void>;
+  private readonly settings: Pick<RequestSettings, 'trustProxy' | 'proxiesNamed'>;
+  private readonly bodyLimit: number;
+  private readonly rendering: ErrorRenderingOptions;
+  private documentationPath: string | undefined;
+  private scopeNames: readonly string[] | undefined;
+
+  constructor(options: HapiApiOptions) {
+    const { trustProxy, bodyLimit, onError, ...core } = options;
+    this.validator = new ApiValidator(core);
+    try {
+      this.settings = { trustProxy: compileTrustProxy(trustProxy), proxiesNamed: proxiesNamed(trustProxy) };
+    } catch (error) {
+      throw new ConfigurationError('trustProxy', `${(error as Error).message}; use Express's trust proxy forms (true, a hop count, 'loopback', '10.0.0.0/8', …)`);
+    }
+    if (bodyLimit !== undefined && !(Number.isInteger(bodyLimit) && bodyLimit > 0)) throw new ConfigurationError('bodyLimit', 'must be a positive integer (bytes)');
+    this.bodyLimit = bodyLimit ?? DEFAULT_BODY_LIMIT;
+    this.rendering = { onError };
+    this.plugin = { name: PLUGIN_NAME, register: (server: Server) => this.register(server) };
+  }
+
+  /**
+   * The plugin: the `auth0-tsoa-api` scheme and `auth0` strategy; 400 for ambiguous framing (docs/decisions.md D20);
+   * the RFC 9728 route; every error as JSON (oversized headers: 431); the body limit on routes with hapi's default.
+   */
+  register(server: Server): void {
+    server.expose('api', this);
+    server.auth.scheme(PLUGIN_NAME, (_server, options) => this.scheme((options ?? {}) as HapiRequirement));
+    server.auth.strategy('auth0', PLUGIN_NAME);
+    // hapi answers every parse error, oversized headers too, with an empty 400; Express (Node) says 431, in JSON here.
+    server.listener.removeAllListeners('clientError');
+    jsonClientErrors(server.listener);
+    server.ext('onRequest', (request, h) => {
+      try {
+        checkFraming({ rawHeaders: request.raw.req.rawHeaders ?? [], target: request.raw.req.url || '/' });
+      } catch (error) {
+        throw toBoom(error instanceof AuthError ? this.validator.answered(error) : error);
+      }
+      return h.continue;
+    });
+    // The body is parsed after authentication: a token in it is refused now, as Express refuses it (RFC 6750 §2).
+    server.ext('onPostAuth', async (request, h) => {
+      // verifyRequest refuses a body token before verifying anything (core/credentials.ts).
+      if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.context(request)).catch((e: unknown) => Promise.reject(toBoom(e)));
+      return h.continue;
+    });
+    server.ext('onPreResponse', (request, h) => renderError(request, h, stateOf(request).auth?.responseHeaders, this.rendering));
+    const path = this.validator.config.resourceMetadataPath;
+    if (path) server.route({ method: 'GET', path, options: { auth: false }, handler: (request, h) => this.metadata(request, h) });
+    const limit = (route: RequestRoute) => {
+      const payload = route.settings.payload as { maxBytes?: number } | undefined;
+      if (payload && payload.maxBytes === HAPI_DEFAULT_MAX_BYTES) payload.maxBytes = this.bodyLimit;
+    };
+    for (const route of server.table()) limit(route);
+    server.events.on('route', limit);
+  }
+
+  private requirement(policy: string | undefined, scopes: string | readonly string[] | undefined): AuthorizationRequirement {
+    return requirementOf(policy === undefined ? undefined : this.validator.policy(policy), scopes);
+  }
+
+  private scheme(strategy: HapiRequirement): ServerAuthSchemeObject {
+    const base = this.requirement(strategy.policy, strategy.scopes); // an unknown policy fails at start-up
+    return {
+      authenticate: async (request, h) => {
+        stateOf(request).checkBody = true;
+        const route = (request.route.settings.plugins as Record<string, HapiRequirement | undefined>)[PLUGIN_NAME];
+        // hapi's `mode: 'optional'` serves a request whose credentials are missing (a Boom with `isMissing`).
+        if (request.auth.mode !== 'required' && this.isAnonymous(request)) {
+          stateOf(request).anonymous = true;
+          throw Boom.unauthorized(null, 'Bearer');
+        }
+        try {
+          const requirement = route ? this.requirement(route.policy ?? strategy.policy, [...toScopeList(strategy.scopes), ...toScopeList(route.scopes)]) : base;
+          const result = (await this.authorizeRequirement(request, requirement, undefined, false))!;
+          return h.authenticated({ credentials: result.claims as never, artifacts: result as unknown as Record<string, unknown> });
+        } catch (error) {
+          throw toBoom(error);
+        }
+      },
+    };
+  }
+
+  /**
+   * Authenticates a request once (tsoa runs OR'd `@Security` alternatives in parallel: one DPoP `jti` record), then
+   * checks scheme, scopes and policy (organization from `request.params`); rejects with a Boom carrying the response.
+   */
+  async authorize<C extends AccessTokenClaims = AccessTokenClaims>(request: Request, options: HapiAuthorizeOptions = {}): Promise<VerifiedRequest<C> | undefined> {
+    try {
+      return (await this.authorizeRequirement(request, this.requirement(options.policy, options.scopes), options.schemes, options.optional === true)) as VerifiedRequest<C> | undefined;
+    } catch (error) {
+      throw toBoom(error);
+    }
+  }
+
+  private async authorizeRequirement(request: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<VerifiedRequest | undefined> {
+    const state = stateOf(request);
+    if (optional && !state.pending && this.isAnonymous(request)) {
+      state.anonymous = true;
+      return undefined;
+    }
+    if (state.api !== this || !state.pending) {
+      state.api = this;
+      state.pending = this.validator.verifyRequest(this.context(request)).then((result) => (state.auth = result));
+    }
+    const result = await state.pending;
+    if (schemes && !schemes.includes(result.scheme)) {
+      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'), result.url);
+    }
+    const facts = requirement.organization === undefined ? undefined : { params: request.params as Record<string, string | undefined> };
+    this.validator.authorize(result, requirement, facts);
+    return result;
+  }
+
+  private context = (request: Request) => this.validator.requestContext(incomingRequest(request), this.settings);
+
+  /** No credentials at all; a request whose framing or Host is bad is not anonymous (authentication answers 400). */
+  private isAnonymous(request: Request): boolean {
+    try {
+      const incoming = incomingRequest(request);
+      checkFraming(incoming);
+      return this.validator.isAnonymous(incoming);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The RFC 9728 document; cached publicly only with a fixed `publicUrl` (docs/decisions.md D19). */
+  private async metadata(request: Request, h: ResponseToolkit): Promise<ResponseObject> {
+    let url: string;
+    try {
+      url = publicRequestUrl(incomingRequest(request), { publicUrl: this.validator.config.publicUrl, ...this.settings });
+    } catch (error) {
+      throw toBoom(error instanceof AuthError ? this.validator.answered(error) : error);
+    }
+    const { body, headers } = await resourceMetadataResponse(this.validator, url, this.documentationPath, this.scopeNames);
+    const response = h.response(body as object);
+    for (const name in headers) response.header(name, headers[name]!);
+    return response;
+  }
+
+  /** True when the `policies` option defines `name` (tsoa's security names). */
+  hasPolicy(name: string): boolean {
+    return this.validator.hasPolicy(name);
+  }
+
+  /** Advertise the API documentation at `path` in the RFC 9728 document. */
+  documentedAt(path: string): this {
+    this.documentationPath = path;
+    return this;
+  }
+
+  /** The scopes the API defines, for `scopes_supported` in the RFC 9728 document (default: the `scopes` option). */
+  describeScopes(scopes: Readonly<Record<string, string>>): this {
+    this.scopeNames = Object.keys(scopes);
+    return this;
+  }
+}
+
+/** Creates the hapi integration for one API configuration. Throws a ConfigurationError on bad options. */
+export function createAuth0Api(options: HapiApiOptions): HapiAuth0Api {
+  return new HapiAuth0Api(options);
+}
+
+/** The verified request of an authenticated hapi request, typed with your claims. Throws a 401 if the route was not protected. */
+export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: Request): VerifiedRequest<C> {
+  const auth = stateOf(request).auth;
+  if (!auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
+  return auth as VerifiedRequest<C>;
+}
+
+/**
+ * The verified request of a route that serves anonymous callers too (`mode: 'optional'`, `@Security('auth0-optional')`),
+ * or undefined for an anonymous caller. Throws (500) on a route with no authentication at all.
+ */
+export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: Request): VerifiedRequest<C> | undefined {
+  const state = stateOf(request);
+  if (state.auth) return state.auth as VerifiedRequest<C>;
+  if (state.anonymous) return undefined;
+  throw Object.assign(new Error("getOptionalAuth: this route has no authentication; use auth: { strategy: 'auth0', mode: 'optional' } or @Security('auth0-optional')"), { status: 500 });
+}

@@ -1,0 +1,8 @@
+/**
+ * auth0-tsoa-api/hapi — `createAuth0Api(options).plugin`: the `auth0` strategy, RFC 9728 route and JSON errors, as on Express.
+ * @packageDocumentation
+ */
+export { createAuth0Api, getAuth, getOptionalAuth, toBoom, PLUGIN_NAME, DEFAULT_BODY_LIMIT } from './api.js';
+export type { HapiAuth0Api, HapiApiOptions, HapiRequirement, HapiAuthorizeOptions } from './api.js';
+export type { ErrorRenderingOptions } from './errors.js';
+export { serveDocs } from './docs.js';
