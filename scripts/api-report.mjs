@@ -19,6 +19,7 @@ const ENTRY_POINTS = {
   'auth0-tsoa-api': 'index.d.ts',
   'auth0-tsoa-api.core': 'core/index.d.ts',
   'auth0-tsoa-api.express': 'express/index.d.ts',
+  'auth0-tsoa-api.koa': 'koa/index.d.ts',
   'auth0-tsoa-api.tsoa': 'tsoa/index.d.ts',
   'auth0-tsoa-api.client': 'client/index.d.ts',
   'auth0-tsoa-api.dev': 'dev/index.d.ts',

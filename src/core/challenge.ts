@@ -3,8 +3,8 @@
  *
  * Which challenges appear depends on the DPoP mode; error attributes go only on the scheme the client used.
  */
-import { sanitizeDescription, type AuthErrorCode, type AuthScheme } from './errors.js';
-import type { DpopMode } from './config.js';
+import { sanitizeDescription, type AuthErrorCode, type AuthScheme, type StepUpChallenge } from './errors.js';
+import type { DpopMode } from './options.js';
 
 /** What a challenge is built from. */
 export interface ChallengeInput {
@@ -12,7 +12,7 @@ export interface ChallengeInput {
   /** Proof algorithms advertised in `DPoP algs="…"`. */
   dpopAlgorithms: readonly string[];
   /** The error, or undefined for a plain challenge (no credentials). */
-  error?: { code: AuthErrorCode; description: string; scope?: readonly string[] } | undefined;
+  error?: { code: AuthErrorCode; description: string; scope?: readonly string[]; stepUp?: StepUpChallenge | undefined } | undefined;
   /** The scheme the client used; errors go on it. Defaults to Bearer when Bearer is accepted. */
   scheme?: AuthScheme | undefined;
   /** Absolute URL of the RFC 9728 metadata document; added to every challenge when set. */
@@ -39,6 +39,15 @@ function params(entries: Array<[string, string | undefined]>): string {
     .join(', ');
 }
 
+/** RFC 9470 §3: `acr_values` (space-separated) and `max_age` (seconds) of a step-up challenge. */
+function stepUpParams(stepUp: StepUpChallenge | undefined): Array<[string, string | undefined]> {
+  if (stepUp === undefined) return [];
+  return [
+    ['acr_values', stepUp.acrValues && stepUp.acrValues.length > 0 ? stepUp.acrValues.join(' ') : undefined],
+    ['max_age', stepUp.maxAge === undefined ? undefined : String(stepUp.maxAge)],
+  ];
+}
+
 /** Builds the `WWW-Authenticate` header value: one or two challenges separated by ", ". */
 export function buildChallenge(input: ChallengeInput): string {
   const { mode, error } = input;
@@ -49,6 +58,7 @@ export function buildChallenge(input: ChallengeInput): string {
           ['error', error.code],
           ['error_description', error.description || undefined],
           ['scope', error.scope && error.scope.length > 0 ? error.scope.join(' ') : undefined],
+          ...stepUpParams(error.stepUp),
         ]
       : [];
   const common: Array<[string, string | undefined]> = [['resource_metadata', input.resourceMetadata]];

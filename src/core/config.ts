@@ -6,114 +6,17 @@ import { ConfigurationError } from './errors.js';
 import { SUPPORTED_ALGORITHMS, type Algorithm } from './jws.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 import { NonceManager, type NonceOptions } from './nonce.js';
-import { safeSink, type AuthEvent, type EventSink } from './events.js';
+import { safeSink, type EventSink } from './events.js';
 import { Telemetry } from './telemetry.js';
 import type { IssuerClientOptions } from './issuer.js';
 import type { MtlsMode } from './confirmation.js';
-import { resolvePolicies, type Policy, type ResolvedPolicy } from './policies.js';
+import { resolvePolicies, type ResolvedPolicy } from './policies.js';
+import type { ApiOptions, DomainsResolver, DpopMode, ScopeClaim } from './options.js';
+import { describe, normalizeDomain } from './domain.js';
 
 export { SUPPORTED_ALGORITHMS, type Algorithm };
-
-/** Which claims grant scopes: the OAuth `scope` claim, Auth0 RBAC `permissions`, or the union of both. */
-export type ScopeClaim = 'scope' | 'permissions' | 'scope,permissions';
-
-/** `allowed`: Bearer and DPoP; `required`: DPoP only; `disabled`: Bearer only. */
-export type DpopMode = 'allowed' | 'required' | 'disabled';
-
-/** Context given to a {@link DomainsResolver}. Everything in it is attacker-controlled: treat it as untrusted. */
-export interface DomainsResolverContext {
-  /** The request's public URL. */
-  url: string;
-  /** The request's headers. */
-  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
-  /** The token's `iss`, normalized to an origin, before any signature check. */
-  unverifiedIssuer: string;
-}
-/**
- * Chooses the allowed issuer domains per request (e.g. by `Host`, for Auth0 custom domains); sync or async, bounded by
- * `timeout`. A throwing, hanging or malformed resolver is a 503, never an acceptance.
- */
-export type DomainsResolver = (context: DomainsResolverContext) => readonly string[] | Promise<readonly string[]>;
-
-/** DPoP (RFC 9449) settings. */
-export interface DpopOptions {
-  /** `allowed` (default): Bearer and DPoP; `required`: DPoP only; `disabled`: Bearer only. */
-  mode?: DpopMode;
-  /** Proof signature algorithms. Default `['ES256']`. */
-  algorithms?: Algorithm[];
-  /** How far in the future a proof `iat` may be, in seconds. Default 30. */
-  iatLeeway?: number;
-  /** How old a proof may be, in seconds. Default 300. */
-  iatOffset?: number;
-  /** Where used proofs are remembered. Default: a bounded, fair in-memory store (one instance only). */
-  replayStore?: ReplayStore;
-  /** Resource-server nonces (RFC 9449 §9). Off by default. */
-  nonce?: NonceOptions | boolean;
-  /** What to do when the replay store cannot be reached: `reject` (default, 503) or `accept` (not recommended). */
-  onStoreError?: 'reject' | 'accept';
-}
-
-/** Certificate-bound access tokens (RFC 8705) settings. */
-export interface MtlsOptions {
-  /**
-   * `disabled` (default): tokens bound with `cnf["x5t#S256"]` are refused (401), since they cannot be verified;
-   * `allowed`: such tokens are accepted only with the client certificate they are bound to;
-   * `required`: every token must be certificate-bound.
-   * The certificate comes from the TLS connection, or from a trusted proxy's `Client-Cert` header (RFC 9440).
-   */
-  mode?: MtlsMode;
-}
-
-/** The options of `createAuth0Api` and `createValidator`. Only `audience` and a domain are required. */
-export interface ApiOptions {
-  /** The tenant (or custom) domain: `tenant.us.auth0.com` or `https://tenant.us.auth0.com`. */
-  domain?: string;
-  /** Several allowed issuer domains (Auth0 custom domains), or a resolver called per request. */
-  domains?: readonly string[] | DomainsResolver;
-  /** The API identifier(s) the token's `aud` must contain. Required. */
-  audience: string | readonly string[];
-  /** Access-token algorithms. Default `['RS256']`. */
-  algorithms?: Algorithm[];
-  /** Seconds of clock skew allowed for `exp`, `nbf` and `iat`. Default 5. */
-  clockTolerance?: number;
-  /** Reject tokens whose `iat` is older than this many seconds. */
-  maxTokenAge?: number;
-  /** RFC 9068 profile: `typ` `at+jwt` and `sub`, `client_id`, `iat`, `jti` required. Default false. */
-  strict?: boolean;
-  /** Which claim grants scopes. Default `scope`. */
-  scopeClaim?: ScopeClaim;
-  /** The scopes this API defines (name → description): docs, OpenAPI, RFC 9728 metadata, the development issuer. */
-  scopes?: Readonly<Record<string, string>>;
-  /** `fetch` used for discovery and key sets. Default: the global `fetch`. */
-  fetch?: typeof fetch;
-  /** Discovery/JWKS request timeout in ms. Default 5000. */
-  timeout?: number;
-  /** Minimum seconds between key-set refetches triggered by unknown `kid`s. Default 30. */
-  cooldown?: number;
-  /** Seconds after which discovery and key sets are refreshed (in the background while they still work). Default 600. */
-  cacheMaxAge?: number;
-  /** Seconds the last good keys keep serving while the identity provider is down. Default 3600. */
-  maxStaleness?: number;
-  /** Largest discovery or key-set response accepted, in bytes. Default 1 MiB. */
-  maxResponseBytes?: number;
-  /** DPoP (RFC 9449) settings. */
-  dpop?: DpopOptions;
-  /** Certificate-bound tokens (RFC 8705) settings. */
-  mtls?: MtlsOptions;
-  /** The API's public URL (e.g. `https://api.example.com`): overrides Host and forwarded headers for `htu` and metadata. */
-  publicUrl?: string;
-  /** Path of the RFC 9728 document, referenced from every 401 challenge; `false` to leave it out. */
-  resourceMetadataPath?: string | false;
-  /** Cache verified tokens until they expire (successes only). Default on. */
-  tokenCache?: boolean | { maxEntries?: number };
-  /** Observability hook: called for every rejection and identity-provider fault. Must not throw. */
-  onEvent?: (event: AuthEvent) => void;
-  /**
-   * Named authorization policies: scopes, an Auth0 Organization and claim rules that must all hold, used by name from
-   * `@Security('<name>', [...scopes])` and `requireAuth({ policy: '<name>' })`. Checked at start-up.
-   */
-  policies?: Readonly<Record<string, Policy>>;
-}
+export type { ApiOptions, DomainsResolver, DomainsResolverContext, DpopMode, DpopOptions, MtlsOptions, ScopeClaim } from './options.js';
+export { isLoopbackHost, normalizeDomain } from './domain.js';
 
 /** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
 export type DomainSource =
@@ -160,47 +63,6 @@ export interface ResolvedConfig {
 /** A static list is held whole (no eviction, see issuer-pool.ts); beyond this, use a resolver. */
 export const MAX_STATIC_DOMAINS = 1000;
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
-
-/** True for hosts that never leave the machine: only these may use plain `http://` (development and tests). */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.test(hostname);
-}
-
-/**
- * Normalizes a domain setting to an origin: `tenant.auth0.com`, `HTTPS://Tenant.auth0.com/` → `https://tenant.auth0.com`.
- * `http://` only for loopback hosts; no path, query, fragment or credentials.
- */
-export function normalizeDomain(value: unknown, option = 'domain'): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.trim() === 'undefined' || value.trim() === 'null') {
-    throw new ConfigurationError(option, `expected your Auth0 domain such as "tenant.us.auth0.com", got ${describe(value)} (is the environment variable set?)`);
-  }
-  const raw = value.trim();
-  // URL parsing silently drops tabs and newlines: "tenant\nevil.example" would become another host.
-  if (/[\x00-\x1f\x7f]/.test(raw)) throw new ConfigurationError(option, 'contains control characters; use the bare host, e.g. "tenant.us.auth0.com"');
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new ConfigurationError(option, `"${raw}" is not a valid domain; use the bare host, e.g. "tenant.us.auth0.com"`);
-  }
-  if (url.username || url.password) throw new ConfigurationError(option, `"${raw}" contains credentials; use the bare host, e.g. "tenant.us.auth0.com"`);
-  if (url.pathname !== '/' && url.pathname !== '') throw new ConfigurationError(option, `"${raw}" has a path; use the bare host, e.g. "tenant.us.auth0.com"`);
-  if (url.search || url.hash || raw.includes('?') || raw.includes('#')) throw new ConfigurationError(option, `"${raw}" has a query or fragment; use the bare host, e.g. "tenant.us.auth0.com"`);
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new ConfigurationError(option, `"${raw}" uses http://; use https:// (plain http is allowed only for localhost/127.0.0.1)`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigurationError(option, `"${raw}" must be an https:// URL or a bare host`);
-  return url.origin;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return typeof value;
-}
-
 type Unit = 'seconds' | 'milliseconds' | 'bytes';
 
 function positive(option: string, value: number | undefined, fallback: number, allowZero = false, unit: Unit = 'seconds'): number {
@@ -228,7 +90,7 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
 const KNOWN_OPTIONS = new Set([
   'domain', 'domains', 'audience', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'scopeClaim', 'scopes', 'fetch',
   'timeout', 'cooldown', 'cacheMaxAge', 'maxStaleness', 'maxResponseBytes', 'dpop', 'mtls', 'publicUrl',
-  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies',
+  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies', 'tokenExchange',
 ]);
 const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffset', 'replayStore', 'nonce', 'onStoreError']);
 

@@ -4,7 +4,7 @@
  * `invalid_request` and a token only outside the header counts as no credentials.
  */
 import { AuthError, type AuthFailureReason, type AuthScheme } from './errors.js';
-import type { DpopMode } from './config.js';
+import type { DpopMode } from './options.js';
 
 /** A header value as Node gives it. */
 export type HeaderValue = string | readonly string[] | undefined;

@@ -3,8 +3,8 @@
  *
  * - {@link AuthError}: a request was refused. It carries the HTTP status, the RFC 6750 / RFC 9449 `error` code, a
  *   description that is safe to show to clients, the scheme the client used, and a typed {@link AuthFailureReason}
- *   for logs and metrics. It is built once, with everything it needs; adapters turn it into a response with
- *   `errorResponse()` (core/error-response.ts).
+ *   for logs and metrics. It is built once, with everything it needs; the validator that refuses a request gives it
+ *   its {@link AuthError.response} (status, headers, body), which adapters only write.
  * - {@link ConfigurationError}: an option is wrong; thrown at start-up with one line naming the option and the fix.
  * - {@link ReplayStoreError} and {@link ProviderFetchError}: a dependency failed; the validator turns them into 503s.
  */
@@ -18,8 +18,18 @@ export type AuthErrorCode =
   | 'insufficient_scope'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
+  /** RFC 9470 §3: the token is valid but the user's sign-in is not strong or recent enough (step-up). */
+  | 'insufficient_user_authentication'
   /** The identity provider or the replay store could not be reached: retry later. */
   | 'temporarily_unavailable';
+
+/** RFC 9470 §3: the challenge attributes of a step-up refusal. */
+export interface StepUpChallenge {
+  /** Accepted authentication context class references (`acr_values`, space-separated in the challenge). */
+  acrValues?: readonly string[] | undefined;
+  /** Seconds since the user's sign-in (`max_age`). */
+  maxAge?: number | undefined;
+}
 
 /** The authentication scheme a request used. */
 export type AuthScheme = 'bearer' | 'dpop';
@@ -112,12 +122,18 @@ export const AUTH_FAILURE_REASONS = [
   'scope.insufficient',
   'organization.mismatch',
   'claims.rejected',
+  // Step-up (RFC 9470 §3): `acr` not one of the required values, `auth_time` missing or older than `max_age`;
+  // an `auth_time` that is not a number or lies in the future is a bad token (`invalid_token`).
+  'step_up.acr',
+  'step_up.auth_time',
+  'token.auth_time_invalid',
   // Dependencies (503)
   'provider.unavailable',
   'replay_store.unavailable',
   'replay_store.quota',
   'nonce.unavailable',
   'domains_resolver.failed',
+  'token_exchange.unavailable',
   // Anything unexpected (a bug, reported through events with its cause)
   'internal',
 ] as const;
@@ -132,6 +148,7 @@ const STATUS: Readonly<Record<AuthErrorCode, number>> = {
   insufficient_scope: 403,
   invalid_dpop_proof: 401,
   use_dpop_nonce: 401,
+  insufficient_user_authentication: 401,
   temporarily_unavailable: 503,
 };
 
@@ -143,10 +160,22 @@ export interface AuthErrorDetails {
   requiredScopes?: readonly string[] | undefined;
   /** Seconds, for `temporarily_unavailable`: the `Retry-After` value. */
   retryAfter?: number | undefined;
+  /** For `insufficient_user_authentication`: what the sign-in must meet (the challenge's `acr_values` and `max_age`). */
+  stepUp?: StepUpChallenge | undefined;
   /** For `use_dpop_nonce`: the nonce the client must use (the `DPoP-Nonce` header). */
   dpopNonce?: string | undefined;
   /** The underlying error, for logs; never shown to clients. */
   cause?: unknown;
+}
+
+/** What to send for a refused request: decided where the request is refused (see `errorResponse()`). */
+export interface ErrorResponse {
+  /** 400, 401, 403 or 503. */
+  status: number;
+  /** `WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`, as the error needs. */
+  headers: Record<string, string>;
+  /** The JSON body. */
+  body: { error: AuthErrorCode; error_description: string };
 }
 
 /**
@@ -172,8 +201,16 @@ export class AuthError extends Error {
   readonly retryAfter: number | undefined;
   /** For `use_dpop_nonce`: the nonce to use. */
   readonly dpopNonce: string | undefined;
+  /** For `insufficient_user_authentication`: the required `acr_values` and `max_age`. */
+  readonly stepUp: StepUpChallenge | undefined;
   /** Express's final handler reads `expose` to decide whether the message may be shown. It may. */
   readonly expose = true;
+  /**
+   * The answer, set once by the validator that refused the request, with that request's facts (its challenges,
+   * `resource_metadata`, `DPoP-Nonce`, `Retry-After`). Undefined for an AuthError the application throws itself:
+   * adapters then answer with `errorResponse()`'s defaults.
+   */
+  response: ErrorResponse | undefined;
 
   constructor(code: AuthErrorCode, reason: AuthFailureReason, description: string, details: AuthErrorDetails = {}) {
     super(sanitizeDescription(description), details.cause === undefined ? undefined : { cause: details.cause });
@@ -185,11 +222,18 @@ export class AuthError extends Error {
     this.requiredScopes = details.requiredScopes;
     this.retryAfter = details.retryAfter;
     this.dpopNonce = details.dpopNonce;
+    this.response = undefined;
+    this.stepUp = details.stepUp;
   }
 
   /** Alias used by Express and tsoa. */
   get statusCode(): number {
     return this.status;
+  }
+
+  /** Ignored: `http-errors` (Koa's `ctx.throw`, which tsoa's Koa routes call with this error) assigns it. */
+  set statusCode(_status: number) {
+    /* the status is the code's (RFC 6750 §3.1); never changed after construction */
   }
 
   /** The same error, for the scheme the client used (checks that do not know the scheme throw without one). */
@@ -200,6 +244,7 @@ export class AuthError extends Error {
       requiredScopes: this.requiredScopes,
       retryAfter: this.retryAfter,
       dpopNonce: this.dpopNonce,
+      stepUp: this.stepUp,
       cause: this.cause,
     });
   }

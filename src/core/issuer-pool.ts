@@ -9,7 +9,8 @@
  */
 import { AuthError } from './errors.js';
 import { IssuerClient, unavailable } from './issuer.js';
-import { isLoopbackHost, normalizeDomain, type ResolvedConfig } from './config.js';
+import { isLoopbackHost, normalizeDomain } from './domain.js';
+import type { ResolvedConfig } from './config.js';
 import type { Headers } from './credentials.js';
 
 /** Issuer clients kept at once when a resolver supplies the domains. */

@@ -8,7 +8,7 @@ import { AuthError, ProviderFetchError } from './errors.js';
 import { CachedResource, Unavailable } from './cached-resource.js';
 import { fetchJson } from './fetch-json.js';
 import { importPublicJwk, ISSUER_KEY_BOUNDS, keyFitsAlgorithm, type Algorithm } from './jws.js';
-import { isLoopbackHost } from './config.js';
+import { isLoopbackHost } from './domain.js';
 import type { EventSink } from './events.js';
 import { loopbackIssuerFix } from './diagnostics.js';
 import type { Telemetry } from './telemetry.js';

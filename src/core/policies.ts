@@ -5,19 +5,22 @@
  * Order of the checks (a request that fails several gets the first answer):
  *   1. scopes        → 403 `insufficient_scope` with `scope="…"` (RFC 6750 §3.1);
  *   2. organization  → 403 `insufficient_scope`, no `scope` attribute (the token lacks an organization, not a scope);
- *   3. claim rules   → 403 `insufficient_scope`, no `scope` attribute.
- * Authentication (401, 400) always comes first: these run only on a verified token.
+ *   3. claim rules   → 403 `insufficient_scope`, no `scope` attribute;
+ *   4. step-up       → 401 `insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470 §3).
+ * Authentication (401, 400) always comes first: these run only on a verified token. A step-up requirement also makes
+ * a malformed or future `auth_time` a token problem, answered (401 `invalid_token`) before any 403
+ * (docs/decisions.md D23).
  */
 import { AuthError, ConfigurationError, type AuthScheme } from './errors.js';
 import { grantedScopes, missingScopes, toScopeList } from './scopes.js';
-import type { ScopeClaim } from './config.js';
+import type { ScopeClaim } from './scopes.js';
 import type { AccessTokenClaims } from './access-token.js';
 
 /** A value a claim rule compares with: claims are JSON, so strings, numbers and booleans. */
 export type ClaimValue = string | number | boolean;
 
 /**
- * A check on a verified token's claims, made with {@link claimEquals}, {@link claimIncludes}, {@link claimAnyOf} or
+ * A check on a verified token's claims, made with {@link claimEquals}, `claimIncludes`, {@link claimAnyOf} or
  * {@link claimCheck}. Typed by your claims interface: `claimCheck<MyClaims>((claims) => …)`.
  */
 export interface ClaimRule<C extends object = AccessTokenClaims> {
@@ -51,6 +54,26 @@ export interface Policy<C extends object = AccessTokenClaims> {
   organization?: OrganizationRule;
   /** Claim rules that must all hold. */
   claims?: readonly ClaimRule<C>[];
+  /**
+   * Step-up (RFC 9470): how the user must have signed in. Refused with 401 `insufficient_user_authentication` and a
+   * challenge naming `acr_values` / `max_age`, after every 403 (docs/decisions.md D23).
+   */
+  stepUp?: StepUpRule;
+}
+
+/**
+ * What a sign-in must meet (RFC 9470 §3): `acr` one of `acr` (exact, case-sensitive strings) and `auth_time` no older
+ * than `maxAge` seconds (the clock tolerance applies). At least one of the two.
+ *
+ * ```ts
+ * stepUp: { acr: ['http://schemas.openid.net/pape/policies/2007/06/multi-factor'], maxAge: 300 }
+ * ```
+ */
+export interface StepUpRule {
+  /** Accepted `acr` values: the token's `acr` must equal one of them. */
+  acr?: readonly string[];
+  /** The sign-in (`auth_time`) must be at most this many seconds old. */
+  maxAge?: number;
 }
 
 /** A policy with its options checked: what the validator evaluates. */
@@ -63,6 +86,8 @@ export interface ResolvedPolicy {
   readonly organization?: OrganizationRule | undefined;
   /** Its claim rules. */
   readonly claims: readonly ClaimRule[];
+  /** Its step-up rule, if any. */
+  readonly stepUp?: StepUpRule | undefined;
 }
 
 /** What one operation requires of a verified token: a policy's parts plus the operation's own scopes. */
@@ -73,6 +98,8 @@ export interface AuthorizationRequirement {
   organization?: OrganizationRule | undefined;
   /** Claim rules that must all hold. */
   claims?: readonly ClaimRule[] | undefined;
+  /** How the user must have signed in (RFC 9470). */
+  stepUp?: StepUpRule | undefined;
   /** The policy this requirement comes from, for error messages. */
   policy?: string | undefined;
 }
@@ -87,7 +114,9 @@ export interface RequestFacts {
 export type AuthorizationDenial =
   | { reason: 'scope.insufficient'; requiredScopes: readonly string[] }
   | { reason: 'organization.mismatch' }
-  | { reason: 'claims.rejected'; rule: string; cause?: unknown };
+  | { reason: 'claims.rejected'; rule: string; cause?: unknown }
+  | { reason: 'step_up.acr' | 'step_up.auth_time'; stepUp: StepUpRule }
+  | { reason: 'token.auth_time_invalid' };
 
 /**
  * A policy that cannot be applied: an unknown policy name, or an organization parameter the route does not have.
@@ -105,7 +134,7 @@ function isClaimValue(value: unknown): value is ClaimValue {
   return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
 }
 
-/** How {@link claimIncludes} and {@link claimAnyOf} read a string claim. */
+/** How `claimIncludes` and {@link claimAnyOf} read a string claim. */
 export interface ClaimValuesOptions {
   /**
    * Read a string claim as space-separated words (`"a b"` holds `a` and `b`). Default: only for `scope`, which is
@@ -187,6 +216,7 @@ export function claimEquals<C extends object = AccessTokenClaims>(name: string, 
  * ```
  */
 export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...values: ClaimValue[]): ClaimRule<C>;
+/** `claimIncludes` with {@link ClaimValuesOptions} last: `claimIncludes(name, 'a', 'b', { spaceDelimited: true })`. */
 export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...valuesThenOptions: [...ClaimValue[], ClaimValuesOptions]): ClaimRule<C>;
 export function claimIncludes<C extends object = AccessTokenClaims>(name: string, ...args: unknown[]): ClaimRule<C> {
   checkName('claimIncludes', name);
@@ -282,9 +312,14 @@ const NO_FACTS: RequestFacts = Object.freeze({});
 export function evaluateAuthorization(
   claims: AccessTokenClaims,
   requirement: AuthorizationRequirement,
-  options: { scopeClaim: ScopeClaim; facts?: RequestFacts | undefined },
+  options: { scopeClaim: ScopeClaim; facts?: RequestFacts | undefined; clockTolerance?: number | undefined; now?: number | undefined },
 ): AuthorizationDenial | undefined {
   const facts = options.facts ?? NO_FACTS;
+  const stepUp = requirement.stepUp;
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  const tolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
+  // A malformed sign-in time is a bad token, answered before any 403 (docs/decisions.md D23).
+  if (stepUp?.maxAge !== undefined && !authTimeWellFormed(claims, now, tolerance)) return { reason: 'token.auth_time_invalid' };
   // Resolve the organization before judging anything: a misconfigured route fails for every caller, not only some.
   const organization = requirement.organization === undefined ? undefined : expectedOrganization(requirement.organization, facts, requirement.policy);
   if (requirement.scopes.length > 0 && missingScopes(requirement.scopes, grantedScopes(claims, options.scopeClaim)).length > 0) {
@@ -300,6 +335,33 @@ export function evaluateAuthorization(
     }
     if (!granted) return { reason: 'claims.rejected', rule: rule.description };
   }
+  return stepUp === undefined ? undefined : evaluateStepUp(claims, stepUp, now, tolerance);
+}
+
+// --- step-up (RFC 9470) ---------------------------------------------------------------------------------------------
+
+const DEFAULT_CLOCK_TOLERANCE = 5;
+
+/** `auth_time` (OIDC Core §2, RFC 9068 §2.2.1) absent, or a number not in the future beyond the tolerance. */
+function authTimeWellFormed(claims: object, now: number, tolerance: number): boolean {
+  const authTime = claimOf(claims, 'auth_time');
+  if (authTime === undefined) return true; // missing: a step-up refusal, not a bad token
+  return typeof authTime === 'number' && Number.isFinite(authTime) && authTime <= now + tolerance;
+}
+
+/**
+ * RFC 9470 §3: `acr` must be a string equal to one of the accepted values; `auth_time` (checked well-formed above)
+ * must be present and at most `maxAge` seconds old, give or take the clock tolerance.
+ */
+function evaluateStepUp(claims: object, stepUp: StepUpRule, now: number, tolerance: number): AuthorizationDenial | undefined {
+  if (stepUp.acr !== undefined) {
+    const acr = claimOf(claims, 'acr');
+    if (typeof acr !== 'string' || !stepUp.acr.includes(acr)) return { reason: 'step_up.acr', stepUp };
+  }
+  if (stepUp.maxAge !== undefined) {
+    const authTime = claimOf(claims, 'auth_time');
+    if (typeof authTime !== 'number' || now - authTime > stepUp.maxAge + tolerance) return { reason: 'step_up.auth_time', stepUp };
+  }
   return undefined;
 }
 
@@ -311,6 +373,7 @@ export function requirementOf(policy: ResolvedPolicy | undefined, scopes: string
     scopes: [...new Set([...policy.scopes, ...own])],
     organization: policy.organization,
     claims: policy.claims,
+    ...(policy.stepUp !== undefined ? { stepUp: policy.stepUp } : {}),
     policy: policy.name,
   };
 }
@@ -322,7 +385,7 @@ export const RESERVED_POLICY_NAMES: readonly string[] = ['bearer', 'dpop', 'auth
 /** `@Security('<name>-optional')` serves anonymous callers too (see the tsoa glue). */
 export const OPTIONAL_SUFFIX = '-optional';
 const POLICY_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
-const KNOWN_POLICY_OPTIONS = new Set(['scopes', 'organization', 'claims']);
+const KNOWN_POLICY_OPTIONS = new Set(['scopes', 'organization', 'claims', 'stepUp']);
 const PARAM_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function resolvePolicy(name: string, policy: unknown): ResolvedPolicy {
@@ -336,7 +399,7 @@ function resolvePolicy(name: string, policy: unknown): ResolvedPolicy {
   for (const key of Object.keys(policy)) {
     if (!KNOWN_POLICY_OPTIONS.has(key)) throw new ConfigurationError(`${option}.${key}`, `is not a policy option; the options are ${[...KNOWN_POLICY_OPTIONS].join(', ')}`);
   }
-  const { scopes, organization, claims } = policy as Policy;
+  const { scopes, organization, claims, stepUp } = policy as Policy;
   if (scopes !== undefined && typeof scopes !== 'string' && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
     throw new ConfigurationError(`${option}.scopes`, 'expected a list of scope names such as ["read:messages"]');
   }
@@ -354,7 +417,32 @@ function resolvePolicy(name: string, policy: unknown): ResolvedPolicy {
     scopes: toScopeList(scopes),
     ...(organization !== undefined ? { organization: typeof organization === 'string' ? organization : { param: organization.param } } : {}),
     claims: [...(claims ?? [])],
+    ...(stepUp !== undefined ? { stepUp: resolveStepUp(stepUp, `${option}.stepUp`) } : {}),
   };
+}
+
+const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/;
+const MAX_STEP_UP_AGE = 366 * 24 * 60 * 60;
+
+/**
+ * Checks a step-up rule: `acr` a non-empty list of values that fit in a challenge's space-separated `acr_values`
+ * (printable, no space, quote or backslash: RFC 9470 §3 and RFC 6750 §3), `maxAge` whole seconds; at least one.
+ */
+export function resolveStepUp(stepUp: unknown, option = 'stepUp'): StepUpRule {
+  const example = 'such as { acr: ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"], maxAge: 300 }';
+  if (stepUp === null || typeof stepUp !== 'object' || Array.isArray(stepUp)) throw new ConfigurationError(option, `expected an object ${example}`);
+  for (const key of Object.keys(stepUp)) {
+    if (key !== 'acr' && key !== 'maxAge') throw new ConfigurationError(`${option}.${key}`, 'is not a step-up option; the options are acr, maxAge');
+  }
+  const { acr, maxAge } = stepUp as StepUpRule;
+  if (acr === undefined && maxAge === undefined) throw new ConfigurationError(option, `give acr, maxAge or both, ${example}`);
+  if (acr !== undefined && !(Array.isArray(acr) && acr.length > 0 && acr.every((value) => typeof value === 'string' && ACR_VALUE.test(value)))) {
+    throw new ConfigurationError(`${option}.acr`, 'expected a non-empty list of acr values without spaces or quotes, e.g. ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"]');
+  }
+  if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 0 && maxAge <= MAX_STEP_UP_AGE)) {
+    throw new ConfigurationError(`${option}.maxAge`, `expected whole seconds between 0 and ${MAX_STEP_UP_AGE}, e.g. 300`);
+  }
+  return Object.freeze({ ...(acr !== undefined ? { acr: Object.freeze([...new Set(acr)]) } : {}), ...(maxAge !== undefined ? { maxAge } : {}) });
 }
 
 /** Checks the `policies` option. Throws a {@link ConfigurationError} naming the policy and the fix. */
@@ -379,7 +467,12 @@ export function findPolicy(policies: ReadonlyMap<string, ResolvedPolicy>, name: 
   );
 }
 
-/** The 403 of a denial: only a missing scope names the scopes (the other denials are not about scopes). */
+function stepUpDescription(reason: 'step_up.acr' | 'step_up.auth_time', stepUp: StepUpRule): string {
+  if (reason === 'step_up.acr') return 'A stronger authentication method is required';
+  return `More recent authentication is required (within ${stepUp.maxAge} seconds)`;
+}
+
+/** The 403 (or, for step-up, 401) of a denial: only a missing scope names the scopes (the other denials are not about scopes). */
 export function denialError(denial: AuthorizationDenial, scheme: AuthScheme): AuthError {
   switch (denial.reason) {
     case 'scope.insufficient':
@@ -388,5 +481,14 @@ export function denialError(denial: AuthorizationDenial, scheme: AuthScheme): Au
       return new AuthError('insufficient_scope', 'organization.mismatch', 'The access token is not for this organization', { scheme });
     case 'claims.rejected':
       return new AuthError('insufficient_scope', 'claims.rejected', 'The access token does not grant access to this operation', { scheme, cause: denial.cause });
+    case 'token.auth_time_invalid':
+      return new AuthError('invalid_token', 'token.auth_time_invalid', 'The access token has an invalid auth_time', { scheme });
+    case 'step_up.acr':
+    case 'step_up.auth_time':
+      // RFC 9470 §3: both attributes on every answer, so a client learns all it must do in one round trip.
+      return new AuthError('insufficient_user_authentication', denial.reason, stepUpDescription(denial.reason, denial.stepUp), {
+        scheme,
+        stepUp: { acrValues: denial.stepUp.acr, maxAge: denial.stepUp.maxAge },
+      });
   }
 }

@@ -2,7 +2,8 @@
  * Scope checks: every required scope must be granted (AND). Scopes come from the `scope` claim (a space-separated
  * string or an array), from Auth0 RBAC `permissions`, or from the union of both.
  */
-import type { ScopeClaim } from './config.js';
+/** Which claims grant scopes: the OAuth `scope` claim, Auth0 RBAC `permissions`, or the union of both. */
+export type ScopeClaim = 'scope' | 'permissions' | 'scope,permissions';
 
 function fromClaim(value: unknown): string[] {
   if (typeof value === 'string') return value.split(' ').filter(Boolean);

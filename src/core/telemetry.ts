@@ -29,6 +29,7 @@ export const INSTRUMENTS = Object.freeze({
   jwksFetches: 'auth.jwks.fetches',
   tokenCacheLookups: 'auth.token_cache.lookups',
   replayChecks: 'auth.dpop.replay_checks',
+  tokenExchangeAttempts: 'auth.token_exchange.attempts',
 });
 
 /** The span names: one per authentication, with a child per key-set fetch and per replay-store check. */
@@ -36,12 +37,15 @@ export const SPANS = Object.freeze({
   authenticate: 'auth.authenticate',
   jwksFetch: 'auth.jwks.fetch',
   replayCheck: 'auth.dpop.replay_check',
+  tokenExchange: 'auth.token_exchange',
 });
 
 /** `auth.scheme`: the scheme a request presented (`none`: no credentials, or a scheme this library does not know). */
 export type TelemetryScheme = AuthScheme | 'none';
 /** `auth.outcome` of a replay-store check. */
 export type ReplayCheckOutcome = 'fresh' | 'replay' | 'error';
+/** `auth.outcome` of a token exchange (RFC 8693): a new token, one from the cache (or an exchange in flight), or none. */
+export type TokenExchangeOutcome = 'success' | 'cached' | 'failure';
 
 type Api = typeof OtelApi;
 type Attributes = OtelApi.Attributes;
@@ -55,6 +59,7 @@ type Instruments = {
   jwksFetches: OtelApi.Counter;
   cacheLookups: OtelApi.Counter;
   replayChecks: OtelApi.Counter;
+  tokenExchanges: OtelApi.Counter;
 };
 
 // --- the API, loaded once ------------------------------------------------------------------------------------------
@@ -106,6 +111,7 @@ const failure = (scheme: TelemetryScheme, code: string): Attributes =>
   (FAILURE[scheme][code] ??= freeze({ 'auth.scheme': scheme, 'auth.outcome': 'failure', 'error.type': code }));
 const GRANTED = freeze({ 'auth.outcome': 'granted' });
 const DENIED = freeze({ 'auth.outcome': 'denied' });
+const STEP_UP_REQUIRED = freeze({ 'auth.outcome': 'denied', 'error.type': 'insufficient_user_authentication' });
 const FETCH_SUCCESS = freeze({ 'auth.outcome': 'success' });
 const FETCH_FAILURE = freeze({ 'auth.outcome': 'failure' });
 const CACHE_HIT = freeze({ 'auth.cache.result': 'hit' });
@@ -114,6 +120,11 @@ const REPLAY: Readonly<Record<ReplayCheckOutcome, Attributes>> = {
   fresh: freeze({ 'auth.outcome': 'fresh' }),
   replay: freeze({ 'auth.outcome': 'replay' }),
   error: freeze({ 'auth.outcome': 'error' }),
+};
+const EXCHANGE: Readonly<Record<TokenExchangeOutcome, Attributes>> = {
+  success: freeze({ 'auth.outcome': 'success' }),
+  cached: freeze({ 'auth.outcome': 'cached' }),
+  failure: freeze({ 'auth.outcome': 'failure' }),
 };
 
 /**
@@ -134,6 +145,7 @@ function createInstruments(meter: OtelApi.Meter): Instruments {
     jwksFetches: meter.createCounter(INSTRUMENTS.jwksFetches, { description: 'Key-set (JWKS) fetches from identity providers', unit: '{fetch}' }),
     cacheLookups: meter.createCounter(INSTRUMENTS.tokenCacheLookups, { description: 'Verified-token cache lookups (hit: the verdict was served from the cache)', unit: '{lookup}' }),
     replayChecks: meter.createCounter(INSTRUMENTS.replayChecks, { description: 'DPoP proof replay-store checks', unit: '{check}' }),
+    tokenExchanges: meter.createCounter(INSTRUMENTS.tokenExchangeAttempts, { description: 'Token exchanges for downstream APIs (RFC 8693), by outcome (cached: no request to the authorization server)', unit: '{exchange}' }),
   };
 }
 
@@ -324,7 +336,8 @@ export class Telemetry {
 
   /** An authorization decision on an authenticated request. `refusal`: what a denial answers. */
   authorization(granted: boolean, refusal?: AuthError): void {
-    this.instruments?.authorization.add(1, granted ? GRANTED : DENIED);
+    // Step-up refusals (RFC 9470) are counted apart: the client can succeed by signing in again, unlike a 403.
+    this.instruments?.authorization.add(1, granted ? GRANTED : refusal?.code === 'insufficient_user_authentication' ? STEP_UP_REQUIRED : DENIED);
     if (this.tracer === undefined) return;
     // No span of its own (it takes no time): an event on the active span, e.g. the HTTP server's.
     const span = this.loaded!.api.trace.getActiveSpan();
@@ -359,6 +372,21 @@ export class Telemetry {
     };
   }
 
+  /** Starts recording a token exchange (RFC 8693): an `auth.token_exchange` span and one count per outcome. */
+  startTokenExchange(): StepRecord<TokenExchangeOutcome> {
+    if (this.loaded === undefined || this.unregistered()) return NO_STEP;
+    this.refresh();
+    const instruments = this.instruments;
+    const span = this.startStep(SPANS.tokenExchange, undefined);
+    if (instruments === undefined && span === undefined) return NO_STEP;
+    return {
+      done: (outcome, error) => {
+        instruments?.tokenExchanges.add(1, EXCHANGE[outcome]);
+        if (span !== undefined) this.endStep(span, EXCHANGE[outcome], outcome === 'failure' ? exchangeErrorType(error) : undefined);
+      },
+    };
+  }
+
   /** Metrics only: one shared recorder, nothing allocated per check. */
   private readonly countReplay: StepRecord<ReplayCheckOutcome> = {
     done: (outcome) => this.instruments?.replayChecks.add(1, REPLAY[outcome]),
@@ -382,6 +410,12 @@ export class Telemetry {
       /* see Authentication.record */
     }
   }
+}
+
+/** `error.type` of a failed exchange: its code (`temporarily_unavailable`, `token_exchange_failed`), else as a step. */
+function exchangeErrorType(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[a-z_]{1,32}$/.test(code) ? code : errorType(error);
 }
 
 /** `error.type` of a failed step: the failure kind a ProviderFetchError names, else the error's class name. */

@@ -4,12 +4,14 @@
  *   credentials (header only, per DPoP mode) → DPoP proof (§4.3) → access token (cache, issuer, claims, key,
  *   signature) → confirmation (`cnf`: DPoP `jkt`, mTLS `x5t#S256`) → nonce (§9) and replay (§11.1) → scopes.
  *
- * Framework-free: adapters pass the method, the public URL and the headers; each refusal is an {@link AuthError}
- * built once by the step that refuses, which adapters turn into a response with `errorResponse()`.
+ * Framework-free: adapters hand in what they read of a request once ({@link ApiValidator.requestContext}), or the
+ * method, the public URL and the headers; each refusal is an {@link AuthError} built once by the step that refuses,
+ * and answered here, with this request's facts (`AuthError.response`): adapters only write that response.
  */
 import { warnAboutDomains } from './diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
-import { resolveConfig, type ApiOptions, type ResolvedConfig } from './config.js';
+import { resolveConfig, type ResolvedConfig } from './config.js';
+import type { ApiOptions, DpopMode } from './options.js';
 import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './credentials.js';
 import { IssuerPool } from './issuer-pool.js';
 import { TokenVerifier } from './token-verifier.js';
@@ -18,14 +20,29 @@ import { checkConfirmation } from './confirmation.js';
 import { toScopeList } from './scopes.js';
 import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './policies.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './resource-metadata.js';
-import type { ResponseFacts } from './error-response.js';
+import { errorResponse, type ResponseFacts } from './error-response.js';
 import type { AccessTokenClaims } from './access-token.js';
 import { accessTokenHash } from './dpop-proof.js';
 import { rejectionEvent } from './events.js';
 import type { Discovery } from './issuer.js';
-import type { RequestContext, VerifiedRequest } from './request.js';
+import type { IncomingRequest, RequestContext, RequestSettings, VerifiedRequest } from './request.js';
+import { toRequestContext } from './request-context.js';
 
 export type { RequestContext, VerifiedRequest };
+
+/** What API documentation shows of a configuration: {@link ApiValidator.documentation}. */
+export interface ApiDocumentation {
+  /** The `scopes` option (name → description); empty when not given. */
+  scopes: Readonly<Record<string, string>>;
+  /** The `policies` option, checked. */
+  policies: ReadonlyMap<string, ResolvedPolicy>;
+  /** Which schemes operations offer. */
+  dpopMode: DpopMode;
+  /** The first accepted audience. */
+  audience: string;
+  /** The first configured issuer origin (none with a domains resolver). */
+  issuerOrigin: string | undefined;
+}
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -47,17 +64,29 @@ export class ApiValidator {
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */
   verifyRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C>> {
-    return this.measured(() => this.authenticate(request), request.headers) as Promise<VerifiedRequest<C>>;
+    return this.measured(() => this.authenticate(request), request.url, request.headers) as Promise<VerifiedRequest<C>>;
+  }
+
+  /**
+   * The request context of what an adapter read of a request (framing, public URL, trusted proxies, certificate);
+   * throws the 400 AuthError, reported and answered, for ambiguous framing or a bad Host.
+   */
+  requestContext(incoming: IncomingRequest, settings: Omit<RequestSettings, 'publicUrl' | 'clientCertificates'> = {}): RequestContext {
+    try {
+      return toRequestContext(incoming, { ...settings, publicUrl: this.config.publicUrl, clientCertificates: this.config.mtls.mode !== 'disabled' });
+    } catch (error) {
+      throw this.rejected(error);
+    }
   }
 
   /** One authentication in its telemetry record (a no-op unless an OpenTelemetry SDK is registered); refusals reported once. */
-  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, headers?: Headers): Promise<T> {
+  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, url: string, headers?: Headers): Promise<T> {
     const recorded = this.config.telemetry.startAuthentication();
     let result: T;
     try {
       result = await (recorded.traced ? recorded.run(authenticate) : authenticate());
     } catch (error) {
-      const refused = this.rejected(error);
+      const refused = this.rejected(error, url);
       recorded.failed(refused, headers);
       throw refused;
     }
@@ -90,10 +119,10 @@ export class ApiValidator {
    * `insufficient_scope`, with `scope="…"` only for scopes). `facts`: the path parameters. A `PolicySetupError` (500)
    * when the requirement cannot apply to this route.
    */
-  authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
-    const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts });
+  authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'> & { url?: string }, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
+    const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts, clockTolerance: this.config.clockTolerance });
     if (!denial) return this.config.telemetry.authorization(true);
-    const refused = this.rejected(denialError(denial, verified.scheme));
+    const refused = this.rejected(denialError(denial, verified.scheme), verified.url);
     this.config.telemetry.authorization(false, refused);
     throw refused;
   }
@@ -101,6 +130,18 @@ export class ApiValidator {
   /** The policy named `name` of the `policies` option; throws a `PolicySetupError` naming the fix when there is none. */
   policy(name: string): ResolvedPolicy {
     return findPolicy(this.config.policies, name);
+  }
+
+  /** True when the `policies` option defines `name`. */
+  hasPolicy(name: string): boolean {
+    return this.config.policies.has(name);
+  }
+
+  /** What API documentation (OpenAPI, Swagger UI) shows of this configuration. */
+  documentation(): ApiDocumentation {
+    const { domains, dpop, audiences, scopes, policies } = this.config;
+    const issuerOrigin = domains.kind === 'single' ? domains.origin : domains.kind === 'list' ? domains.origins[0] : undefined;
+    return { scopes, policies, dpopMode: dpop.mode, audience: audiences[0]!, issuerOrigin };
   }
 
   /** True when a request carries no credentials at all (see `carriesNoCredentials`): it may be served anonymously. */
@@ -126,15 +167,27 @@ export class ApiValidator {
       } catch (error) {
         throw error instanceof AuthError ? error.onScheme('bearer') : error;
       }
-    });
+    }, request.url ?? '');
     return claims as C;
   }
 
-  /** Reports a refusal and returns it as an AuthError (an unexpected error becomes a 401 `internal`, logged). */
-  rejected(error: unknown): AuthError {
+  /**
+   * Reports a refusal of a request to `requestUrl` and returns it as an answered AuthError (an unexpected error
+   * becomes a 401 `internal`, logged). An error answered before keeps its answer.
+   */
+  rejected(error: unknown, requestUrl = ''): AuthError {
     const refused = error instanceof AuthError ? error : new AuthError('invalid_token', 'internal', 'The access token could not be verified', { cause: error });
     this.config.emit(rejectionEvent(refused));
-    return refused;
+    return this.answered(refused, requestUrl);
+  }
+
+  /**
+   * Gives an AuthError its response for a request to `requestUrl` (this API's challenges, its RFC 9728 URL) unless it
+   * has one, without reporting it; returns it.
+   */
+  answered(error: AuthError, requestUrl = ''): AuthError {
+    error.response ??= errorResponse(error, this.responseFacts(requestUrl));
+    return error;
   }
 
   /** What an error response for a request to `requestUrl` depends on, besides the error. */

@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import { RegisterRoutes } from '../../build/generated/routes.js';
 import { errorHandler, notFoundHandler, type Auth0Api } from '../express/index.js';
 import { serveDocs, type ServeDocsOptions } from '../tsoa/index.js';
+import { currentRelay } from './relay.js';
 
 export interface AppOptions {
   auth0: Auth0Api;
@@ -28,6 +29,9 @@ export function createApp({ auth0, spec, trustProxy, docs }: AppOptions): Expres
 
   // GET /openapi.json (completed with the scopes, DPoP mode and issuer endpoints) and Swagger UI at /docs.
   serveDocs(app, auth0, spec, docs);
+
+  // Without DOWNSTREAM_URL, GET /api/relay does not exist: 404 for every caller, before authentication.
+  app.use('/api/relay', (req, res, next) => (currentRelay() ? next() : notFoundHandler()(req, res, next)));
 
   RegisterRoutes(app);
 

@@ -24,6 +24,17 @@ export interface DemoConfig {
   /** OAuth2 client id Swagger UI uses for authorization code + PKCE against your tenant. */
   docsClientId: string | undefined;
   devIssuer: { port: number; clientId: string; clientSecret: string } | undefined;
+  /** `GET /api/relay` (RFC 8693 token exchange), when `DOWNSTREAM_URL` is set. */
+  relay: RelayConfig | undefined;
+}
+
+/** The downstream API `GET /api/relay` calls, and the API's own client that exchanges tokens for it. */
+export interface RelayConfig {
+  downstreamUrl: string;
+  audience: string;
+  scope: string | undefined;
+  clientId: string;
+  clientSecret: string;
 }
 
 export const DEV_AUDIENCE = 'https://api.example.com';
@@ -108,6 +119,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const audience = unset(env.AUTH0_AUDIENCE) ? (devIssuer ? DEV_AUDIENCE : '') : env.AUTH0_AUDIENCE!.trim();
   if (!audience) fail('AUTH0_AUDIENCE', 'is required when a domain is set: set it to your API identifier, e.g. https://api.example.com');
 
+  const relay = relayConfig(env, devIssuer);
+
   return {
     host: env.HOST || '127.0.0.1',
     port: httpPort,
@@ -123,5 +136,36 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     publicUrl: publicUrl(env.AUTH0_PUBLIC_URL),
     docsClientId: env.AUTH0_DOCS_CLIENT_ID || undefined,
     devIssuer,
+    relay,
   };
+}
+
+/**
+ * `DOWNSTREAM_URL` turns on `GET /api/relay`; then `DOWNSTREAM_AUDIENCE`, `AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET`
+ * are required (with the development issuer, the client defaults to its confidential client). docs/decisions.md D24.
+ */
+function relayConfig(env: NodeJS.ProcessEnv, devIssuer: DemoConfig['devIssuer']): RelayConfig | undefined {
+  if (unset(env.DOWNSTREAM_URL)) return undefined;
+  const raw = env.DOWNSTREAM_URL!.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.hash) {
+    fail('DOWNSTREAM_URL', `expected the downstream API's http(s) URL without credentials or fragment, e.g. https://downstream.example.com/api/items, got "${raw}"`);
+  }
+  const required = (variable: string, fallback: string | undefined, example: string): string => {
+    if (!unset(env[variable])) return env[variable]!.trim();
+    if (fallback !== undefined) return fallback;
+    return fail(variable, `is required when DOWNSTREAM_URL is set: ${example}`);
+  };
+  const audience = required('DOWNSTREAM_AUDIENCE', undefined, "set it to the downstream API's identifier, e.g. https://downstream.example.com");
+  if (!URL.canParse(audience)) fail('DOWNSTREAM_AUDIENCE', `expected the downstream API's identifier (an absolute URI), e.g. https://downstream.example.com, got "${audience}"`);
+  const clientId = required('AUTH0_CLIENT_ID', devIssuer?.clientId, "set it to the client ID of this API's own application (allowed to exchange tokens)");
+  const clientSecret = required('AUTH0_CLIENT_SECRET', devIssuer?.clientSecret, 'set it to the client secret of that application');
+  const scope = unset(env.DOWNSTREAM_SCOPE) ? undefined : env.DOWNSTREAM_SCOPE!.trim().split(/\s+/).join(' ');
+  if (scope !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)) fail('DOWNSTREAM_SCOPE', `expected space-separated scope names such as "read:items", got "${env.DOWNSTREAM_SCOPE}"`);
+  return { downstreamUrl: url.href, audience, scope, clientId, clientSecret };
 }

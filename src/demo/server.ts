@@ -20,6 +20,8 @@ import { isProductionLike } from '../dev/environment.js';
 import { generatedSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
 import { DEV_ORGANIZATIONS, POLICIES } from './policies.js';
+import { clearRelay, Relay, setRelay } from './relay.js';
+import { createTokenExchanger } from '../core/token-exchange.js';
 import type { DevIssuer } from '../dev/index.js';
 import type { DemoTelemetry } from './telemetry.js';
 
@@ -64,7 +66,9 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
   let issuer: DevIssuer | undefined;
   let redis: Redis | undefined;
   let redisDown = false;
+  let relay: Relay | undefined;
   const close = async () => {
+    clearRelay(relay);
     server.closeAllConnections?.();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await issuer?.close();
@@ -80,6 +84,8 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
         env: options.env ?? process.env,
         port: config.devIssuer.port,
         audience: config.audience,
+        // The downstream API of GET /api/relay: the issuer exchanges tokens for it (RFC 8693).
+        ...(config.relay ? { audiences: [config.relay.audience] } : {}),
         scopes: { ...SCOPES },
         clientId: config.devIssuer.clientId,
         clientSecret: config.devIssuer.clientSecret,
@@ -116,6 +122,18 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
+
+    relay = config.relay
+      ? new Relay(
+          config.relay,
+          createTokenExchanger(
+            { clientId: config.relay.clientId, clientSecret: config.relay.clientSecret },
+            // The discovered token endpoint of the configured issuer (docs/decisions.md D24).
+            { tokenEndpoint: async () => (await auth0.validator.discovery())?.tokenEndpoint, fetch: options.fetch, telemetry: auth0.validator.config.telemetry },
+          ),
+        )
+      : undefined;
+    setRelay(relay);
 
     // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
     const docsClientId = issuer ? issuer.spaClientId : config.docsClientId;

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { assertDevelopmentEnvironment } from './environment.js';
+import { honourAcrValues, registerTokenExchange, requestedTokenClaims, stepUpInteractionPolicy, TOKEN_EXCHANGE_GRANT } from './issuer-grants.js';
 
 /** An Auth0 Organization the development issuer knows: tokens requested with `organization=<id or name>` carry it. */
 export interface DevOrganization {
@@ -33,6 +34,11 @@ export interface DevIssuerOptions {
   port: number;
   /** The API identifier tokens are issued for, e.g. 'https://api.example.com'. */
   audience: string;
+  /**
+   * More API identifiers it serves (e.g. a downstream API that tokens are exchanged for, RFC 8693); `audience` stays
+   * the default.
+   */
+  audiences?: readonly string[];
   /** Scope -> description, e.g. { 'read:messages': 'Read messages' }. */
   scopes: Record<string, string>;
   /** Confidential client for client_credentials. Default 'demo-client'. */
@@ -60,8 +66,10 @@ export interface DevIssuer {
   issuer: string;
   /** The value for `AUTH0_DOMAIN`: the issuer's origin, e.g. 'http://127.0.0.1:3001'. */
   domain: string;
-  /** The API identifier its tokens are issued for. */
+  /** The API identifier its tokens are issued for (the default). */
   audience: string;
+  /** Every API identifier it serves, the default first. */
+  audiences: string[];
   /** The scopes it grants, as configured. */
   scopes: Record<string, string>;
   /** Its discovery document (`/.well-known/openid-configuration`). */
@@ -146,7 +154,8 @@ type OidcError = new (description?: string, detail?: string) => Error;
 
 interface OidcProviderModule {
   Provider: new (issuer: string, configuration: object) => ProviderInstance;
-  errors: { InvalidTarget: OidcError; InvalidScope: OidcError; InvalidRequest: OidcError };
+  errors: { InvalidTarget: OidcError; InvalidScope: OidcError; InvalidRequest: OidcError; InvalidGrant: OidcError };
+  interactionPolicy: Parameters<typeof stepUpInteractionPolicy>[0];
 }
 
 interface ClientToken {
@@ -169,6 +178,7 @@ interface ClientToken {
 export async function startDevIssuer(options: DevIssuerOptions): Promise<DevIssuer> {
   assertDevelopmentEnvironment(options.env ?? process.env);
   assertAbsoluteUri(options.audience);
+  for (const audience of options.audiences ?? []) assertAbsoluteUri(audience);
   for (const organization of options.organizations ?? []) assertOrganization(organization);
 
   const clientId = options.clientId ?? 'demo-client';
@@ -182,9 +192,10 @@ export async function startDevIssuer(options: DevIssuerOptions): Promise<DevIssu
 
   let provider: ProviderInstance;
   try {
-    const { Provider, errors } = await loadOidcProvider();
-    const configuration = buildConfiguration({ options, clientId, clientSecret, signingKey, errors });
+    const { Provider, errors, interactionPolicy } = await loadOidcProvider();
+    const configuration = { ...buildConfiguration({ options, clientId, clientSecret, signingKey, errors }), ...stepUpConfiguration(interactionPolicy) };
     provider = await quietly(async () => new Provider(issuer, configuration));
+    addStepUpAndExchange(provider, { options, clientId, signingKey, errors });
   } catch (error) {
     await closeServer(server); // e.g. an invalid redirect URI: do not leave the port taken
     throw error;
@@ -195,6 +206,7 @@ export async function startDevIssuer(options: DevIssuerOptions): Promise<DevIssu
     issuer,
     domain: new URL(issuer).origin,
     audience: options.audience,
+    audiences: servedAudiences(options),
     scopes: { ...options.scopes },
     discoveryUrl: new URL('.well-known/openid-configuration', issuer).href,
     tokenEndpoint: provider.urlFor('token'),
@@ -252,7 +264,7 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
       {
         client_id: clientId,
         client_secret: clientSecret,
-        grant_types: ['client_credentials'],
+        grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT],
         response_types: [],
         redirect_uris: [],
         // oidc-provider accepts client_secret_post for a client_secret_basic client too.
@@ -295,27 +307,21 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx: KoaContext, resource: string) => {
           const named = requestedAudience(ctx);
-          if (resource !== audience || (named !== undefined && named !== resource)) {
-            throw new errors.InvalidTarget(`unknown audience, this issuer only issues tokens for ${audience}`);
+          if (!servedAudiences(options).includes(resource) || (named !== undefined && named !== resource)) {
+            throw new errors.InvalidTarget(`unknown audience, this issuer only issues tokens for ${servedAudiences(options).join(', ')}`);
           }
           // oidc-provider asks for the API's details before it reads `scope`: Auth0's rules fit here.
           applyScopeRules(ctx, apiScopes, errors.InvalidScope);
           if (requestedOrganization(ctx) !== undefined && !findOrganization(organizations, requestedOrganization(ctx)!)) {
             throw new errors.InvalidRequest(`unknown organization "${requestedOrganization(ctx)}"`);
           }
-          return {
-            audience,
-            scope: apiScopes.join(' '),
-            accessTokenFormat: 'jwt',
-            accessTokenTTL: ACCESS_TOKEN_TTL,
-            jwt: { sign: { alg: 'RS256' } },
-          };
+          return resourceServerInfo(resource, apiScopes);
         },
       },
     },
     // The SPA is first-party: consent to all API scopes is implied, so only the login form shows.
     loadExistingGrant: (ctx: KoaContext) => loadOrCreateGrant(ctx, audience, apiScopes),
-    extraTokenClaims: (ctx: KoaContext, token: ClientToken) => auth0Claims(ctx, token, organizations),
+    extraTokenClaims: (ctx: KoaContext, token: ClientToken) => ({ ...auth0Claims(ctx, token, organizations), ...requestedTokenClaims(ctx, token) }),
     findAccount: (_ctx: KoaContext, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
     clientBasedCORS: (_ctx: KoaContext, origin: string) => corsOrigins.has(origin),
     renderError: (ctx: KoaContext, out: Record<string, string>) => {
@@ -333,6 +339,36 @@ function buildConfiguration({ options, clientId, clientSecret, signingKey, error
       Grant: SESSION_TTL,
     },
   };
+}
+
+/** What oidc-provider needs to issue JWT access tokens for `audience`. */
+function resourceServerInfo(audience: string, apiScopes: readonly string[]): object {
+  return { audience, scope: apiScopes.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: ACCESS_TOKEN_TTL, jwt: { sign: { alg: 'RS256' } } };
+}
+
+/** `audience` first, then the other served audiences. */
+function servedAudiences(options: DevIssuerOptions): string[] {
+  return [...new Set([options.audience, ...(options.audiences ?? [])])];
+}
+
+/** Step-up (RFC 9470) at the authorization endpoint: `acr_values` decides whether the session's sign-in will do. */
+function stepUpConfiguration(interactionPolicy: OidcProviderModule['interactionPolicy']): object {
+  return { interactions: { policy: stepUpInteractionPolicy(interactionPolicy) } };
+}
+
+/** The sign-in meets the requested `acr_values`; the confidential client may exchange tokens (RFC 8693). */
+function addStepUpAndExchange(provider: ProviderInstance, input: { options: DevIssuerOptions; clientId: string; signingKey: RsaPrivateJwk; errors: OidcProviderModule['errors'] }): void {
+  const withGrants = provider as unknown as Parameters<typeof registerTokenExchange>[0];
+  honourAcrValues(withGrants);
+  const apiScopes = Object.keys(input.options.scopes);
+  registerTokenExchange(withGrants, {
+    clientId: input.clientId,
+    audiences: servedAudiences(input.options),
+    scopes: apiScopes,
+    signingKey: input.signingKey,
+    resourceServer: (audience) => resourceServerInfo(audience, apiScopes),
+    errors: input.errors,
+  });
 }
 
 /** `corsOrigins`, plus the SPA's own origins (a browser app calls the token endpoint from there). */

@@ -3,6 +3,8 @@
  * OpenID provider whose discovery document names a token endpoint (an Auth0 tenant with a machine-to-machine app).
  */
 
+import type { DpopKeyPair } from '../client/dpop.js';
+
 /** Where the development issuer listens by default (`npx auth0-tsoa-api dev`). */
 export const DEFAULT_DEV_ISSUER = 'http://127.0.0.1:4001';
 
@@ -16,6 +18,17 @@ export interface DevTokenRequest {
   scope?: string;
   /** Auth0 Organizations: an organization ID or name; the token then carries `org_id` (and `org_name`). */
   organization?: string;
+  /**
+   * Development issuer only: the token's `acr`, as if the user had signed in that way (step-up, RFC 9470), e.g.
+   * `http://schemas.openid.net/pape/policies/2007/06/multi-factor`.
+   */
+  acr?: string;
+  /** Development issuer only: the token's `auth_time` (Unix seconds). Default: now when `acr` is set. */
+  authTime?: number;
+  /** Development issuer only: more claims (for claim policies), e.g. `{ roles: ['admin'] }`. */
+  claims?: Record<string, unknown>;
+  /** A DPoP key: the token request carries a proof and the token is bound to this key (RFC 9449 §5). */
+  dpop?: DpopKeyPair;
   /** Default `demo-client`. */
   clientId?: string;
   /** Default `demo-secret`. */
@@ -43,12 +56,19 @@ export async function requestDevToken(request: DevTokenRequest = {}): Promise<st
   if (request.audience) body.set('audience', request.audience);
   if (request.scope?.trim()) body.set('scope', request.scope.trim().split(/\s+/).join(' '));
   if (request.organization) body.set('organization', request.organization);
+  // Understood by the development issuer only (./issuer-grants.ts); another issuer ignores unknown parameters.
+  if (request.acr) body.set('acr', request.acr);
+  const authTime = request.authTime ?? (request.acr ? Math.floor(Date.now() / 1000) : undefined);
+  if (authTime !== undefined) body.set('auth_time', String(authTime));
+  if (request.claims && Object.keys(request.claims).length > 0) body.set('extra_claims', JSON.stringify(request.claims));
+  // Loaded only for DPoP: the command's folder works without the client helper otherwise.
+  const tokenFetch: typeof fetch = request.dpop ? ((await import('../client/dpop.js')).createDpopFetch(request.dpop, undefined, { fetch: (input) => fetchImpl(input) }) as typeof fetch) : fetchImpl;
   // RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding.
   const basic = Buffer.from(`${formEncode(request.clientId ?? 'demo-client')}:${formEncode(request.clientSecret ?? 'demo-secret')}`).toString('base64');
 
   let response: Response;
   try {
-    response = await fetchImpl(tokenEndpoint, {
+    response = await tokenFetch(tokenEndpoint, {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body,

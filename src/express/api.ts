@@ -4,17 +4,19 @@
  * policies, with the route's path parameters as facts), optional authentication, and the RFC 9728 route.
  */
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import { AuthError, type AuthScheme } from '../core/errors.js';
-import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
-import { errorResponse, type ErrorResponse } from '../core/error-response.js';
-import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
-import type { ApiOptions } from '../core/config.js';
+import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
+import { ApiValidator, type ApiDocumentation, type VerifiedRequest } from '../core/validator.js';
+import { responseOf, type ErrorResponse } from '../core/error-response.js';
+import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/policies.js';
+import type { ApiOptions } from '../core/options.js';
+import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from '../core/token-exchange.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
-import { checkClientCertificateTrust, checkFraming, publicRequestUrl, toRequestContext } from './request.js';
+import { checkFraming, publicRequestUrl } from '../core/request-context.js';
+import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
+import { recordAnonymous, recordAuth, type AuthResult } from '../core/request-auth.js';
 import { errorHandlerCheck } from './setup-check.js';
 
-/** What `requireAuth` and tsoa put on the request (`req.auth`), read with {@link getAuth}. */
-export type AuthResult<C extends AccessTokenClaims = AccessTokenClaims> = VerifiedRequest<C>;
+export { getAuth, getOptionalAuth, type AuthResult } from '../core/request-auth.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -28,14 +30,11 @@ declare global {
 
 const APP_KEY = Symbol.for('auth0-tsoa-api');
 const MEMO = Symbol('auth0-tsoa-api.authentication');
-/** Set on a request an optional operation served anonymously: {@link getOptionalAuth} then returns undefined. */
-const ANONYMOUS = Symbol('auth0-tsoa-api.anonymous');
 
 interface Memo {
   api: Auth0Api;
   pending: Promise<VerifiedRequest>;
 }
-type MemoHolder = Request & { [ANONYMOUS]?: true };
 type MemoStore = Record<symbol, Memo | undefined>;
 
 /**
@@ -54,6 +53,11 @@ export interface RequireAuthOptions {
   scopes?: string | readonly string[];
   /** A policy of the `policies` option (scopes, organization, claim rules). Unknown names throw at once. */
   policy?: string;
+  /**
+   * Step-up (RFC 9470): how the user must have signed in, e.g. `{ acr: ['http://schemas.openid.net/pape/policies/2007/06/multi-factor'], maxAge: 300 }`.
+   * Refused with 401 `insufficient_user_authentication` after every 403. Give it here or in the policy, not both.
+   */
+  stepUp?: StepUpRule;
   /**
    * Serve anonymous callers: a request without an `Authorization` header (and no `access_token` in its query or
    * body) reaches the handler unauthenticated ({@link getOptionalAuth} returns undefined). Credentials that are sent
@@ -80,9 +84,39 @@ export class Auth0Api {
   readonly validator: ApiValidator;
   private documentationPath: string | undefined;
   private scopeNames: readonly string[] | undefined;
+  private readonly exchanger: TokenExchanger | undefined;
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
+    const validator = this.validator;
+    this.exchanger =
+      options.tokenExchange === undefined
+        ? undefined
+        : createTokenExchanger(options.tokenExchange, {
+            // The discovered endpoint of the configured issuer, never a URL from a token (docs/decisions.md D24).
+            tokenEndpoint: async () => (await validator.discovery())?.tokenEndpoint,
+            fetch: options.fetch,
+            telemetry: validator.config.telemetry,
+          });
+  }
+
+  /**
+   * Exchanges the caller's verified access token for one for a downstream API (RFC 8693 token exchange), with the
+   * `tokenExchange` client; cached per caller token, audience and scope until 30 s before it expires.
+   *
+   * ```ts
+   * const token = await auth0.exchangeToken(req, { audience: 'https://downstream.example.com', scope: 'read:items' });
+   * await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+   * ```
+   *
+   * Authenticates the request first (a refused caller causes no exchange). Rejects with an AuthError 503
+   * `temporarily_unavailable` (with `retryAfter`) when the authorization server is unreachable or failing, and with a
+   * `TokenExchangeError` when it refuses (map it to your answer, e.g. 502).
+   */
+  async exchangeToken(req: Request, request: ExchangeRequest): Promise<string> {
+    if (this.exchanger === undefined) throw new ConfigurationError('tokenExchange', 'exchangeToken() needs createAuth0Api({ tokenExchange: { clientId, clientSecret } })');
+    const verified = req.auth ?? (await this.authenticate(req));
+    return this.exchanger.exchange(verified, request);
   }
 
   /** The Auth0Api installed on an app with {@link Auth0Api.install}, if any. */
@@ -102,9 +136,9 @@ export class Auth0Api {
    * when the app's `trust proxy` setting trusts every address (a `Client-Cert` header would be believed from anyone).
    */
   install(app: Application): this {
-    if (this.validator.config.mtls.mode !== 'disabled') checkClientCertificateTrust(app);
+    if (this.validator.config.mtls.mode !== 'disabled') checkExpressClientCertificateTrust(app);
     (app.locals as Record<symbol, Auth0Api>)[APP_KEY] = this;
-    app.use(framingCheck);
+    app.use(this.framingCheck());
     app.use(errorHandlerCheck(app)); // at the first request: is errorHandler() mounted after the routes?
     const path = this.validator.config.resourceMetadataPath;
     if (path) app.get(path, this.metadataHandler());
@@ -125,15 +159,10 @@ export class Auth0Api {
   }
 
   private async authenticateOnce(req: Request): Promise<VerifiedRequest> {
-    let context;
-    try {
-      const { publicUrl, mtls } = this.validator.config;
-      context = toRequestContext(req, { publicUrl, clientCertificates: mtls.mode !== 'disabled' });
-    } catch (error) {
-      throw this.validator.rejected(error);
-    }
+    const context = this.validator.requestContext(incomingRequest(req), proxySettings(req));
     const result = await this.validator.verifyRequest(context);
     req.auth = result;
+    recordAuth(result, req); // getAuth(req), the same for every framework
     for (const name in result.responseHeaders) req.res?.setHeader(name, result.responseHeaders[name]!);
     return result;
   }
@@ -155,12 +184,12 @@ export class Auth0Api {
 
   private async authorizeRequirement<C extends AccessTokenClaims>(req: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<AuthResult<C> | undefined> {
     if (optional && !req.auth && this.isAnonymous(req)) {
-      (req as MemoHolder)[ANONYMOUS] = true;
+      recordAnonymous(req);
       return undefined;
     }
     const result = await this.authenticate<C>(req);
     if (schemes && !schemes.includes(result.scheme)) {
-      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'));
+      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'), result.url);
     }
     // The path parameters only matter to an organization rule (and a read on an Express request is not free).
     const facts = requirement.organization === undefined ? undefined : { params: req.params as Record<string, string | undefined> | undefined };
@@ -171,8 +200,9 @@ export class Auth0Api {
   /** No credentials at all (see `ApiValidator.isAnonymous`); a request whose URL or framing is bad is not anonymous. */
   private isAnonymous(req: Request): boolean {
     try {
-      const { publicUrl } = this.validator.config;
-      return this.validator.isAnonymous(toRequestContext(req, { publicUrl }));
+      const incoming = incomingRequest(req);
+      checkFraming(incoming);
+      return this.validator.isAnonymous(incoming);
     } catch {
       return false; // authenticate() answers with the 400
     }
@@ -190,22 +220,48 @@ export class Auth0Api {
    * The policy is looked up now: an unknown name throws a ConfigurationError at start-up.
    */
   requireAuth(options: RequireAuthOptions = {}): RequestHandler {
-    const requirement = requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes);
+    const requirement = withStepUp(requirementOf(options.policy === undefined ? undefined : this.validator.policy(options.policy), options.scopes), options.stepUp);
     const optional = options.optional === true;
     return (req: Request, _res: Response, next: NextFunction) => {
       this.authorizeRequirement(req, requirement, undefined, optional).then(() => next(), next);
     };
   }
 
-  /** The response for a refused request: status, headers (challenge, `Retry-After`, `DPoP-Nonce`) and body. */
+  /**
+   * The response for a refused request: the error's own (decided where it was refused), else this API's answer for
+   * `req` (its challenges and RFC 9728 URL).
+   */
   errorResponse(error: AuthError, req: Request): ErrorResponse {
+    if (error.response) return error.response;
     let url = '';
     try {
-      url = publicRequestUrl(req, { publicUrl: this.validator.config.publicUrl });
+      url = publicRequestUrl(incomingRequest(req), { publicUrl: this.validator.config.publicUrl, ...proxySettings(req) });
     } catch {
       /* a bad Host only costs the resource_metadata parameter */
     }
-    return errorResponse(error, this.validator.responseFacts(url));
+    return responseOf(this.validator.answered(error, url));
+  }
+
+  /** Refuses ambiguous framing (docs/decisions.md D20) with this API's answer (400, its challenges). */
+  private framingCheck(): RequestHandler {
+    return (req, _res, next) => {
+      try {
+        checkFraming({ rawHeaders: req.rawHeaders ?? [], target: req.originalUrl || req.url || '/' });
+        next();
+      } catch (error) {
+        next(error instanceof AuthError ? this.validator.answered(error) : error);
+      }
+    };
+  }
+
+  /** True when the `policies` option defines `name` (tsoa's security names). */
+  hasPolicy(name: string): boolean {
+    return this.validator.hasPolicy(name);
+  }
+
+  /** What API documentation shows of this configuration (see `ApiValidator.documentation`). */
+  documentation(): ApiDocumentation {
+    return this.validator.documentation();
   }
 
   /** Advertise the API documentation at `path` (relative to the public origin) in the RFC 9728 document. */
@@ -228,9 +284,9 @@ export class Auth0Api {
     return (req: Request, res: Response, next: NextFunction) => {
       let url: string;
       try {
-        url = publicRequestUrl(req, { publicUrl: this.validator.config.publicUrl });
+        url = publicRequestUrl(incomingRequest(req), { publicUrl: this.validator.config.publicUrl, ...proxySettings(req) });
       } catch (error) {
-        next(error);
+        next(error instanceof AuthError ? this.validator.answered(error) : error);
         return;
       }
       const origin = this.validator.config.publicUrl?.origin ?? new URL(url).origin;
@@ -248,44 +304,15 @@ export class Auth0Api {
   }
 }
 
-const framingCheck: RequestHandler = (req, _res, next) => {
-  try {
-    checkFraming(req);
-    next();
-  } catch (error) {
-    next(error);
-  }
-};
+/** A requirement with `requireAuth`'s own step-up rule, checked now (a ConfigurationError at start-up). */
+function withStepUp(requirement: AuthorizationRequirement, stepUp: StepUpRule | undefined): AuthorizationRequirement {
+  if (stepUp === undefined) return requirement;
+  if (requirement.stepUp !== undefined) throw new ConfigurationError('requireAuth.stepUp', `policy "${requirement.policy}" has a stepUp rule already; give stepUp in the policy or in requireAuth, not both`);
+  return { ...requirement, stepUp: resolveStepUp(stepUp, 'requireAuth.stepUp') };
+}
+
 
 /** Creates the Express integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: ApiOptions): Auth0Api {
   return new Auth0Api(options);
-}
-
-/** Reads the authentication result of a request, typed with your claims. Throws a 401 if the route was not protected. */
-export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> {
-  if (!req.auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
-  return req.auth as AuthResult<C>;
-}
-
-/** A programming error: the route reads optional authentication it never asked for. */
-class OptionalAuthSetupError extends Error {
-  override readonly name = 'OptionalAuthSetupError';
-  readonly status = 500;
-}
-
-/**
- * Reads the authentication result of an operation that serves anonymous callers too (`@Security('auth0-optional')`,
- * `requireAuth({ optional: true })`): the result, typed with your claims, or undefined for an anonymous caller.
- *
- * ```ts
- * const user = getOptionalAuth(req)?.claims.sub ?? null;
- * ```
- *
- * Throws (500) on a route with no authentication at all, where undefined would silently mean "nobody".
- */
-export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(req: Request): AuthResult<C> | undefined {
-  if (req.auth) return req.auth as AuthResult<C>;
-  if ((req as MemoHolder)[ANONYMOUS]) return undefined;
-  throw new OptionalAuthSetupError("getOptionalAuth: this route has no authentication; use @Security('auth0-optional') or requireAuth({ optional: true })");
 }

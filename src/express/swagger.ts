@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { DpopMode } from '../core/index.js';
 import { securityRequirements, securitySchemes } from '../core/openapi.js';
 
@@ -92,6 +92,11 @@ type Json = Record<string, unknown>;
 interface SwaggerUiExpress {
   serveFiles(spec: Json, options: Json): ((req: Request, res: Response, next: () => void) => void)[];
   generateHTML(spec: Json, options: Json): string;
+}
+
+/** Express's Router, loaded when docs are served on Express (express is an optional peer: Koa apps go without it). */
+function expressRouter(): Router {
+  return (createRequire(import.meta.url)('express') as { Router: () => Router }).Router();
 }
 
 function loadSwaggerUiExpress(): SwaggerUiExpress {
@@ -233,7 +238,7 @@ export function swaggerUiHandlers(spec: Json, options: SwaggerUiHandlerOptions =
   const uiOptions = swaggerUiOptions(spec, options);
   const html = swaggerUi.generateHTML(spec, uiOptions);
   const assets = assetFiles();
-  const router = Router();
+  const router = expressRouter();
 
   router.get(`${SWAGGER_ASSETS_PATH}/:file`, (req, res, next) => {
     const candidates = assets.get(req.params.file as string);

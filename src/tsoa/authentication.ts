@@ -19,10 +19,11 @@
  */
 import { missingInstallReporter } from '../express/setup-check.js';
 import type { Request } from 'express';
+import type { Request as KoaRequest } from 'koa';
 import { Auth0Api } from '../express/api.js';
-import { OPTIONAL_SUFFIX } from '../core/policies.js';
+import { KoaAuth0Api } from '../koa/api.js';
+import { interpretSecurityName, type SecurityMeaning } from '../core/security-names.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
-import type { AuthScheme } from '../core/errors.js';
 
 /** Options of {@link createExpressAuthentication}. */
 export interface ExpressAuthenticationOptions {
@@ -41,9 +42,6 @@ class AuthenticationSetupError extends Error {
   readonly status = 500;
 }
 
-/** `bearer` and `dpop` name one scheme each (they are also the names of the OpenAPI `http` schemes). */
-const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: ['bearer'], dpop: ['dpop'] };
-
 /**
  * Creates tsoa's `expressAuthentication`. Pass the `Auth0Api` (or a function returning it); without one, the
  * Auth0Api that `auth0.install(app)` registered on the request's app is used, so one module serves several apps.
@@ -54,45 +52,63 @@ const SCHEME_NAMES: Readonly<Record<string, readonly AuthScheme[]>> = { bearer: 
  * An unknown security name rejects with a 500 error whose message names the fix.
  */
 export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), options: ExpressAuthenticationOptions = {}): ExpressAuthentication {
-  const general = new Set(options.securityNames ?? ['auth0']);
-  // What a security name means depends only on the Auth0Api (its policies): worked out once per pair, not per request.
-  const meanings = new WeakMap<Auth0Api, Map<string, SecurityMeaning | string>>();
-  const meaningOf = (resolved: Auth0Api, securityName: string): SecurityMeaning | string => {
-    let byName = meanings.get(resolved);
-    if (!byName) meanings.set(resolved, (byName = new Map()));
-    let meaning = byName.get(securityName);
-    if (!meaning) byName.set(securityName, (meaning = interpret(resolved, securityName, general)));
-    return meaning;
-  };
+  const meaningOf = securityMeanings<Auth0Api>(options, 'expressAuthentication');
   const reportMissingInstall = missingInstallReporter();
   return async function expressAuthentication(request, securityName, scopes) {
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
     if (!resolved) throw reportMissingInstall(new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)'));
     const meaning = meaningOf(resolved, securityName);
-    if (typeof meaning === 'string') throw new AuthenticationSetupError(meaning);
     const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims;
   };
 }
 
-/** What `@Security(name)` asks for: the schemes, the policy and whether anonymous callers are served. */
-interface SecurityMeaning {
-  schemes: readonly AuthScheme[] | undefined;
-  policy: string | undefined;
-  optional: boolean;
+/**
+ * What security names mean for an API object (its policies): worked out once per pair, not per request. Throws the
+ * setup error (500) naming the fix for a name nothing handles.
+ */
+function securityMeanings<Api extends { hasPolicy(name: string): boolean }>(options: ExpressAuthenticationOptions, prefix: string): (api: Api, securityName: string) => SecurityMeaning {
+  const general = new Set(options.securityNames ?? ['auth0']);
+  const meanings = new WeakMap<Api, Map<string, SecurityMeaning | string>>();
+  return (api, securityName) => {
+    let byName = meanings.get(api);
+    if (!byName) meanings.set(api, (byName = new Map()));
+    let meaning = byName.get(securityName);
+    if (!meaning) byName.set(securityName, (meaning = interpretSecurityName(securityName, general, (name) => api.hasPolicy(name), prefix)));
+    if (typeof meaning === 'string') throw new AuthenticationSetupError(meaning);
+    return meaning;
+  };
 }
 
-/** The meaning of a security name for `api`, or the message of the setup error naming the fix. */
-function interpret(api: Auth0Api, securityName: string, general: ReadonlySet<string>): SecurityMeaning | string {
-  const optional = securityName.endsWith(OPTIONAL_SUFFIX);
-  const name = optional ? securityName.slice(0, -OPTIONAL_SUFFIX.length) : securityName;
-  const schemes = Object.hasOwn(SCHEME_NAMES, name) ? SCHEME_NAMES[name] : undefined;
-  const isPolicy = api.validator.config.policies.has(name);
-  if (isPolicy && general.has(name)) {
-    return `expressAuthentication: "${name}" is both a general security name and a policy; rename the policy`;
-  }
-  if (!schemes && !isPolicy && !general.has(name)) {
-    return `expressAuthentication: no handler for @Security('${securityName}'); use ${[...general].map((n) => `'${n}'`).join(', ')}, 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '${OPTIONAL_SUFFIX}'`;
-  }
-  return { schemes, policy: isPolicy ? name : undefined, optional };
+/** Options of {@link createKoaAuthentication}: the same as for Express. */
+export type KoaAuthenticationOptions = ExpressAuthenticationOptions;
+
+/**
+ * The signature tsoa's Koa routes call: `koaAuthentication(ctx.request, securityName, scopes, ctx.response)`.
+ * Resolves with the claims (tsoa's `ctx.request.user`), or undefined for an anonymous caller of an `-optional`
+ * operation.
+ */
+export type KoaAuthentication = (request: KoaRequest, securityName: string, scopes?: string[], response?: unknown) => Promise<AccessTokenClaims | undefined>;
+
+/**
+ * Creates tsoa's `koaAuthentication` (tsoa.json `"middleware": "koa"`). Security names mean what they mean for
+ * Express; without an API object, the KoaAuth0Api that `auth0.install(app)` registered on the request's app is used.
+ * A refusal rejects with an answered AuthError, which the Koa `errorHandler()` writes.
+ *
+ * ```ts
+ * // src/authentication.ts
+ * import { createKoaAuthentication } from 'auth0-tsoa-api/tsoa';
+ * export const koaAuthentication = createKoaAuthentication();
+ * ```
+ */
+export function createKoaAuthentication(api?: KoaAuth0Api | (() => KoaAuth0Api), options: KoaAuthenticationOptions = {}): KoaAuthentication {
+  const meaningOf = securityMeanings<KoaAuth0Api>(options, 'koaAuthentication');
+  return async function koaAuthentication(request, securityName, scopes) {
+    const ctx = request.ctx;
+    const resolved = typeof api === 'function' ? api() : (api ?? KoaAuth0Api.fromApp(ctx?.app));
+    if (!resolved || !ctx) throw new AuthenticationSetupError('koaAuthentication: call auth0.install(app) before RegisterRoutes(router)');
+    const meaning = meaningOf(resolved, securityName);
+    const result = await resolved.authorize(ctx, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
+    return result?.claims;
+  };
 }

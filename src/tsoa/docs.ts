@@ -12,7 +12,8 @@ import type { Application, Request, Response, NextFunction, Router } from 'expre
 import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers, type SwaggerUiOAuthOptions } from '../express/swagger.js';
 import { finalizeSpec, withPolicyScopes } from './security.js';
-import { OPTIONAL_SUFFIX, type ResolvedPolicy } from '../core/policies.js';
+import type { ResolvedPolicy } from '../core/policies.js';
+import { splitSecurityName } from '../core/security-names.js';
 import { securityRequirements } from '../core/openapi.js';
 
 type Json = Record<string, unknown>;
@@ -44,7 +45,7 @@ export function scopesOfSpec(spec: Json, name = 'auth0', policies: ReadonlyMap<s
   };
   for (const requirement of securityRequirements(spec)) {
     for (const [key, list] of Object.entries(requirement)) {
-      const base = key.endsWith(OPTIONAL_SUFFIX) ? key.slice(0, -OPTIONAL_SUFFIX.length) : key;
+      const { base } = splitSecurityName(key);
       const policy = policies.get(base);
       if (base !== name && !policy) continue;
       add(policy?.scopes);
@@ -65,23 +66,23 @@ export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options
   const path = options.path ?? '/docs';
   const specPath = options.specPath ?? '/openapi.json';
   const name = options.securityName ?? 'auth0';
-  const config = auth0.validator.config;
+  const config = auth0.documentation();
   const scopes = withPolicyScopes(Object.keys(config.scopes).length > 0 ? config.scopes : scopesOfSpec(spec, name, config.policies), config.policies);
   // Unknown security names fail now, at start-up, not on the first request for the docs.
-  finalizeSpec(spec, { scopes, dpopMode: config.dpop.mode, name, policies: config.policies });
+  finalizeSpec(spec, { scopes, dpopMode: config.dpopMode, name, policies: config.policies });
   auth0.describeScopes(scopes).documentedAt(path);
 
   let built: { spec: Json; ui: Router } | undefined;
   let pending: Promise<{ spec: Json; ui: Router }> | undefined;
   const build = async () => {
     const discovered = await auth0.validator.discovery().catch(() => undefined);
-    const origin = config.domains.kind === 'single' ? config.domains.origin : config.domains.kind === 'list' ? config.domains.origins[0] : undefined;
+    const origin = config.issuerOrigin;
     const tokenUrl = discovered?.tokenEndpoint ?? (origin ? `${origin}/oauth/token` : undefined);
     const authorizationUrl = discovered?.authorizationEndpoint ?? (origin ? `${origin}/authorize` : undefined);
-    const completed = finalizeSpec(spec, { scopes, dpopMode: config.dpop.mode, name, policies: config.policies, ...(tokenUrl ? { tokenUrl } : {}), ...(authorizationUrl ? { authorizationUrl } : {}) });
+    const completed = finalizeSpec(spec, { scopes, dpopMode: config.dpopMode, name, policies: config.policies, ...(tokenUrl ? { tokenUrl } : {}), ...(authorizationUrl ? { authorizationUrl } : {}) });
     const ui = swaggerUiHandlers(completed, {
-      dpop: { mode: config.dpop.mode },
-      oauth: { audience: config.audiences[0], scopes: Object.keys(scopes), usePkce: true, ...options.oauth },
+      dpop: { mode: config.dpopMode },
+      oauth: { audience: config.audience, scopes: Object.keys(scopes), usePkce: true, ...options.oauth },
     });
     const result = { spec: completed, ui };
     if (discovered) built = result; // without discovery, try again on the next request

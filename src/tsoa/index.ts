@@ -3,8 +3,10 @@
  * security schemes and spec completion, and `serveDocs()` (the document and Swagger UI in one call).
  * @packageDocumentation
  */
-export { createExpressAuthentication } from './authentication.js';
-export type { ExpressAuthentication, ExpressAuthenticationOptions } from './authentication.js';
+export { createExpressAuthentication, createKoaAuthentication } from './authentication.js';
+export type { ExpressAuthentication, ExpressAuthenticationOptions, KoaAuthentication, KoaAuthenticationOptions } from './authentication.js';
+export { getAuth, getOptionalAuth } from '../core/request-auth.js';
+export type { AuthResult } from '../core/request-auth.js';
 export { securityDefinitions, finalizeSpec } from './security.js';
 export type { SecuritySchemeOptions, FinalizeSpecOptions } from './security.js';
 export { serveDocs } from './docs.js';

@@ -11,7 +11,8 @@
  * (OpenAPI: "anonymous allowed") after the token schemes.
  */
 import { ConfigurationError } from '../core/errors.js';
-import { OPTIONAL_SUFFIX, resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
+import { resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
+import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../core/security-names.js';
 import type { DpopMode } from '../core/config.js';
 import { openApiVersion, operations, requirementsOf, scopesOnAnyScheme, securitySchemes } from '../core/openapi.js';
 
@@ -77,7 +78,7 @@ const ERROR_SCHEMA = {
     error: {
       type: 'string',
       example: 'invalid_token',
-      description: 'unauthorized, invalid_request, invalid_token, insufficient_scope, invalid_dpop_proof, use_dpop_nonce, temporarily_unavailable, …',
+      description: 'unauthorized, invalid_request, invalid_token, insufficient_scope, invalid_dpop_proof, use_dpop_nonce, insufficient_user_authentication, temporarily_unavailable, …',
     },
     error_description: { type: 'string', example: 'The access token expired' },
   },
@@ -96,9 +97,6 @@ const errorResponse = (status: keyof typeof EXAMPLES, description: string, heade
   headers: Object.fromEntries(headers.map((h) => [h, { schema: { type: 'string' }, description: `${h} response header` }])),
   content: { 'application/json': { schema: { $ref: '#/components/schemas/AuthError' }, example: EXAMPLES[status] } },
 });
-
-/** The `http` schemes that name one authentication scheme each (`@Security('bearer')`, `@Security('dpop')`). */
-const SCHEME_NAMES = ['bearer', 'dpop'];
 
 type Requirement = Record<string, string[]>;
 
@@ -143,11 +141,8 @@ function translate(
     let general = false;
     for (const [key, scopes] of Object.entries(requirement)) {
       const list = Array.isArray(scopes) ? scopes : [];
-      let base = key;
-      if (key.endsWith(OPTIONAL_SUFFIX) && !context.definedSchemes.has(key)) {
-        base = key.slice(0, -OPTIONAL_SUFFIX.length);
-        out.anonymous = true;
-      }
+      const { base, optional } = splitSecurityName(key, context.definedSchemes);
+      if (optional) out.anonymous = true;
       const policy = policies.get(base);
       if (base === name) {
         translated[name] = union(translated[name], list);
@@ -156,7 +151,7 @@ function translate(
         translated[name] = union(translated[name], [...policy.scopes, ...list]);
         out.policies.push(policy);
         general = true;
-      } else if (SCHEME_NAMES.includes(base)) {
+      } else if (isSchemeName(base)) {
         translated[base] = list;
         out.secured = true;
       } else if (context.definedSchemes.has(key)) {
@@ -211,7 +206,7 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
   const mode = options.dpopMode ?? 'allowed';
   const policies = options.policies instanceof Map ? options.policies : resolvePolicies(options.policies);
   // Schemes the document defines itself (tsoa.json's securityDefinitions), other than the ones defined here.
-  const ours = new Set([name, ...SCHEME_NAMES]);
+  const ours = new Set([name, ...Object.keys(SCHEME_SECURITY_NAMES)]);
   const definedSchemes = new Set(Object.keys(securitySchemes(doc)).filter((scheme) => !ours.has(scheme)));
   const anyScheme = scopesOnAnyScheme(doc);
 
@@ -233,7 +228,11 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
     op.responses = {
       ...op.responses,
       '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
-      '401': errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+      '401': stepUpUnauthorized(
+        errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
+        applied,
+        op.responses?.['401'] as Json | undefined,
+      ),
       ...(forbidden ? { '403': errorResponse('403', forbidden, ['WWW-Authenticate']) } : {}),
       '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
     };
@@ -247,6 +246,29 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
   components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
   return doc as T;
+}
+
+/**
+ * RFC 9470: the 401 of an operation whose policies require step-up names the required `acr` and `max_age`, and its
+ * example is the step-up answer. A 401 of an earlier pass that documents step-up is kept (finalizeSpec is idempotent).
+ */
+function stepUpUnauthorized(response: Json, policies: readonly ResolvedPolicy[], earlier: Json | undefined): Json {
+  const rules = policies.flatMap((policy) => (policy.stepUp ? [policy.stepUp] : []));
+  if (rules.length === 0) {
+    const example = ((earlier?.content as Json | undefined)?.['application/json'] as Json | undefined)?.example as Json | undefined;
+    return example?.error === 'insufficient_user_authentication' ? earlier! : response;
+  }
+  const needs = rules.map((rule) =>
+    [rule.acr ? `\`acr\` ${rule.acr.map((value) => `\`${value}\``).join(' or ')}` : undefined, rule.maxAge !== undefined ? `\`max_age\` ${rule.maxAge} seconds (\`auth_time\` at most that old)` : undefined]
+      .filter(Boolean)
+      .join(' and '),
+  );
+  const content = response.content as Record<string, Json>;
+  return {
+    ...response,
+    description: `${response.description as string} Step-up (RFC 9470): the user must have signed in with ${needs.join('; and with ')}; otherwise \`insufficient_user_authentication\` with \`acr_values\` and \`max_age\` in the \`WWW-Authenticate\` challenge.`,
+    content: { 'application/json': { ...content['application/json'], example: { error: 'insufficient_user_authentication', error_description: 'A stronger authentication method is required' } } },
+  };
 }
 
 function dedupe(list: Array<Record<string, string[]>>): Array<Record<string, string[]>> {

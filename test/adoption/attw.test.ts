@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { npm, packedTarball, ROOT } from './support.js';
 
 const run = promisify(execFile);
-const ENTRYPOINTS = ['.', './core', './express', './tsoa', './client', './dev'];
+const ENTRYPOINTS = ['.', './core', './express', './koa', './tsoa', './client', './dev'];
 const RESOLUTIONS = ['node10', 'node16-cjs', 'node16-esm', 'bundler'] as const;
 
 interface Resolution {

@@ -17,6 +17,8 @@ import { Redis } from 'ioredis';
 import { AuthError, createValidator, RedisReplayStore, type ApiOptions, type ApiValidator, type VerifiedRequest } from '../../src/core/index.js';
 import { INSTRUMENTS, SPANS } from '../../src/core/telemetry.js';
 import { TestIssuer } from '../support/test-issuer.js';
+import { TokenEndpoint } from '../support/token-endpoint.js';
+import { createTokenExchanger } from '../../src/core/token-exchange.js';
 import { closedPort } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -354,6 +356,55 @@ describe('authorization', () => {
       ['auth.authorization', { 'auth.outcome': 'granted' }],
       ['auth.authorization', { 'auth.outcome': 'denied', 'error.type': 'insufficient_scope', 'auth.failure.reason': 'scope.insufficient' }],
     ]);
+  });
+});
+
+describe('step-up refusals', () => {
+  it('are counted as denied with their own error.type; other denials keep theirs', async () => {
+    const v = validator();
+    const verified: VerifiedRequest = await v.verifyRequest(request({ authorization: `Bearer ${await token({ scope: 'read:data', acr: 'pwd', auth_time: Math.floor(Date.now() / 1000) })}` }));
+    const stepUp = { acr: ['http://schemas.openid.net/pape/policies/2007/06/multi-factor'], maxAge: 300 };
+    expect(() => v.authorize(verified, { scopes: ['read:data'], stepUp })).toThrow(AuthError);
+    expect(() => v.authorize(verified, { scopes: ['write:data'], stepUp })).toThrow(AuthError); // 403 wins
+    const c = await collect();
+    expect(c.points(INSTRUMENTS.authorizationAttempts).map((p) => [p.attributes, p.value])).toEqual(
+      expect.arrayContaining([
+        [{ 'auth.outcome': 'denied', 'error.type': 'insufficient_user_authentication' }, 1],
+        [{ 'auth.outcome': 'denied' }, 1],
+      ]),
+    );
+    expect(c.points(INSTRUMENTS.authorizationAttempts)).toHaveLength(2);
+  });
+});
+
+describe('token exchange (RFC 8693)', () => {
+  it('counts success / cached / failure and makes an auth.token_exchange span per call, with the error code on failure', async () => {
+    const endpoint = await TokenEndpoint.start();
+    try {
+      const v = validator();
+      const exchanger = createTokenExchanger({ clientId: 'api', clientSecret: 'secret' }, { tokenEndpoint: async () => endpoint.url, telemetry: v.config.telemetry });
+      const subject = { token: await token(), claims: { exp: Math.floor(Date.now() / 1000) + 3600 } };
+      const first = await exchanger.exchange(subject, { audience: 'https://downstream.example.com' });
+      await exchanger.exchange(subject, { audience: 'https://downstream.example.com' });
+      secrets.add(first);
+      endpoint.reset({ kind: 'status', status: 400, body: '{"error":"invalid_grant"}' });
+      await expect(exchanger.exchange({ ...subject, token: await token() }, { audience: 'https://downstream.example.com' })).rejects.toThrow();
+      endpoint.reset({ kind: 'status', status: 503, body: 'down' });
+      await expect(exchanger.exchange({ ...subject, token: await token() }, { audience: 'https://downstream.example.com' })).rejects.toThrow();
+      const c = await collect();
+      expect(c.value(INSTRUMENTS.tokenExchangeAttempts, { 'auth.outcome': 'success' })).toBe(1);
+      expect(c.value(INSTRUMENTS.tokenExchangeAttempts, { 'auth.outcome': 'cached' })).toBe(1);
+      expect(c.value(INSTRUMENTS.tokenExchangeAttempts, { 'auth.outcome': 'failure' })).toBe(2);
+      const spans = c.spans.filter((s) => s.name === SPANS.tokenExchange);
+      expect(spans.map((s) => s.attributes)).toEqual([
+        { 'auth.outcome': 'success' },
+        { 'auth.outcome': 'cached' },
+        { 'auth.outcome': 'failure', 'error.type': 'token_exchange_failed' },
+        { 'auth.outcome': 'failure', 'error.type': 'temporarily_unavailable' },
+      ]);
+    } finally {
+      await endpoint.close();
+    }
   });
 });
 

@@ -200,13 +200,14 @@ describe('requireAuth', () => {
 });
 
 describe('errorHandler and notFoundHandler', () => {
-  it('gives an AuthError thrown by application code its challenge', async () => {
+  it('gives an AuthError thrown by application code a challenge of its own: the defaults, no API looked up', async () => {
     const reply = await call('/admin', await withToken({ permissions: ['read:x'] }));
     expect(reply).toMatchObject({ status: 403, body: { error: 'insufficient_scope', error_description: 'Administrators only' } });
-    expect(parseChallenges(reply.headers.get('www-authenticate'))[0]).toEqual({
-      scheme: 'Bearer',
-      params: { error: 'insufficient_scope', error_description: 'Administrators only', scope: 'admin', resource_metadata: `${base}/.well-known/oauth-protected-resource` },
-    });
+    // No validator refused this request, so nothing decided its facts: Bearer and DPoP (ES256), no resource_metadata.
+    expect(parseChallenges(reply.headers.get('www-authenticate'))).toEqual([
+      { scheme: 'Bearer', params: { error: 'insufficient_scope', error_description: 'Administrators only', scope: 'admin' } },
+      { scheme: 'DPoP', params: { algs: 'ES256' } },
+    ]);
   });
 
   it('404 in the JSON shape', async () => {

@@ -1057,6 +1057,55 @@ describe('second round (issue 9)', () => {
 // Third round (security review): one row per weakness found; the unit proofs are in the files named in the rows.
 
 describe('third round', () => {
+  describe('the docs router never answers a prototype member as an asset (src/express/swagger.ts)', () => {
+    // Old code: assets[name] on a plain object found Object.prototype's members: 500 and a logged stack.
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'no-such-file.js']) {
+      it(`GET /docs/auth0-tsoa-api/${name} is 404 with the JSON error body`, async () => {
+        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual({ error: 'not_found', error_description: 'Not found' });
+      });
+    }
+    it('control: the real assets are served', async () => {
+      for (const name of ['swagger-dpop-plugin.js', 'dpop.js']) {
+        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
+        expect(res.status, name).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+      }
+    });
+  });
+
+  it('organization names are compared with ASCII case folding only: the Kelvin sign K (U+212A) is not "k" (403)', async () => {
+    // Old code: toLowerCase() on both sides, and "\u212A".toLowerCase() === "k".
+    const token = signed({ org_name: 'kelvin' });
+    const path = (org: string) => `/api/orgs/${encodeURIComponent(org)}/messages`;
+    expectError(await bearer(token, { path: path('\u212Aelvin') }), 403, 'insufficient_scope');
+    expect((await bearer(token, { path: path('KELVIN') })).status).toBe(200); // control: ASCII case is still ignored
+  });
+
+  describe('an access_token parameter in any spelling is credentials on an optional route (src/express/request.ts)', () => {
+    // Old code read only the parsed query's own `access_token`: Express 5's simple parser keeps `access_token[]` as a
+    // name of its own, so the token was ignored and the caller served anonymously.
+    for (const query of ['access_token[]=x', 'access_token[x]=1', 'access%5Ftoken%5B0%5D=x', 'access_token.x=1']) {
+      it(`GET /api/feed?${query} without a header is 401 unauthorized; with a valid header 400 invalid_request`, async () => {
+        const alone = await call(undefined, { path: `/api/feed?${query}` });
+        expect(alone.status).toBe(401);
+        expect(alone.body).toEqual({ error: 'unauthorized', error_description: expect.stringMatching(SAFE_DESCRIPTION) });
+        expectError(await bearer(signed(), { path: `/api/feed?${query}` }), 400, 'invalid_request');
+      });
+    }
+    it('control: GET /api/feed without any token is served anonymously', async () => {
+      expect((await call(undefined, { path: '/api/feed' })).status).toBe(200);
+    });
+  });
+
+  it('a Client-Cert header cannot be trusted from everyone: mtls with trust proxy true is refused at install (one line)', () => {
+    const app = express();
+    app.set('trust proxy', true);
+    const api = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, mtls: { mode: 'allowed' } });
+    expect(() => api.install(app)).toThrow(/^auth0-tsoa-api: invalid option "mtls\.mode": .*trusts every address[^\n]*$/);
+  });
+  // Last: its seconds of synchronous work outlast the demo's keep-alive timeout, so a reused connection would be reset.
   describe('hash flooding of the in-memory replay store (src/core/replay-store.ts)', () => {
     const FLOOD = 30_000; // proofs of one token holder, all landing in one range under the old unseeded placement
     const BYSTANDERS = 256;
@@ -1115,54 +1164,5 @@ describe('third round', () => {
       expect(ratios.slowestBystander).toBeLessThanOrEqual(3);
       expect(ratios.allBystanders).toBeLessThanOrEqual(3);
     }, 120_000);
-  });
-
-  describe('the docs router never answers a prototype member as an asset (src/express/swagger.ts)', () => {
-    // Old code: assets[name] on a plain object found Object.prototype's members: 500 and a logged stack.
-    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'no-such-file.js']) {
-      it(`GET /docs/auth0-tsoa-api/${name} is 404 with the JSON error body`, async () => {
-        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
-        expect(res.status).toBe(404);
-        expect(await res.json()).toEqual({ error: 'not_found', error_description: 'Not found' });
-      });
-    }
-    it('control: the real assets are served', async () => {
-      for (const name of ['swagger-dpop-plugin.js', 'dpop.js']) {
-        const res = await fetch(`${demo.url}/docs/auth0-tsoa-api/${name}`);
-        expect(res.status, name).toBe(200);
-        expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
-      }
-    });
-  });
-
-  it('organization names are compared with ASCII case folding only: the Kelvin sign K (U+212A) is not "k" (403)', async () => {
-    // Old code: toLowerCase() on both sides, and "\u212A".toLowerCase() === "k".
-    const token = signed({ org_name: 'kelvin' });
-    const path = (org: string) => `/api/orgs/${encodeURIComponent(org)}/messages`;
-    expectError(await bearer(token, { path: path('\u212Aelvin') }), 403, 'insufficient_scope');
-    expect((await bearer(token, { path: path('KELVIN') })).status).toBe(200); // control: ASCII case is still ignored
-  });
-
-  describe('an access_token parameter in any spelling is credentials on an optional route (src/express/request.ts)', () => {
-    // Old code read only the parsed query's own `access_token`: Express 5's simple parser keeps `access_token[]` as a
-    // name of its own, so the token was ignored and the caller served anonymously.
-    for (const query of ['access_token[]=x', 'access_token[x]=1', 'access%5Ftoken%5B0%5D=x', 'access_token.x=1']) {
-      it(`GET /api/feed?${query} without a header is 401 unauthorized; with a valid header 400 invalid_request`, async () => {
-        const alone = await call(undefined, { path: `/api/feed?${query}` });
-        expect(alone.status).toBe(401);
-        expect(alone.body).toEqual({ error: 'unauthorized', error_description: expect.stringMatching(SAFE_DESCRIPTION) });
-        expectError(await bearer(signed(), { path: `/api/feed?${query}` }), 400, 'invalid_request');
-      });
-    }
-    it('control: GET /api/feed without any token is served anonymously', async () => {
-      expect((await call(undefined, { path: '/api/feed' })).status).toBe(200);
-    });
-  });
-
-  it('a Client-Cert header cannot be trusted from everyone: mtls with trust proxy true is refused at install (one line)', () => {
-    const app = express();
-    app.set('trust proxy', true);
-    const api = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE, mtls: { mode: 'allowed' } });
-    expect(() => api.install(app)).toThrow(/^auth0-tsoa-api: invalid option "mtls\.mode": .*trusts every address[^\n]*$/);
   });
 });

@@ -6,6 +6,7 @@
  * (OpenAPI 3.1 §4.8.30.2); on 3.0 their lists stay empty. The policies' scopes are offered by the OAuth2 scheme, by
  * `scopes_supported` and found by the development issuer's scope discovery.
  */
+import { POLICIES as DEMO_POLICIES } from '../../src/demo/policies.js';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const FIXTURE = new URL('./fixtures/demo-openapi-3.1.json', import.meta.url);
 const tsoa7 = (): Json => JSON.parse(readFileSync(FIXTURE, 'utf8')) as Json;
 /** The demo's policy, with a scope of its own: the issuer, the scheme and the metadata must know it. */
-const POLICIES: Record<string, Policy> = { orgMember: { organization: { param: 'orgId' }, scopes: ['read:org'] } };
+const POLICIES: Record<string, Policy> = { ...DEMO_POLICIES, orgMember: { organization: { param: 'orgId' }, scopes: ['read:org'] } };
 
 async function validate(doc: Json): Promise<{ valid: boolean; version: string; errors: unknown }> {
   const validator = new Validator();

@@ -29,6 +29,7 @@ const SECURED: Record<string, string[]> = {
   'POST /api/data': ['read:data', 'write:data'],
   'GET /api/feed': [], // optional: also lists the empty requirement {} (checked below)
   'GET /api/orgs/{orgId}/messages': ['read:messages'], // and the organization of the path (policy orgMember)
+  'GET /api/payments': ['read:data'], // and a recent multi-factor sign-in (policy recentMfa, step-up)
 };
 /** Operations that serve anonymous callers: their security ends with the empty requirement `{}`. */
 const OPTIONAL = ['GET /api/feed'];

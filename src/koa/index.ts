@@ -1,0 +1,9 @@
+/**
+ * auth0-tsoa-api/koa — the Koa adapter: `createKoaAuth0Api(options)` gives `install(app)`, `requireAuth()` and the
+ * RFC 9728 route; `errorHandler()` answers every error as JSON with the right challenge, as on Express.
+ * @packageDocumentation
+ */
+export { createKoaAuth0Api, errorHandler } from './api.js';
+export type { KoaAuth0Api, KoaAdapterOptions, KoaRequireAuthOptions, KoaErrorHandlerOptions } from './api.js';
+export { getAuth, getOptionalAuth } from '../core/request-auth.js';
+export type { AuthResult, AuthorizeOptions } from '../core/request-auth.js';
