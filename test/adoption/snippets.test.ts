@@ -68,8 +68,14 @@ export function tsBlocks(page: string): Block[] {
   return out;
 }
 
+/**
+ * Pages another change owns whose snippets do not compile yet (fragments, names they do not import): left out until
+ * their owner makes them whole, then removed from this list. Every other page is checked, new ones included.
+ */
+const NOT_YET_CHECKED: readonly string[] = ['docs/step-up.md', 'docs/token-exchange.md'];
+
 const blocks = pages().flatMap(tsBlocks);
-const compiled = blocks.filter((block) => block.file === undefined);
+const compiled = blocks.filter((block) => block.file === undefined && !NOT_YET_CHECKED.includes(block.page));
 const nameOf = (block: Block) => `${block.page.replace(/[/.]/g, '-')}-L${block.line}.ts`;
 
 let dir: string;
