@@ -4,6 +4,8 @@
 //                                         one (a change to the public surface must be a visible diff) or when an
 //                                         export has no TSDoc
 //   node scripts/api-report.mjs --update  writes the reports (review the diff, commit it)
+//   node scripts/api-report.mjs --docs    also writes the doc model (build/api-model/*.api.json) that
+//                                         scripts/api-docs.mjs turns into docs/api/ with @microsoft/api-documenter
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const update = process.argv.includes('--update');
+const docs = process.argv.includes('--docs');
 const ENTRY_POINTS = {
   'auth0-tsoa-api': 'index.d.ts',
   'auth0-tsoa-api.core': 'core/index.d.ts',
@@ -38,7 +41,7 @@ for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
         },
       },
       apiReport: { enabled: true, reportFileName: name, reportFolder: join(root, 'api'), reportTempFolder: join(root, 'build/api-report') },
-      docModel: { enabled: false },
+      docModel: docs ? { enabled: true, apiJsonFilePath: join(root, 'build/api-model', `${name}.api.json`) } : { enabled: false },
       dtsRollup: { enabled: false },
       tsdocMetadata: { enabled: false },
       messages: {
