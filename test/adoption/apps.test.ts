@@ -1,6 +1,7 @@
 /**
- * Adoption: two fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
- * CommonJS + Express 4 + `moduleResolution: node` (node10), and ES modules + Express 5 + `nodenext` — install the
+ * Adoption: three fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
+ * CommonJS + Express 4 + `moduleResolution: node` (node10), ES modules + Express 5 + `nodenext`, and ES modules +
+ * Koa 3 (the README's Koa files over the shared ones) — install the
  * packed tarball (pinned versions, the shared npm cache), build with tsoa and tsc, start the packaged development
  * issuer with `npx auth0-tsoa-api dev`, get tokens with `npx auth0-tsoa-api token`, and call the app over HTTP.
  */
@@ -15,6 +16,7 @@ import {
   packedTarball,
   PINNED,
   PINNED_EXPRESS4,
+  PINNED_KOA,
   readmeInstall,
   readmeSnippets,
   seconds,
@@ -24,13 +26,18 @@ import {
 
 interface AppKind {
   name: string;
+  /** Names the app (its folder, its run). */
+  key: string;
   variant: 'cjs' | 'esm';
+  /** A framework other than Express: its README files (`(koa)`) replace the shared ones, its install line is used. */
+  framework?: 'koa';
   pins: Record<string, string>;
 }
 
 const APPS: AppKind[] = [
-  { name: 'CommonJS + Express 4 + moduleResolution node (node10)', variant: 'cjs', pins: { ...PINNED, ...PINNED_EXPRESS4 } },
-  { name: 'ES modules + Express 5 + moduleResolution nodenext', variant: 'esm', pins: PINNED },
+  { name: 'CommonJS + Express 4 + moduleResolution node (node10)', key: 'cjs', variant: 'cjs', pins: { ...PINNED, ...PINNED_EXPRESS4 } },
+  { name: 'ES modules + Express 5 + moduleResolution nodenext', key: 'esm', variant: 'esm', pins: PINNED },
+  { name: 'ES modules + Koa 3 (tsoa middleware koa)', key: 'koa', variant: 'esm', framework: 'koa', pins: { ...PINNED, ...PINNED_KOA } },
 ];
 
 /** What a shell gives a user: no inherited AUTH0_* or NODE_ENV from the test runner. */
@@ -69,11 +76,12 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
   const began = Date.now();
   const tarball = await packedTarball();
   timings.pack = seconds(began);
-  const dir = mkdtempSync(join(tmpdir(), `adoption-${kind.variant}-`));
+  const dir = mkdtempSync(join(tmpdir(), `adoption-${kind.key}-`));
   made.push(dir);
 
   // The README's files for this kind of app.
-  const snippets = readmeSnippets().filter((s) => s.variant === undefined || s.variant === kind.variant || s.path === 'package.json');
+  // A framework's files come after the shared ones in the README, so they replace them.
+  const snippets = readmeSnippets().filter((s) => s.variant === undefined || s.variant === kind.variant || (kind.framework !== undefined && s.variant === kind.framework) || s.path === 'package.json');
   let scripts: Record<string, string> = {};
   for (const snippet of snippets) {
     if (snippet.path === 'package.json') {
@@ -83,7 +91,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
     mkdirSync(dirname(join(dir, snippet.path)), { recursive: true });
     writeFileSync(join(dir, snippet.path), snippet.code);
   }
-  const { dependencies, devDependencies } = readmeInstall();
+  const { dependencies, devDependencies } = readmeInstall(kind.framework);
   const pin = (name: string) => {
     const version = kind.pins[name];
     if (!version) throw new Error(`the README installs ${name}: pin its version in test/adoption/support.ts`);
@@ -93,7 +101,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
     join(dir, 'package.json'),
     JSON.stringify(
       {
-        name: `adoption-${kind.variant}`,
+        name: `adoption-${kind.key}`,
         version: '1.0.0',
         private: true,
         ...(kind.variant === 'esm' ? { type: 'module' } : {}),
@@ -148,15 +156,15 @@ const runs = new Map<string, Promise<AppRun>>();
 // Both apps are set up at once (npm and tsc wait on different things), each test then awaits its own.
 beforeAll(async () => {
   const began = Date.now();
-  for (const kind of APPS) runs.set(kind.variant, setUpApp(kind));
+  for (const kind of APPS) runs.set(kind.key, setUpApp(kind));
   const settled = await Promise.allSettled(runs.values());
   for (const [index, result] of settled.entries()) {
     if (result.status === 'fulfilled') {
       const t = result.value.timings;
-      console.log(`adoption ${APPS[index]!.variant}: ${Object.entries(t).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
+      console.log(`adoption ${APPS[index]!.key}: ${Object.entries(t).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
     }
   }
-  console.log(`adoption: both apps ready in ${seconds(began)} s`);
+  console.log(`adoption: all apps ready in ${seconds(began)} s`);
 }, 900_000);
 
 afterAll(async () => {
@@ -173,7 +181,7 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
   let readWriteToken: string;
 
   beforeAll(async () => {
-    ({ dir, domain, url, readToken, writeOnlyToken, readWriteToken } = await runs.get(kind.variant)!);
+    ({ dir, domain, url, readToken, writeOnlyToken, readWriteToken } = await runs.get(kind.key)!);
   });
 
   const call = (path: string, token?: string, init: RequestInit = {}) =>
@@ -187,7 +195,7 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
     expect(resolved).toContain(`/node_modules/auth0-tsoa-api/build/lib/${kind.variant}/tsoa/index.js`);
     const compiled = readFileSync(join(dir, 'dist/src/app.js'), 'utf8');
     if (kind.variant === 'cjs') expect(compiled).toMatch(/require\("auth0-tsoa-api"\)/);
-    else expect(compiled).toMatch(/from 'auth0-tsoa-api'/);
+    else expect(compiled).toMatch(kind.framework === 'koa' ? /from 'auth0-tsoa-api\/koa'/ : /from 'auth0-tsoa-api'/);
   });
 
   it('no token → 401 unauthorized with a Bearer challenge', async () => {

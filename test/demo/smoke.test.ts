@@ -29,5 +29,23 @@ describeFrameworks(() => {
       expect(challenges[0]!.params.error).toBeUndefined();
       expect(challenges[0]!.params.resource_metadata).toBe(`${demo.url}/.well-known/oauth-protected-resource`);
     });
+
+    it('serves the docs: /docs → /docs/, the page with the DPoP plugin and its settings, the document, the assets', async () => {
+      const redirect = await fetch(`${demo.url}/docs`, { redirect: 'manual' });
+      expect([redirect.status, redirect.headers.get('location')]).toEqual([301, '/docs/']);
+      const page = await (await fetch(`${demo.url}/docs/`)).text();
+      expect(page).toContain('auth0-tsoa-api/swagger-dpop-plugin.js');
+      const init = await (await fetch(`${demo.url}/docs/swagger-ui-init.js`)).text();
+      expect(init).toContain('"audience": "https://api.example.com"');
+      const spec = (await (await fetch(`${demo.url}/openapi.json`)).json()) as { components: { securitySchemes: Record<string, unknown> } };
+      expect(Object.keys(spec.components.securitySchemes).sort()).toEqual(['auth0', 'bearer', 'dpop']);
+      for (const asset of ['swagger-ui.css', 'swagger-ui-bundle.js', 'oauth2-redirect.html', 'auth0-tsoa-api/swagger-dpop-plugin.js', 'auth0-tsoa-api/dpop.js']) {
+        expect((await fetch(`${demo.url}/docs/${asset}`)).status, asset).toBe(200);
+      }
+      const missing = await fetch(`${demo.url}/docs/nope.js`);
+      expect([missing.status, await missing.json()]).toEqual([404, { error: 'not_found', error_description: 'Not found' }]);
+      const metadata = (await (await fetch(`${demo.url}/.well-known/oauth-protected-resource`)).json()) as { resource_documentation?: string };
+      expect(metadata.resource_documentation).toBe(`${demo.url}/docs`);
+    });
   });
 });
