@@ -66,9 +66,13 @@ async function buildDemo() {
   writeFileSync(join(root, stamp), new Date().toISOString());
 }
 
-/** Koa always; hapi once its adapter (src/hapi) and hapi itself are there. */
+/**
+ * Koa always; hapi once its adapter (src/hapi), hapi itself and the demo's `hapiAuthentication` are there (tsoa's hapi
+ * routes import it from the authentication module).
+ */
 function demoFrameworks() {
-  const hapi = existsSync(join(root, 'src/hapi')) && existsSync(join(root, 'node_modules/@hapi/hapi'));
+  const authentication = readFileSync(join(root, 'src/demo/authentication.ts'), 'utf8');
+  const hapi = existsSync(join(root, 'src/hapi')) && existsSync(join(root, 'node_modules/@hapi/hapi')) && authentication.includes('hapiAuthentication');
   return ['koa', ...(hapi ? ['hapi'] : [])];
 }
 
