@@ -11,7 +11,7 @@
 // CommonJS declarations (build/lib/cjs/package.json says "type": "commonjs"); `import` and bundlers get ES modules.
 // The package's `exports` map sends each condition to its tree.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,12 +48,32 @@ async function buildDemo() {
   const run = (cmd, cmdArgs) => execFileSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
   console.log('building (tsoa spec-and-routes, tsc)…');
   run(bin('tsoa'), ['spec-and-routes']);
+  // The same controllers' routes for the demo's other frameworks (DEMO_FRAMEWORK), from tsoa.json with another
+  // `middleware` and routes folder: build/generated/<framework>/routes.ts.
+  for (const framework of demoFrameworks()) {
+    const config = JSON.parse(readFileSync(join(root, 'tsoa.json'), 'utf8'));
+    config.routes = { ...config.routes, middleware: framework, routesDir: `build/generated/${framework}` };
+    const file = join(root, `build/tsoa.${framework}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    run(bin('tsoa'), ['routes', '-c', file]);
+  }
   run(bin('tsc'), ['-p', 'tsconfig.json']);
   const { loadSpec } = await import(join(root, 'build/dist/src/demo/openapi.js'));
   mkdirSync(join(root, 'spec'), { recursive: true });
   const spec = loadSpec({ dpopMode: 'allowed', tokenUrl: 'http://127.0.0.1:3001/oauth/token', authorizationUrl: 'http://127.0.0.1:3001/authorize' });
   writeFileSync(join(root, 'spec/openapi.json'), JSON.stringify(spec, null, 2) + '\n');
   writeFileSync(join(root, stamp), new Date().toISOString());
+}
+
+/**
+ * Koa always; hapi once its adapter (src/hapi), hapi itself and the demo's `hapiAuthentication` are there (tsoa's hapi
+ * routes import it from the authentication module).
+ */
+function demoFrameworks() {
+  const authentication = readFileSync(join(root, 'src/demo/authentication.ts'), 'utf8');
+  const hapi = existsSync(join(root, 'src/hapi')) && existsSync(join(root, 'node_modules/@hapi/hapi')) && authentication.includes('hapiAuthentication');
+  return ['koa', ...(hapi ? ['hapi'] : [])];
 }
 
 function buildPackage() {

@@ -226,14 +226,16 @@ export class AuthError extends Error {
     this.stepUp = details.stepUp;
   }
 
-  /** Alias used by Express and tsoa. */
+  /**
+   * Alias used by Express and tsoa. Assigning it does nothing: `http-errors` (Koa's `ctx.throw`, which tsoa's Koa
+   * routes call with this error) assigns it, and the status is the code's.
+   */
   get statusCode(): number {
     return this.status;
   }
 
-  /** Ignored: `http-errors` (Koa's `ctx.throw`, which tsoa's Koa routes call with this error) assigns it. */
   set statusCode(_status: number) {
-    /* the status is the code's (RFC 6750 §3.1); never changed after construction */
+    /* never changed after construction */
   }
 
   /** The same error, for the scheme the client used (checks that do not know the scheme throw without one). */

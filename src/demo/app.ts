@@ -4,16 +4,18 @@
  */
 import express, { type Express } from 'express';
 import { RegisterRoutes } from '../../build/generated/routes.js';
-import { errorHandler, notFoundHandler, type Auth0Api } from '../express/index.js';
+import { createAuth0Api, errorHandler, notFoundHandler, type Auth0Api } from '../express/index.js';
 import { serveDocs, type ServeDocsOptions } from '../tsoa/index.js';
 import { currentRelay } from './relay.js';
+import type { AttachApp } from './frameworks.js';
+import type { TrustProxySetting } from '../core/trust-proxy.js';
 
 export interface AppOptions {
   auth0: Auth0Api;
   /** The OpenAPI document tsoa generated (build/tsoa/swagger.json). */
   spec: Record<string, unknown>;
   /** Express `trust proxy` value; leave undefined when no reverse proxy sits in front. */
-  trustProxy?: boolean | number | string | undefined;
+  trustProxy?: TrustProxySetting | undefined;
   /** The OAuth2 clients of Swagger UI's Authorize dialog (the rest comes from `auth0`). */
   docs?: ServeDocsOptions;
 }
@@ -39,3 +41,10 @@ export function createApp({ auth0, spec, trustProxy, docs }: AppOptions): Expres
   app.use(errorHandler());
   return app;
 }
+
+/** The Express demo on a Node server (see frameworks.ts). */
+export const attachExpressApp: AttachApp = async (server, { api, spec, trustProxy, docs }) => {
+  const auth0 = createAuth0Api(api);
+  server.on('request', createApp({ auth0, spec, trustProxy, docs }));
+  return auth0;
+};

@@ -1,7 +1,8 @@
 /**
- * tsoa's authentication module (`routes.authenticationModule` in tsoa.json).
- * The Auth0Api installed on the app with `auth0.install(app)` does the work; see app.ts.
+ * tsoa's authentication module (`routes.authenticationModule` in tsoa.json), for every framework the demo runs on:
+ * the API object installed on the app (`auth0.install(app)`) does the work; see app.ts and koa-app.ts.
  */
-import { createExpressAuthentication } from '../tsoa/index.js';
+import { createExpressAuthentication, createKoaAuthentication } from '../tsoa/index.js';
 
 export const expressAuthentication = createExpressAuthentication();
+export const koaAuthentication = createKoaAuthentication();

@@ -4,9 +4,16 @@
  */
 import { MAX_STATIC_DOMAINS, normalizeDomain, type DpopMode, type ScopeClaim } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
+import { compileTrustProxy } from '../core/trust-proxy.js';
 import { devIssuerRefusalReason } from '../dev/environment.js';
 
+/** The web frameworks the demo runs on (`DEMO_FRAMEWORK`): the same routes, answers and decisions on each. */
+export const FRAMEWORKS = ['express', 'koa', 'hapi'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
 export interface DemoConfig {
+  /** `DEMO_FRAMEWORK`: express (default), koa or hapi. */
+  framework: Framework;
   host: string;
   port: number;
   /** Issuer domains; empty means "start the development issuer". */
@@ -68,8 +75,13 @@ function trustProxy(value: string | undefined): DemoConfig['trustProxy'] {
   if (value === undefined || value === '') return undefined;
   if (value === 'true') return true;
   if (value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
-  return value;
+  const setting = /^\d+$/.test(value) ? Number(value) : value;
+  try {
+    compileTrustProxy(setting); // the same check Express makes in app.set('trust proxy'), here at start-up
+  } catch (error) {
+    fail('AUTH0_TRUST_PROXY', `${(error as Error).message}; use true, false, a hop count, loopback/linklocal/uniquelocal, or addresses and subnets such as "10.0.0.0/8, ::1"`);
+  }
+  return setting;
 }
 
 /** Empty, or the text a shell or template leaves for a missing value. */
@@ -122,6 +134,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const relay = relayConfig(env, devIssuer);
 
   return {
+    framework: oneOf('DEMO_FRAMEWORK', env.DEMO_FRAMEWORK, FRAMEWORKS, 'express'),
     host: env.HOST || '127.0.0.1',
     port: httpPort,
     domains,

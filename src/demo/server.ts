@@ -11,10 +11,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { createAuth0Api, jsonClientErrors } from '../express/index.js';
+import { jsonClientErrors } from '../core/error-reply.js';
 import type { ServeDocsOptions } from '../tsoa/index.js';
-import { RedisReplayStore, type AuthEvent } from '../core/index.js';
-import { createApp } from './app.js';
+import { RedisReplayStore, type AuthEvent, type ApiOptions } from '../core/index.js';
+import { demoApp } from './frameworks.js';
 import { readConfig } from './config.js';
 import { isProductionLike } from '../dev/environment.js';
 import { generatedSpec, projectRoot } from './openapi.js';
@@ -106,7 +106,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       redisDown = !(await connected(redis, REDIS_START_WAIT_MS));
     }
 
-    const auth0 = createAuth0Api({
+    const api: ApiOptions = {
       ...(config.multipleDomains ? { domains } : { domain: domains[0]! }),
       audience: config.audience,
       scopeClaim: config.scopeClaim,
@@ -121,8 +121,17 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    });
+    };
 
+    // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
+    const docsClientId = issuer ? issuer.spaClientId : config.docsClientId;
+    const docs: ServeDocsOptions = {
+      oauth: {
+        ...(docsClientId ? { clientId: docsClientId } : {}),
+        ...(issuer ? { clientCredentials: { clientId: issuer.clientId, clientSecret: issuer.clientSecret } } : {}),
+      },
+    };
+    const auth0 = await (await demoApp(config.framework))(server, { api, spec: generatedSpec(), trustProxy: config.trustProxy, docs });
     relay = config.relay
       ? new Relay(
           config.relay,
@@ -135,17 +144,8 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       : undefined;
     setRelay(relay);
     // Discovery and keys before the first request; a provider down now is one warning, and requests answer 503 until it is back.
-    await auth0.ready().catch((error: Error) => options.quiet || console.warn(`auth0-tsoa-api: the identity provider is not reachable yet (${error.message}); requests answer 503 until it is`));
+    await auth0.validator.ready().catch((error: Error) => options.quiet || console.warn(`auth0-tsoa-api: the identity provider is not reachable yet (${error.message}); requests answer 503 until it is`));
 
-    // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
-    const docsClientId = issuer ? issuer.spaClientId : config.docsClientId;
-    const docs: ServeDocsOptions = {
-      oauth: {
-        ...(docsClientId ? { clientId: docsClientId } : {}),
-        ...(issuer ? { clientCredentials: { clientId: issuer.clientId, clientSecret: issuer.clientSecret } } : {}),
-      },
-    };
-    server.on('request', createApp({ auth0, spec: generatedSpec(), trustProxy: config.trustProxy, docs }));
     jsonClientErrors(server);
   } catch (error) {
     await close();

@@ -89,7 +89,8 @@ export const SWAGGER_ASSETS_PATH = '/auth0-tsoa-api';
 
 type Json = Record<string, unknown>;
 
-interface SwaggerUiExpress {
+/** What this package uses of `swagger-ui-express`. */
+export interface SwaggerUiExpress {
   serveFiles(spec: Json, options: Json): ((req: Request, res: Response, next: () => void) => void)[];
   generateHTML(spec: Json, options: Json): string;
 }
@@ -99,7 +100,8 @@ function expressRouter(): Router {
   return (createRequire(import.meta.url)('express') as { Router: () => Router }).Router();
 }
 
-function loadSwaggerUiExpress(): SwaggerUiExpress {
+/** `swagger-ui-express`, an optional peer, loaded when docs are served (it loads express itself). */
+export function loadSwaggerUiExpress(): SwaggerUiExpress {
   const require = createRequire(import.meta.url);
   try {
     return require('swagger-ui-express') as SwaggerUiExpress;

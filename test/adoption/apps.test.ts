@@ -1,7 +1,8 @@
 /**
- * Adoption: four fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
+ * Adoption: five fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
  * on TypeScript 5.9, CommonJS + Express 4 + `moduleResolution: node` (node10) and ES modules + Express 5 + `nodenext`;
- * on TypeScript 7 (no node10 any more), CommonJS and ES modules, both `nodenext`, Express 5 — install the
+ * on TypeScript 7 (no node10 any more), CommonJS and ES modules, both `nodenext`, Express 5; and ES modules + Koa 3
+ * (the README's Koa files over the shared ones) — install the
  * packed tarball (pinned versions, the shared npm cache), build with tsoa and tsc, start the packaged development
  * issuer with `npx auth0-tsoa-api dev`, get tokens with `npx auth0-tsoa-api token`, and call the app over HTTP.
  */
@@ -17,6 +18,7 @@ import {
   PINNED,
   PINNED_EXPRESS4,
   PINNED_TYPESCRIPT7,
+  PINNED_KOA,
   readmeInstall,
   readmeSnippets,
   seconds,
@@ -32,6 +34,8 @@ interface AppKind {
   variant: 'cjs' | 'esm';
   /** The README's `tsconfig.json (…)` variant it uses. */
   tsconfig: 'cjs' | 'cjs-node10' | 'esm';
+  /** A framework other than Express: its README files (`(koa)`) replace the shared ones, its install line is used. */
+  framework?: 'koa';
   pins: Record<string, string>;
 }
 
@@ -42,6 +46,7 @@ const APPS: AppKind[] = [
   { id: 'esm-ts5', name: 'ES modules + Express 5 + TypeScript 5.9 + moduleResolution nodenext', variant: 'esm', tsconfig: 'esm', pins: PINNED },
   { id: 'cjs-ts7', name: 'CommonJS + Express 5 + TypeScript 7 + moduleResolution nodenext', variant: 'cjs', tsconfig: 'cjs', pins: { ...PINNED, ...TS7 } },
   { id: 'esm-ts7', name: 'ES modules + Express 5 + TypeScript 7 + moduleResolution nodenext', variant: 'esm', tsconfig: 'esm', pins: { ...PINNED, ...TS7 } },
+  { id: 'koa', name: 'ES modules + Koa 3 (tsoa middleware koa)', variant: 'esm', tsconfig: 'esm', framework: 'koa', pins: { ...PINNED, ...PINNED_KOA } },
 ];
 
 /** What a shell gives a user: no inherited AUTH0_* or NODE_ENV from the test runner. */
@@ -84,8 +89,11 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
   made.push(dir);
 
   // The README's files for this kind of app: tsconfig.json in the kind's variant, other variant files by module system.
+  // A framework's files come after the shared ones in the README, so they replace them.
   const snippets = readmeSnippets().filter((s) =>
-    s.path === 'tsconfig.json' ? s.variant === kind.tsconfig : s.variant === undefined || s.variant === kind.variant || s.path === 'package.json',
+    s.path === 'tsconfig.json'
+      ? s.variant === kind.tsconfig
+      : s.variant === undefined || s.variant === kind.variant || (kind.framework !== undefined && s.variant === kind.framework) || s.path === 'package.json',
   );
   let scripts: Record<string, string> = {};
   for (const snippet of snippets) {
@@ -96,7 +104,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
     mkdirSync(dirname(join(dir, snippet.path)), { recursive: true });
     writeFileSync(join(dir, snippet.path), snippet.code);
   }
-  const { dependencies, devDependencies } = readmeInstall();
+  const { dependencies, devDependencies } = readmeInstall(kind.framework);
   const pin = (name: string) => {
     const version = kind.pins[name];
     if (!version) throw new Error(`the README installs ${name}: pin its version in test/adoption/support.ts`);
@@ -208,7 +216,7 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
     expect(resolved).toContain(`/node_modules/auth0-tsoa-api/build/lib/${kind.variant}/tsoa/index.js`);
     const compiled = readFileSync(join(dir, 'dist/src/app.js'), 'utf8');
     if (kind.variant === 'cjs') expect(compiled).toMatch(/require\("auth0-tsoa-api"\)/);
-    else expect(compiled).toMatch(/from 'auth0-tsoa-api'/);
+    else expect(compiled).toMatch(kind.framework === 'koa' ? /from 'auth0-tsoa-api\/koa'/ : /from 'auth0-tsoa-api'/);
   });
 
   it('no token → 401 unauthorized with a Bearer challenge', async () => {

@@ -31,6 +31,8 @@ export const PINNED: Record<string, string> = {
 /** TypeScript 7 (native compiler): the apps that use it pin this instead of PINNED.typescript. */
 export const PINNED_TYPESCRIPT7 = '7.0.2';
 export const PINNED_EXPRESS4: Record<string, string> = { express: '4.21.2', '@types/express': '4.17.25' };
+/** The Koa app's packages (the README's `<!-- install (koa) -->` lines). */
+export const PINNED_KOA: Record<string, string> = { koa: '3.3.0', '@koa/router': '13.1.1', '@koa/bodyparser': '6.1.0', '@types/koa': '2.15.0', '@types/koa__router': '12.0.5' };
 
 /** npm, quietly, with the machine's shared cache preferred over the network. */
 export async function npm(args: string[], cwd: string, timeout = 300_000): Promise<string> {
@@ -98,11 +100,15 @@ export function readmeSnippets(): Snippet[] {
   return out;
 }
 
-/** The package names of the README's install lines (`<!-- install -->`): dependencies and dev dependencies. */
-export function readmeInstall(): { dependencies: string[]; devDependencies: string[] } {
+/**
+ * The package names of the README's install lines (`<!-- install -->`, or `<!-- install (koa) -->` for a framework):
+ * dependencies and dev dependencies.
+ */
+export function readmeInstall(framework?: string): { dependencies: string[]; devDependencies: string[] } {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = /<!-- install -->\n```sh\n([\s\S]*?)\n```/.exec(readme)?.[1];
-  if (!block) throw new Error('README.md has no <!-- install --> block');
+  const marker = framework ? `<!-- install \\(${framework}\\) -->` : '<!-- install -->';
+  const block = new RegExp(`${marker}\\n\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``).exec(readme)?.[1];
+  if (!block) throw new Error(`README.md has no ${marker} block`);
   const names = (line: string) => line.split(/\s+/).slice(2).filter((word) => !word.startsWith('-') && !word.endsWith('.tgz'));
   const [deps = '', devDeps = ''] = block.split('\n');
   return { dependencies: names(deps), devDependencies: names(devDeps) };

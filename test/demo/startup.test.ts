@@ -53,6 +53,8 @@ describe('a bad environment stops the process with one line naming the variable'
     ['AUTH0_DOMAIN with http:// for a public host', { AUTH0_DOMAIN: 'http://tenant.us.auth0.com', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_DOMAIN'],
     ['AUTH0_DOMAIN set but no AUTH0_AUDIENCE', { AUTH0_DOMAIN: 'tenant.us.auth0.com' }, 'AUTH0_AUDIENCE'],
     ['NODE_ENV=production and no domain', { NODE_ENV: 'production', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_DOMAIN'],
+    ['an unknown DEMO_FRAMEWORK', { DEMO_FRAMEWORK: 'fastify', AUTH0_DOMAIN: 'tenant.us.auth0.com', AUTH0_AUDIENCE: AUDIENCE }, 'DEMO_FRAMEWORK'],
+    ['an AUTH0_TRUST_PROXY that is not an address', { AUTH0_TRUST_PROXY: '10.0.0.0/33', DEMO_FRAMEWORK: 'koa', AUTH0_DOMAIN: 'tenant.us.auth0.com', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_TRUST_PROXY'],
   ])('%s', async (_what, vars, variable) => {
     const run = start(vars);
     const [code] = (await once(run.child, 'exit')) as [number | null];
@@ -86,6 +88,8 @@ describe('readConfig names the variable and the fix (in process)', () => {
     ['AUTH0_PUBLIC_URL with a query', { ...domain, AUTH0_PUBLIC_URL: 'https://api.example.com/?a=1' }, 'AUTH0_PUBLIC_URL', /query/],
     ['PORT not a number', { ...domain, PORT: 'http' }, 'PORT', /port number/],
     ['PORT out of range', { ...domain, PORT: '70000' }, 'PORT', /port number/],
+    ['an unknown DEMO_FRAMEWORK', { ...domain, DEMO_FRAMEWORK: 'Koa ' }, 'DEMO_FRAMEWORK', /express, koa, hapi/],
+    ['an AUTH0_TRUST_PROXY Express would refuse', { ...domain, AUTH0_TRUST_PROXY: 'loopback, nowhere' }, 'AUTH0_TRUST_PROXY', /invalid IP address: nowhere; use true, false, a hop count/],
   ])('%s', (_what, env, variable, fix) => {
     let error: unknown;
     try {
@@ -141,6 +145,16 @@ describe('a good environment', () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it.each(['koa'])('DEMO_FRAMEWORK=%s: listens, serves within 5 s and verifies tokens', async (framework) => {
+    const { url, ms, child } = await startAndServe({ AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE, DEMO_FRAMEWORK: framework });
+    expect(ms).toBeLessThan(5000);
+    const ok = await fetch(`${url}/api/private`, { headers: { authorization: `Bearer ${await issuer.token(AUDIENCE)}` } });
+    expect(await ok.json()).toEqual({ user: 'auth0|user-1' });
+    expect((await fetch(`${url}/api/private`)).status).toBe(401);
+    child.kill('SIGTERM');
+    expect(((await once(child, 'exit')) as [number | null])[0]).toBe(0);
   });
 
   it('with no domain outside production: starts the development issuer and serves within 5 s', async () => {

@@ -39,7 +39,7 @@ const options = () => ({
 function koaApp(): Koa {
   const app = new Koa();
   app.use(koaErrors({ onError: () => {} }));
-  app.use(bodyParser({ jsonLimit: '100kb' }));
+  app.use(bodyParser({ jsonLimit: '100kb', parsedMethods: ['GET', 'POST'] }));
   koaApi.install(app);
   const router = new Router();
   router.get('/me', koaApi.requireAuth(), (ctx) => {
