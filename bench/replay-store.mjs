@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 const N = Number(process.env.N ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const load = async (dir) => (await import(pathToFileURL(resolve(dir, 'core/replay-store.js')).href)).MemoryReplayStore;
+const load = async (dir) => (await import(pathToFileURL(resolve(dir, 'core/dpop/replay-store.js')).href)).MemoryReplayStore;
 const stores = [['built', await load(new URL('../build/dist/src', import.meta.url).pathname)]];
 if (process.env.VARIANT_DIST) stores.push([`variant ${process.env.VARIANT_DIST}`, await load(process.env.VARIANT_DIST)]);
 const keys = Array.from({ length: N }, () => crypto.randomBytes(32).toString('base64url'));

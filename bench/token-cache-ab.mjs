@@ -1,6 +1,6 @@
 // A/B of the verified-token cache's admission rule, in ONE process (the variants take turns, so the machine's drift
 // moves both alike): "first-use" caches every verified token; "second-use" caches a token only when it is verified a
-// second time while its fingerprint is still in the doorkeeper (src/core/token-cache.ts).
+// second time while its fingerprint is still in the doorkeeper (src/core/token/token-cache.ts).
 //
 //   node bench/token-cache-ab.mjs          (ROUNDS=5 N=1000 POPULAR=20; needs --expose-gc, added by re-exec)
 //
@@ -26,8 +26,8 @@ const POPULAR = Number(process.env.POPULAR ?? 20);
 const CACHE = Number(process.env.CACHE ?? 500);
 const dist = new URL('../build/dist/src/core/', import.meta.url);
 const { resolveConfig } = await import(new URL('config.js', dist).href);
-const { IssuerPool } = await import(new URL('issuer-pool.js', dist).href);
-const { TokenVerifier } = await import(new URL('token-verifier.js', dist).href);
+const { IssuerPool } = await import(new URL('issuer/issuer-pool.js', dist).href);
+const { TokenVerifier } = await import(new URL('token/token-verifier.js', dist).href);
 
 const key = makeSigningKey('ab-cache');
 const issuer = await startIssuer({ jwks: { keys: [key.publicJwk] } });

@@ -1,4 +1,4 @@
-// Hit rate and bound of the token-exchange cache (src/core/token-exchange.ts) under a small load: REQUESTS exchanges
+// Hit rate and bound of the token-exchange cache (src/core/issuer/token-exchange.ts) under a small load: REQUESTS exchanges
 // over CALLERS caller tokens (picked at random, CONCURRENCY in flight), against a real local token endpoint that
 // issues 1-hour tokens. Run with the default bound and with a bound below the number of callers.
 //   node scripts/build.mjs && node bench/token-exchange-cache.mjs        (REQUESTS=2000 CALLERS=50 CONCURRENCY=20)
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 const REQUESTS = Number(process.env.REQUESTS ?? 2000);
 const CALLERS = Number(process.env.CALLERS ?? 50);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
-const { createTokenExchanger } = await import(pathToFileURL(resolve(new URL('../build/dist/src', import.meta.url).pathname, 'core/token-exchange.js')).href);
+const { createTokenExchanger } = await import(pathToFileURL(resolve(new URL('../build/dist/src', import.meta.url).pathname, 'core/issuer/token-exchange.js')).href);
 
 let exchanges = 0;
 const server = createServer((req, res) => {

@@ -3,20 +3,21 @@
  * Everything is resolved here, once: the domains, the stores, the nonces, the event sink, the telemetry.
  */
 import { ConfigurationError } from './errors.js';
-import { SUPPORTED_ALGORITHMS, type Algorithm } from './jws.js';
-import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
-import { NonceManager, type NonceOptions } from './nonce.js';
-import { safeSink, type EventSink } from './events.js';
-import { Telemetry } from './telemetry.js';
-import type { IssuerClientOptions } from './issuer.js';
-import type { MtlsMode } from './confirmation.js';
-import { resolvePolicies, type ResolvedPolicy } from './policies.js';
+import { SUPPORTED_ALGORITHMS, type Algorithm } from './token/jws.js';
+import { MemoryReplayStore, type ReplayStore } from './dpop/replay-store.js';
+import { NonceManager, type NonceOptions } from './dpop/nonce.js';
+import type { EventSink } from './observability/events.js';
+import { safeSink } from './observability/diagnostics.js';
+import { Telemetry } from './observability/telemetry.js';
+import type { IssuerClientOptions } from './issuer/issuer.js';
+import type { MtlsMode } from './token/confirmation.js';
+import { resolvePolicies, type ResolvedPolicy } from './authorization/policies.js';
 import type { ApiOptions, DomainsResolver, DpopMode, ScopeClaim } from './options.js';
-import { describe, normalizeDomain } from './domain.js';
+import { describe, normalizeDomain } from './issuer/domain.js';
 
 export { SUPPORTED_ALGORITHMS, type Algorithm };
 export type { ApiOptions, DomainsResolver, DomainsResolverContext, DpopMode, DpopOptions, MtlsOptions, ScopeClaim } from './options.js';
-export { isLoopbackHost, normalizeDomain } from './domain.js';
+export { isLoopbackHost, normalizeDomain } from './issuer/domain.js';
 
 /** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
 export type DomainSource =

@@ -2,14 +2,14 @@
  * The option types of `createAuth0Api` and `createValidator`: what a user writes. Types only, so that every part of
  * the core can name a setting without importing the module that resolves them (config.ts).
  */
-import type { Algorithm } from './jws.js';
-import type { ReplayStore } from './replay-store.js';
-import type { NonceOptions } from './nonce.js';
-import type { AuthEvent } from './events.js';
-import type { MtlsMode } from './confirmation.js';
-import type { Policy } from './policies.js';
-import type { ScopeClaim } from './scopes.js';
-import type { TokenExchangeOptions } from './token-exchange.js';
+import type { Algorithm } from './token/jws.js';
+import type { ReplayStore } from './dpop/replay-store.js';
+import type { NonceOptions } from './dpop/nonce.js';
+import type { AuthEvent } from './observability/events.js';
+import type { MtlsMode } from './token/confirmation.js';
+import type { Policy } from './authorization/policies.js';
+import type { ScopeClaim } from './authorization/scopes.js';
+import type { KeyObject, JsonWebKey } from 'node:crypto';
 
 export type { ScopeClaim };
 
@@ -113,3 +113,39 @@ export interface ApiOptions {
   tokenExchange?: TokenExchangeOptions;
 }
 
+/** Algorithms a private-key client assertion may be signed with. */
+export type ClientAssertionAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
+
+/**
+ * How the API exchanges tokens (the `tokenExchange` option): its own client, authenticated with a secret or a
+ * private key.
+ *
+ * ```ts
+ * tokenExchange: { clientId: process.env.AUTH0_CLIENT_ID, clientSecret: process.env.AUTH0_CLIENT_SECRET }
+ * tokenExchange: { clientId, privateKey: readFileSync('client-key.pem', 'utf8'), keyId: 'key-1' } // private_key_jwt
+ * ```
+ */
+export interface TokenExchangeOptions {
+  /** The API's own client ID at the authorization server. */
+  clientId: string;
+  /** Its secret: sent with HTTP Basic (RFC 6749 §2.3.1). Give this or `privateKey`. */
+  clientSecret?: string;
+  /** A private key (PEM, JWK with `d`, or KeyObject) for `private_key_jwt` assertions (RFC 7523). Give this or `clientSecret`. */
+  privateKey?: string | JsonWebKey | KeyObject;
+  /** The assertion's algorithm. Default: RS256 for RSA, ES256 for P-256, EdDSA for Ed25519. */
+  signingAlgorithm?: ClientAssertionAlgorithm;
+  /** The `kid` header of assertions (the key's ID registered with the authorization server). */
+  keyId?: string;
+  /**
+   * The `subject_token_type` sent. Default `urn:ietf:params:oauth:token-type:access_token` (RFC 8693 §3). Auth0's
+   * Custom Token Exchange selects its profile by this value and refuses `urn:ietf:` types: there, give the type of
+   * your profile (e.g. `urn:acme:auth0-access-token`).
+   */
+  subjectTokenType?: string;
+  /** Milliseconds to wait for the token endpoint. Default 5000. */
+  timeout?: number;
+  /** Cache of exchanged tokens: `false` to exchange on every call. Default 1000 entries. */
+  cache?: false | { maxEntries?: number };
+  /** The fetch to use. Default the API's `fetch` option, else the global fetch. */
+  fetch?: typeof fetch;
+}

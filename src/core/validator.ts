@@ -8,25 +8,25 @@
  * method, the public URL and the headers; each refusal is an {@link AuthError} built once by the step that refuses,
  * and answered here, with this request's facts (`AuthError.response`): adapters only write that response.
  */
-import { warnAboutDomains } from './diagnostics.js';
+import { warnAboutDomains } from './observability/diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import type { ApiOptions, DpopMode } from './options.js';
-import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './credentials.js';
-import { IssuerPool } from './issuer-pool.js';
-import { TokenVerifier } from './token-verifier.js';
-import { DpopVerifier } from './dpop.js';
-import { checkConfirmation } from './confirmation.js';
-import { toScopeList } from './scopes.js';
-import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './policies.js';
-import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './resource-metadata.js';
-import { errorResponse, type ResponseFacts } from './error-response.js';
-import type { AccessTokenClaims } from './access-token.js';
-import { accessTokenHash } from './dpop-proof.js';
-import { rejectionEvent } from './events.js';
-import type { Discovery } from './issuer.js';
-import type { IncomingRequest, RequestContext, RequestSettings, VerifiedRequest } from './request.js';
-import { toRequestContext } from './request-context.js';
+import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './http/credentials.js';
+import { IssuerPool } from './issuer/issuer-pool.js';
+import { TokenVerifier } from './token/token-verifier.js';
+import { DpopVerifier } from './dpop/dpop.js';
+import { checkConfirmation } from './token/confirmation.js';
+import { toScopeList } from './authorization/scopes.js';
+import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './authorization/policies.js';
+import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './http/resource-metadata.js';
+import { errorResponse, type ResponseFacts } from './http/error-response.js';
+import type { AccessTokenClaims } from './token/access-token.js';
+import { accessTokenHash } from './dpop/dpop-proof.js';
+import { rejectionEvent } from './observability/events.js';
+import type { Discovery } from './issuer/issuer.js';
+import type { IncomingRequest, RequestContext, RequestSettings, VerifiedRequest } from './http/request.js';
+import { toRequestContext } from './http/request-context.js';
 
 export type { RequestContext, VerifiedRequest };
 

@@ -7,8 +7,8 @@ import { RegisterRoutes } from '../../build/generated/routes.js';
 import { createAuth0Api, errorHandler, notFoundHandler, type Auth0Api } from '../express/index.js';
 import { serveDocs, type ServeDocsOptions } from '../tsoa/index.js';
 import { currentRelay } from './relay.js';
-import type { AttachApp } from './frameworks.js';
-import type { TrustProxySetting } from '../core/trust-proxy.js';
+import type { AttachApp } from './attach.js';
+import type { TrustProxySetting } from '../core/http/trust-proxy.js';
 
 export interface AppOptions {
   auth0: Auth0Api;

@@ -4,7 +4,7 @@
  */
 import { MAX_STATIC_DOMAINS, normalizeDomain, type DpopMode, type ScopeClaim } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
-import { compileTrustProxy } from '../core/trust-proxy.js';
+import { compileTrustProxy } from '../core/http/trust-proxy.js';
 import { devIssuerRefusalReason } from '../dev/environment.js';
 
 /** The web frameworks the demo runs on (`DEMO_FRAMEWORK`): the same routes, answers and decisions on each. */

@@ -7,7 +7,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { RegisterRoutes } from '../../build/generated/koa/routes.js';
 import { createKoaAuth0Api, errorHandler, serveDocs } from '../koa/index.js';
-import type { AttachApp } from './frameworks.js';
+import type { AttachApp } from './attach.js';
 import { currentRelay } from './relay.js';
 
 /** The Koa demo on a Node server (see frameworks.ts). */

@@ -5,7 +5,7 @@
  *
  * One relay per process (the demo serves one app): `startDemo` installs it with {@link setRelay}.
  */
-import { TokenExchangeError, type SubjectToken, type TokenExchanger } from '../core/token-exchange.js';
+import { TokenExchangeError, type SubjectToken, type TokenExchanger } from '../core/issuer/token-exchange.js';
 import type { RelayConfig } from './config.js';
 
 /** The JSON error body of every refusal. */

@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { jsonClientErrors } from '../core/error-reply.js';
+import { jsonClientErrors } from '../core/http/error-reply.js';
 import type { ServeDocsOptions } from '../tsoa/index.js';
 import { RedisReplayStore, type AuthEvent, type ApiOptions } from '../core/index.js';
 import { demoApp } from './frameworks.js';
@@ -21,7 +21,7 @@ import { generatedSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
 import { DEV_ORGANIZATIONS, POLICIES } from './policies.js';
 import { clearRelay, Relay, setRelay } from './relay.js';
-import { createTokenExchanger } from '../core/token-exchange.js';
+import { createTokenExchanger } from '../core/issuer/token-exchange.js';
 import type { DevIssuer } from '../dev/index.js';
 import type { DemoTelemetry } from './telemetry.js';
 

@@ -6,17 +6,17 @@
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation, type VerifiedRequest } from '../core/validator.js';
-import { responseOf, type ErrorResponse } from '../core/error-response.js';
-import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/policies.js';
+import { responseOf, type ErrorResponse } from '../core/http/error-response.js';
+import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/authorization/policies.js';
 import type { ApiOptions } from '../core/options.js';
-import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from '../core/token-exchange.js';
-import type { AccessTokenClaims } from '../core/access-token.js';
-import { checkFraming, publicRequestUrl } from '../core/request-context.js';
+import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from '../core/issuer/token-exchange.js';
+import type { AccessTokenClaims } from '../core/token/access-token.js';
+import { checkFraming, publicRequestUrl } from '../core/http/request-context.js';
 import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
-import { recordAnonymous, recordAuth, type AuthResult } from '../core/request-auth.js';
+import { recordAnonymous, recordAuth, type AuthResult } from '../core/http/request-auth.js';
 import { errorHandlerCheck } from './setup-check.js';
 
-export { getAuth, getOptionalAuth, type AuthResult } from '../core/request-auth.js';
+export { getAuth, getOptionalAuth, type AuthResult } from '../core/http/request-auth.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

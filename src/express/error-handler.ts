@@ -9,10 +9,10 @@
  *   leaking their message; 5xx errors are logged (they are bugs or outages, and must not vanish).
  */
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import { errorReply, NOT_FOUND_BODY } from '../core/error-reply.js';
+import { errorReply, NOT_FOUND_BODY } from '../core/http/error-reply.js';
 import { alreadyReported, markErrorHandler } from './setup-check.js';
 
-export { jsonClientErrors } from '../core/error-reply.js';
+export { jsonClientErrors } from '../core/http/error-reply.js';
 
 /** Options of {@link errorHandler}. */
 export interface ErrorHandlerOptions {

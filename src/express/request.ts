@@ -1,18 +1,18 @@
 /**
  * Express request → the core's {@link IncomingRequest}: each property read once, the app's `trust proxy` function
- * handed over as it is. Framing, the public URL, proxies and certificates are decided in core/request-context.ts.
+ * handed over as it is. Framing, the public URL, proxies and certificates are decided in core/http/request-context.ts.
  */
 import type { Request } from 'express';
 import type { TLSSocket } from 'node:tls';
-import type { Headers } from '../core/credentials.js';
-import type { IncomingRequest, RequestSettings } from '../core/request.js';
-import { checkClientCertificateTrust, trustsEveryAddress } from '../core/request-context.js';
-import { bodyMayCarryToken, queryHasTokenParam } from '../core/token-params.js';
-import type { TrustProxyFunction, TrustProxySetting } from '../core/trust-proxy.js';
+import type { Headers } from '../core/http/credentials.js';
+import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
+import { checkClientCertificateTrust, trustsEveryAddress } from '../core/http/request-context.js';
+import { bodyMayCarryToken, queryHasTokenParam } from '../core/http/token-params.js';
+import type { TrustProxyFunction, TrustProxySetting } from '../core/http/trust-proxy.js';
 
 /**
  * True when the request carries `access_token` in its query string or body, in any spelling the framework's parsers
- * produce (core/token-params.ts). The raw query is read, not `req.query`: no parser setting can hide a parameter.
+ * produce (core/http/token-params.ts). The raw query is read, not `req.query`: no parser setting can hide a parameter.
  * A request without `Content-Length` or `Transfer-Encoding` has no body (RFC 9112 §6.3), so `req.body` is not read
  * for it: on a GET, where body parsers leave it unset, that read is a lookup through the request's whole prototype chain.
  */

@@ -6,18 +6,18 @@ import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
 import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
-import { responseOf } from '../core/error-response.js';
-import { requirementOf, type AuthorizationRequirement } from '../core/policies.js';
-import { toScopeList } from '../core/scopes.js';
+import { responseOf } from '../core/http/error-response.js';
+import { requirementOf, type AuthorizationRequirement } from '../core/authorization/policies.js';
+import { toScopeList } from '../core/authorization/scopes.js';
 import type { ApiOptions } from '../core/options.js';
-import type { AccessTokenClaims } from '../core/access-token.js';
-import type { RequestSettings } from '../core/request.js';
-import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/request-context.js';
-import { compileTrustProxy, type TrustProxySetting } from '../core/trust-proxy.js';
+import type { AccessTokenClaims } from '../core/token/access-token.js';
+import type { RequestSettings } from '../core/http/request.js';
+import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
+import { compileTrustProxy, type TrustProxySetting } from '../core/http/trust-proxy.js';
 import { bodyCarriesToken, incomingRequest } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { jsonClientErrors } from '../express/error-handler.js';
-import { resourceMetadataResponse } from '../core/metadata-response.js';
+import { resourceMetadataResponse } from '../core/http/metadata-response.js';
 
 /** The plugin's and the auth scheme's name; `route.options.plugins[PLUGIN_NAME]` holds a route's requirement. */
 export const PLUGIN_NAME = 'auth0-tsoa-api';
@@ -118,7 +118,7 @@ export class HapiAuth0Api {
     });
     // The body is parsed after authentication: a token in it is refused now, as Express refuses it (RFC 6750 §2).
     server.ext('onPostAuth', async (request, h) => {
-      // verifyRequest refuses a body token before verifying anything (core/credentials.ts).
+      // verifyRequest refuses a body token before verifying anything (core/http/credentials.ts).
       if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.context(request)).catch((e: unknown) => Promise.reject(toBoom(e)));
       return h.continue;
     });

@@ -5,8 +5,8 @@
 import type { Boom } from '@hapi/boom';
 import type { Lifecycle, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 import { AuthError } from '../core/errors.js';
-import { responseOf } from '../core/error-response.js';
-import { clientErrorBody, clientErrorHeaders } from '../core/client-errors.js';
+import { responseOf } from '../core/http/error-response.js';
+import { clientErrorBody, clientErrorHeaders } from '../core/http/client-errors.js';
 
 /** How errors are reported. */
 export interface ErrorRenderingOptions {

@@ -10,13 +10,13 @@ import type { TLSSocket } from 'node:tls';
 import { AuthError } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation } from '../core/validator.js';
 import type { ApiOptions } from '../core/options.js';
-import type { AccessTokenClaims } from '../core/access-token.js';
-import type { Headers } from '../core/credentials.js';
-import type { IncomingRequest } from '../core/request.js';
-import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/request-context.js';
-import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from '../core/trust-proxy.js';
-import { RequestAuthenticator, type AuthorizeOptions, type AuthResult, type RequestHandle } from '../core/request-auth.js';
-import { errorReply, NOT_FOUND_BODY } from '../core/error-reply.js';
+import type { AccessTokenClaims } from '../core/token/access-token.js';
+import type { Headers } from '../core/http/credentials.js';
+import type { IncomingRequest } from '../core/http/request.js';
+import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
+import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from '../core/http/trust-proxy.js';
+import { RequestAuthenticator, type AuthorizeOptions, type AuthResult, type RequestHandle } from '../core/http/request-auth.js';
+import { errorReply, NOT_FOUND_BODY } from '../core/http/error-reply.js';
 
 /** Options of {@link createKoaAuth0Api} besides the API options. */
 export interface KoaAdapterOptions {

@@ -6,6 +6,6 @@
 export { createKoaAuth0Api, errorHandler } from './api.js';
 export type { KoaAuth0Api, KoaAdapterOptions, KoaRequireAuthOptions, KoaErrorHandlerOptions } from './api.js';
 export { serveDocs } from './docs.js';
-export { getAuth, getOptionalAuth } from '../core/request-auth.js';
-export type { AuthResult, AuthorizeOptions } from '../core/request-auth.js';
+export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
+export type { AuthResult, AuthorizeOptions } from '../core/http/request-auth.js';
 export type { ServeDocsOptions } from '../tsoa/docs-source.js';

@@ -22,8 +22,8 @@ import type { Request } from 'express';
 import type { Request as KoaRequest } from 'koa';
 import { Auth0Api } from '../express/api.js';
 import { KoaAuth0Api } from '../koa/api.js';
-import { interpretSecurityName, type SecurityMeaning } from '../core/security-names.js';
-import type { AccessTokenClaims } from '../core/access-token.js';
+import { interpretSecurityName, type SecurityMeaning } from '../core/authorization/security-names.js';
+import type { AccessTokenClaims } from '../core/token/access-token.js';
 
 /** Options of {@link createExpressAuthentication}. */
 export interface ExpressAuthenticationOptions {

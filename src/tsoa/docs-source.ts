@@ -6,10 +6,10 @@
 import { finalizeSpec, withPolicyScopes } from './security.js';
 import { securityRequirements } from '../core/openapi.js';
 import { swaggerUiOptions, type SwaggerUiHandlerOptions, type SwaggerUiOAuthOptions } from '../express/swagger.js';
-import type { ResolvedPolicy } from '../core/policies.js';
-import { splitSecurityName } from '../core/security-names.js';
+import type { ResolvedPolicy } from '../core/authorization/policies.js';
+import { splitSecurityName } from '../core/authorization/security-names.js';
 import type { ApiDocumentation } from '../core/validator.js';
-import type { Discovery } from '../core/issuer.js';
+import type { Discovery } from '../core/issuer/issuer.js';
 
 type Json = Record<string, unknown>;
 

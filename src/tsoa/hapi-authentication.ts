@@ -7,11 +7,11 @@
  * export const hapiAuthentication = createHapiAuthentication();
  * ```
  *
- * Security names mean what they mean for `createExpressAuthentication` (core/security-names.ts). A refusal rejects
+ * Security names mean what they mean for `createExpressAuthentication` (core/authorization/security-names.ts). A refusal rejects
  * with a Boom carrying the core's response (status, challenges, JSON body), which tsoa's hapi routes rethrow as it is.
  */
-import { interpretSecurityName, type SecurityMeaning } from '../core/security-names.js';
-import type { AccessTokenClaims } from '../core/access-token.js';
+import { interpretSecurityName, type SecurityMeaning } from '../core/authorization/security-names.js';
+import type { AccessTokenClaims } from '../core/token/access-token.js';
 import type { AuthScheme } from '../core/errors.js';
 
 // Structural types, no import of the hapi adapter: auth0-tsoa-api/tsoa (and its declarations) must load for Express

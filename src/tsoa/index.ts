@@ -5,8 +5,8 @@
  */
 export { createExpressAuthentication, createKoaAuthentication } from './authentication.js';
 export type { ExpressAuthentication, ExpressAuthenticationOptions, KoaAuthentication, KoaAuthenticationOptions } from './authentication.js';
-export { getAuth, getOptionalAuth } from '../core/request-auth.js';
-export type { AuthResult } from '../core/request-auth.js';
+export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
+export type { AuthResult } from '../core/http/request-auth.js';
 export { securityDefinitions, finalizeSpec } from './security.js';
 export type { SecuritySchemeOptions, FinalizeSpecOptions } from './security.js';
 export { serveDocs } from './docs.js';

@@ -11,8 +11,8 @@
  * (OpenAPI: "anonymous allowed") after the token schemes.
  */
 import { ConfigurationError } from '../core/errors.js';
-import { resolvePolicies, type Policy, type ResolvedPolicy } from '../core/policies.js';
-import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../core/security-names.js';
+import { resolvePolicies, type Policy, type ResolvedPolicy } from '../core/authorization/policies.js';
+import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../core/authorization/security-names.js';
 import type { DpopMode } from '../core/config.js';
 import { openApiVersion, operations, requirementsOf, scopesOnAnyScheme, securitySchemes } from '../core/openapi.js';
 

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator, claimIncludes, type AuthEvent, type RequestContext } from '../../src/core/index.js';
 import { AuthError } from '../../src/core/errors.js';
-import { errorResponse } from '../../src/core/error-response.js';
-import { PolicySetupError, requirementOf } from '../../src/core/policies.js';
+import { errorResponse } from '../../src/core/http/error-response.js';
+import { PolicySetupError, requirementOf } from '../../src/core/authorization/policies.js';
 import type { ApiValidator } from '../../src/core/validator.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/demo.js';

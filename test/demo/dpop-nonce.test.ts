@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
-import { NonceManager } from '../../src/core/nonce.js';
+import { NonceManager } from '../../src/core/dpop/nonce.js';
 
 const PUBLIC = 'https://api.example.com';
 const HTU = `${PUBLIC}/api/private`;

@@ -12,7 +12,7 @@ import { generateKeyPair, generateProof, type KeyPair } from 'dpop';
 import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
-import type { AuthEvent } from '../../src/core/events.js';
+import type { AuthEvent } from '../../src/core/observability/events.js';
 
 // Instances behind one load balancer share the public URL, so one proof is valid on each of them.
 const PUBLIC = 'https://api.example.com';

@@ -14,10 +14,10 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { ApiValidator, type RequestContext } from '../../src/core/validator.js';
-import { errorResponse } from '../../src/core/error-response.js';
+import { errorResponse } from '../../src/core/http/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import type { ApiOptions, DomainsResolver, DomainsResolverContext } from '../../src/core/config.js';
-import type { AuthEvent } from '../../src/core/events.js';
+import type { AuthEvent } from '../../src/core/observability/events.js';
 import { createAuth0Api, errorHandler } from '../../src/express/index.js';
 
 let a: TestIssuer;

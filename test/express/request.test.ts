@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
 import { createAuth0Api, errorHandler, getOptionalAuth } from '../../src/express/index.js';
-import { hasTokenParam } from '../../src/core/token-params.js';
+import { hasTokenParam } from '../../src/core/http/token-params.js';
 import { TestIssuer } from '../support/test-issuer.js';
 
 const require = createRequire(import.meta.url);

@@ -15,7 +15,7 @@ import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { createAuth0Api as createExpressApi, errorHandler, getAuth as getExpressAuth, getOptionalAuth as getExpressOptionalAuth, jsonClientErrors, notFoundHandler } from '../../src/express/index.js';
 import { createAuth0Api, getAuth, getOptionalAuth, type HapiApiOptions } from '../../src/hapi/index.js';
 import { AuthError, type ApiOptions } from '../../src/core/index.js';
-import type { TrustProxySetting } from '../../src/core/trust-proxy.js';
+import type { TrustProxySetting } from '../../src/core/http/trust-proxy.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { parseChallenges } from '../support/challenges.js';
 import { send, sendRaw, type Reply } from '../support/http.js';

@@ -17,11 +17,11 @@ import { TestIssuer, generateSigningKey, type SigningKey } from '../support/test
 import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { ApiValidator } from '../../src/core/validator.js';
-import { errorResponse } from '../../src/core/error-response.js';
+import { errorResponse } from '../../src/core/http/error-response.js';
 import { AuthError } from '../../src/core/errors.js';
 import { startCountingServer, type CountingServer } from '../support/helpers.js';
 import { createAuth0Api, errorHandler } from '../../src/express/index.js';
-import { MemoryReplayStore } from '../../src/core/replay-store.js';
+import { MemoryReplayStore } from '../../src/core/dpop/replay-store.js';
 import { collidingKeys, ordinaryKeys, unseededBucketHash } from '../support/unseeded-placement.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1106,7 +1106,7 @@ describe('third round', () => {
     expect(() => api.install(app)).toThrow(/^auth0-tsoa-api: invalid option "mtls\.mode": .*trusts every address[^\n]*$/);
   });
   // Last: its seconds of synchronous work outlast the demo's keep-alive timeout, so a reused connection would be reset.
-  describe('hash flooding of the in-memory replay store (src/core/replay-store.ts)', () => {
+  describe('hash flooding of the in-memory replay store (src/core/dpop/replay-store.ts)', () => {
     const FLOOD = 30_000; // proofs of one token holder, all landing in one range under the old unseeded placement
     const BYSTANDERS = 256;
     const ROUNDS = 5; // each bystander is timed ROUNDS times; its best round counts (a GC pause or a busy CPU is not the store)

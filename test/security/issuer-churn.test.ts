@@ -16,7 +16,7 @@ import express from 'express';
 import { createAuth0Api, errorHandler, getAuth } from '../../src/express/index.js';
 import { ConfigurationError, createValidator } from '../../src/core/index.js';
 import { MAX_STATIC_DOMAINS } from '../../src/core/config.js';
-import { MAX_RESOLVED_ISSUERS } from '../../src/core/issuer-pool.js';
+import { MAX_RESOLVED_ISSUERS } from '../../src/core/issuer/issuer-pool.js';
 import { startManyIssuers, type ManyIssuers } from '../support/many-issuers.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
 

@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
-import { errorResponse } from '../../src/core/error-response.js';
+import { errorResponse } from '../../src/core/http/error-response.js';
 import type { ApiValidator } from '../../src/core/validator.js';
 
 /**

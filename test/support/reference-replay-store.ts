@@ -4,7 +4,7 @@
  * same random operations and clock and expects the same answers, refusals and sizes. Test support only.
  */
 import { ReplayStoreError } from '../../src/core/errors.js';
-import type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from '../../src/core/replay-store.js';
+import type { MemoryReplayStoreOptions, ReplayRecord, ReplayStore } from '../../src/core/dpop/replay-store.js';
 
 interface OwnerState {
   /** Live proof keys of this owner, oldest first. */

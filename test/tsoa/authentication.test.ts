@@ -9,7 +9,7 @@ import express, { type Request } from 'express';
 import { calculateThumbprint, generateKeyPair, generateProof } from 'dpop';
 import { createExpressAuthentication, type ExpressAuthentication } from '../../src/tsoa/index.js';
 import { createAuth0Api, type Auth0Api } from '../../src/express/index.js';
-import { errorResponse } from '../../src/core/error-response.js';
+import { errorResponse } from '../../src/core/http/error-response.js';
 import type { AuthError } from '../../src/core/errors.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { appServers } from '../support/helpers.js';

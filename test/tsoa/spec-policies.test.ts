@@ -12,7 +12,7 @@ import { finalizeSpec, serveDocs } from '../../src/tsoa/index.js';
 import { scopesOfSpec } from '../../src/tsoa/docs.js';
 import { createAuth0Api } from '../../src/express/index.js';
 import { claimIncludes, ConfigurationError, type Policy } from '../../src/core/index.js';
-import { resolvePolicies } from '../../src/core/policies.js';
+import { resolvePolicies } from '../../src/core/authorization/policies.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
