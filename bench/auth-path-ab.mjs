@@ -7,7 +7,7 @@
 // Each tree gets its own Auth0Api on an Express app; `authorize(req, { scopes: [] })` on the same reused token (a
 // verified-token cache hit) is timed in rounds of N calls, the trees' rounds interleaved in a rotating order; CPU µs
 // per call (process.cpuUsage), median, first quartile and minimum over rounds. Import order matters a little (run both
-// orders). E.g. issue 14's check that @opentelemetry/api with no SDK costs nothing: base = the commit before, this = HEAD.
+// orders). E.g. the check that @opentelemetry/api with no SDK costs nothing: base = the commit before, this = HEAD.
 // ROUNDS=31 N=20000.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

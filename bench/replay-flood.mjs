@@ -1,5 +1,5 @@
 // One client floods the default in-memory DPoP replay store (50,000 entries) while 50 others go on as usual
-// (issue 9 item 1, contract decision 17). Simulated clock, real store: the flood is 20,000 fresh proofs a second for
+// (docs/decisions.md D17). Simulated clock, real store: the flood is 20,000 fresh proofs a second for
 // 60 s (1.2 M proofs, 24× the capacity); the others send 2 proofs a second each. Prints what each side got, and
 // what each record costs.
 //

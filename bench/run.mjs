@@ -1,4 +1,4 @@
-// `npm run bench`: what authentication costs the server, per request, in one command (issue 12).
+// `npm run bench`: what authentication costs the server, per request, in one command.
 //
 //  1. floors   sync crypto.verify RS256 (2048) and ES256: CPU µs per call, measured in this process between rounds
 //  2. cases    per round, every server the cases need in its own forked process (bench/server.mjs), all alive at
@@ -9,7 +9,7 @@
 //  3. memory   ours and the peer, each in a fresh server: RSS at start, after a run (every kind of request), and
 //              after a second run of the same length (flat = no growth)
 //  4. report   bench/results/latest.md + latest.svg (BENCH_QUICK: bench/results/raw/quick.md + quick.svg, so that a
-//              smoke run never overwrites the committed results); every target of issue 12 printed with PASS/FAIL
+//              smoke run never overwrites the committed results); every target printed with PASS/FAIL
 //
 // CPU is read by the server itself with process.cpuUsage() (getrusage(RUSAGE_SELF): all threads of the process,
 // live and exited: the event loop, libuv's thread pool where crypto jobs run, V8's GC and compiler threads) and
@@ -518,7 +518,7 @@ writeFileSync(join(rawDir, 'results.json'), JSON.stringify({ meta, cases, result
 const out = QUICK ? { dir: rawDir, name: 'quick' } : { dir: resultsDir, name: 'latest' };
 const { markdown, targets } = writeReport({ ...out, meta, cases, results, throughput, floors: floorRuns, memory, micro, floods });
 console.log(`\n${markdown}`);
-console.log('Targets (issue 12):');
+console.log('Targets:');
 for (const t of targets) console.log(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${t.what}: ${t.shown} (goal ${t.goal})`);
 log(`wrote ${join(out.dir, out.name).replace(`${here}`, 'bench/')}.md and .svg (${meta.elapsed} s)`);
 if (failures) {

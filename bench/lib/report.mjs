@@ -76,7 +76,7 @@ export function summarize(cases, results, floorRuns, throughput = {}) {
   return { rows, floors };
 }
 
-/** The targets of issue 12, each with the measured value, the goal and PASS/FAIL (undefined: not measured). */
+/** The benchmark's targets (docs/performance.md), each with the measured value, the goal and PASS/FAIL (undefined: not measured). */
 export function evaluate({ rows, floors }, memory, memPeer = 'peer') {
   const t = [];
   const le = (what, value, goal, shown) => t.push({ what, value, goal: `≤ ${goal}`, shown, pass: Number.isFinite(value) ? value <= goal : undefined });
@@ -131,7 +131,7 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, throug
     ? `- CPU is measured with every case at the same fixed rate, **${meta.rate} req/s** (open loop: autocannon, ${meta.rateConnections} connections), so that a case and its base are compared at the same load: closed-loop, a slower case also runs at a lower request rate, and the server's cost per request depends on its load. Each cycle also gives every case a closed-loop slice (as fast as it answers) for the throughput table; their CPU per request is shown as "closed-loop µs/req".`
     : '- CPU is measured in the same closed-loop slices as the throughput (RATE=0).', '');
 
-  md.push('## Targets (issue 12)', '', '| target | measured | goal | result |', '|---|---:|---:|:---:|');
+  md.push('## Targets', '', '| target | measured | goal | result |', '|---|---:|---:|:---:|');
   for (const t of targets) md.push(`| ${t.what} | ${t.shown} | ${t.goal} | ${t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : '**FAIL**'} |`);
   md.push('');
 

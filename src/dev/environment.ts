@@ -1,5 +1,5 @@
 /**
- * When the development issuer must not run (contract decision 16): a production-like `NODE_ENV`, or an `https://`
+ * When the development issuer must not run (docs/decisions.md D16): a production-like `NODE_ENV`, or an `https://`
  * `AUTH0_PUBLIC_URL` (an API published over TLS is not a developer's machine). No dependencies, so the demo's
  * configuration can check it without loading the issuer.
  */

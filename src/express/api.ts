@@ -281,7 +281,7 @@ export class Auth0Api {
 
   /**
    * GET handler for the RFC 9728 protected resource metadata document. Its `resource` follows the request's host
-   * unless `publicUrl` is set, so it may be cached publicly only then (contract decision 19).
+   * unless `publicUrl` is set, so it may be cached publicly only then (docs/decisions.md D19).
    */
   metadataHandler(): RequestHandler {
     return (req: Request, res: Response, next: NextFunction) => {

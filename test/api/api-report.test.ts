@@ -1,5 +1,5 @@
 /**
- * The public API is reviewed (issue 10): API Extractor's report of every entry point must equal the checked-in
+ * The public API is reviewed: API Extractor's report of every entry point must equal the checked-in
  * api/*.api.md, and every export must have TSDoc (`ae-undocumented` is an error). A change to the surface fails here
  * until `node scripts/api-report.mjs --update` writes the new reports, so it shows as a diff in review.
  */

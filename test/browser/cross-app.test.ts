@@ -1,5 +1,5 @@
 /**
- * Issue 11, "Tests and proof" (browser): an app other than the demo, on its own port, gets a DPoP-bound token through
+ * "Tests and proof" (browser): an app other than the demo, on its own port, gets a DPoP-bound token through
  * its own Swagger UI from the packaged development issuer and calls a protected operation — 200, sent as DPoP.
  *
  * Everything is real and in the order a user meets it:

@@ -6,9 +6,9 @@
  * (b) DPoP: a token bound to the key the page made (its thumbprint read from the page) → 200, with proofs the
  *     server checked (it asked for a nonce first: AUTH0_DPOP_NONCE=true, and the page retried).
  * (c) A reload keeps the key (IndexedDB) and the authorization (persistAuthorization): still 200.
- * Issue 9 item 6: a key planted in the page's IndexedDB (extractable, wrong curve, RSA, mismatched halves,
+ * a key planted in the page's IndexedDB (extractable, wrong curve, RSA, mismatched halves,
  *     malformed) is discarded on reload; the page makes, stores and signs with a new non-extractable P-256 key.
- * Issue 11 item 5, (d) and (e): development issuer (real oidc-provider); OAuth2 tokens (client credentials,
+ * development issuer (real oidc-provider); OAuth2 tokens (client credentials,
  *     authorization code + PKCE with `audience` through the login popup) are DPoP-bound by default; in allowed mode
  *     the switch turns binding off (Bearer); in required mode it is locked on.
  *
@@ -185,9 +185,9 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
     }
   });
 
-  // Issue 9 item 6. A script of the page's origin (an XSS, once) can write IndexedDB. Had it planted a key it can
+  //. A script of the page's origin (an XSS, once) can write IndexedDB. Had it planted a key it can
   // read, every token later bound through this page would be usable from the attacker's machine.
-  it('issue 9 item 6: an extractable P-256 key planted in IndexedDB is discarded on reload; the page makes, stores and signs with a new non-extractable key', { timeout: 45_000 }, async () => {
+  it('an extractable P-256 key planted in IndexedDB is discarded on reload; the page makes, stores and signs with a new non-extractable key', { timeout: 45_000 }, async () => {
     const { context, page, exchanges, console: logs } = await openDocs(browser, demo.url, [`${demo.url}/api/`]);
     try {
       const original = await shownThumbprint(page);
@@ -240,7 +240,7 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
     }
   });
 
-  it('issue 9 item 6: wrong curve, RSA, mismatched halves, swapped or wrong-algorithm keys, JWKs, strings, null and a database without the key store are each replaced by a new non-extractable P-256 key', { timeout: 90_000 }, async () => {
+  it('wrong curve, RSA, mismatched halves, swapped or wrong-algorithm keys, JWKs, strings, null and a database without the key store are each replaced by a new non-extractable P-256 key', { timeout: 90_000 }, async () => {
     const { context, page, console: logs } = await openDocs(browser, demo.url, [`${demo.url}/api/`]);
     const ecdsa = (curve: string, extractable = false) => `crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: '${curve}' }, ${extractable}, ['sign', 'verify'])`;
     // Each record is made in the page (source text); `reason` is what the page logs when it discards it.
@@ -357,7 +357,7 @@ describe('Swagger UI with OAuth2 against the development issuer (demo as wired, 
     await demo?.close();
   });
 
-  it('(d) issue 11 item 5: client credentials are DPoP-bound by default → 200 as DPoP; with the switch off → Bearer → 200', { timeout: 45_000 }, async () => {
+  it('(d) client credentials are DPoP-bound by default → 200 as DPoP; with the switch off → Bearer → 200', { timeout: 45_000 }, async () => {
     const issuer = demo.issuer!;
     const { context, page, exchanges } = await openDocs(browser, demo.url, [`${demo.url}/api/`, issuer.issuer]);
     try {
@@ -418,7 +418,7 @@ describe('Swagger UI with OAuth2 against the development issuer (demo as wired, 
     await demo?.close();
   });
 
-  it('issue 11 item 5: in required mode the switch is locked on, even with "off" remembered in the browser; client credentials → DPoP-bound → 200', { timeout: 45_000 }, async () => {
+  it('in required mode the switch is locked on, even with "off" remembered in the browser; client credentials → DPoP-bound → 200', { timeout: 45_000 }, async () => {
     const issuer = demo.issuer!;
     const { context, page, exchanges } = await openDocs(browser, demo.url, [`${demo.url}/api/`, issuer.issuer]);
     try {
@@ -494,7 +494,7 @@ describe('Swagger UI configured for the development issuer (AppOptions.docs)', (
     await devIssuer?.close();
   });
 
-  it('(e) issue 11 item 5: authorization code + PKCE with audience through the login popup is DPoP-bound by default → the API receives DPoP → 200; client credentials pre-filled', { timeout: 45_000 }, async () => {
+  it('(e) authorization code + PKCE with audience through the login popup is DPoP-bound by default → the API receives DPoP → 200; client credentials pre-filled', { timeout: 45_000 }, async () => {
     const { context, page, exchanges } = await openDocs(browser, origin, [`${origin}/api/`, devIssuer.issuer]);
     try {
       const jkt = await shownThumbprint(page);
@@ -616,7 +616,7 @@ describe('swaggerUiHandlers: served files', () => {
   });
 });
 
-describe('swaggerUiOptions: DPoP settings of the page (issue 11 item 5)', () => {
+describe('swaggerUiOptions: DPoP settings of the page', () => {
   // A tsoa-shaped spec with one secured operation, finalized for each DPoP mode as the demo does.
   const generated = {
     openapi: '3.0.0',

@@ -1,6 +1,6 @@
 /**
  * `ApiValidator.verifyRequest` for Bearer tokens against a real local discovery + JWKS server: a valid
- * Auth0-shaped token passes, and every rejection of the contract comes out with its status, code and challenge.
+ * Auth0-shaped token passes, and every rejection of docs/errors.md comes out with its status, code and challenge.
  */
 import { createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

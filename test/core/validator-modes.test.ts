@@ -1,6 +1,6 @@
 /**
  * Malformed credentials of a scheme the DPoP mode refuses are an unsupported scheme (401 unauthorized, plain
- * challenge), not a malformed request (400): contract decision 5. And a domains resolver that never answers
+ * challenge), not a malformed request (400): docs/decisions.md D5. And a domains resolver that never answers
  * becomes a 503, not a hung request. Neither case reaches the network.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * contract.md "More demo routes" through the real demo (src/demo/server.ts) in its three DPoP modes, with tokens of a
+ * The demo routes of docs/decisions.md D25–D28 through the real demo (src/demo/server.ts) in its three DPoP modes, with tokens of a
  * local issuer (TestIssuer: any claims we need) and DPoP proofs from the `dpop` package:
  *
  * - `GET /api/feed` (optional): no credentials → 200 `{"user": null}`; a valid Bearer or DPoP token → 200 with its
@@ -168,7 +168,7 @@ describeFrameworks(() => {
       }],
     ];
 
-    // With DPoP disabled a stray DPoP header next to a Bearer token is ignored (contract decision 5): not a failure there.
+    // With DPoP disabled a stray DPoP header next to a Bearer token is ignored (docs/decisions.md D5): not a failure there.
     if (mode !== 'disabled') {
       rows.push(['a Bearer token plus a DPoP header', async (m, p) => ({ ...(await dpopRequest(m, p, await bearerToken())), authorization: `Bearer ${await bearerToken()}` })]);
     }

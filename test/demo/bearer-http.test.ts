@@ -1,5 +1,5 @@
 /**
- * The Bearer and scope rows of the contract, black-box over HTTP against the real demo (Express 5 + the
+ * The Bearer and scope rows of docs/errors.md, black-box over HTTP against the real demo (Express 5 + the
  * tsoa-generated routes) and a real local identity provider: statuses, JSON bodies and parsed challenges.
  */
 import { connect } from 'node:net';

@@ -14,7 +14,7 @@ import { startDemo, type RunningDemo } from '../../src/demo/server.js';
 import { projectRoot } from '../../src/demo/openapi.js';
 import { parseChallenges } from '../support/demo.js';
 
-/** The default audience of the dev issuer (contract: `https://api.example.com` unless AUTH0_AUDIENCE is set). */
+/** The default audience of the dev issuer (docs/decisions.md D31: `https://api.example.com` unless AUTH0_AUDIENCE is set). */
 const DEV_AUDIENCE = 'https://api.example.com';
 const CLIENT_ID = 'demo-client';
 const CLIENT_SECRET = 'demo-secret';
@@ -144,7 +144,7 @@ describe('dev-issuer mode (no AUTH0_DOMAIN): oauth4webapi client credentials aga
 
     await expectJson(await callApi(setup, result.access_token, 'GET', '/api/messages'), 200, MESSAGES);
 
-    // The raw HTTP answer, as the contract describes it.
+    // The raw HTTP answer, as docs/errors.md describes it.
     const response = await fetch(`${setup.demo.url}/api/data`, {
       method: 'POST',
       headers: { authorization: `Bearer ${result.access_token}`, 'content-type': 'application/json' },

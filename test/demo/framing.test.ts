@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 10, contract decision 20: HTTP framing, over raw sockets to the real demo.
+ * docs/decisions.md D20: HTTP framing, over raw sockets to the real demo.
  *
  * Node itself passes both of two `Host` lines through (rawHeaders keeps both, `req.headers.host` is the first) and
  * hands an absolute-form target to the app as `req.url = "http://evil.example/api/private"`. Before the fix the
@@ -76,7 +76,7 @@ describeFrameworks(() => {
     expect(json(reply)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
   }
 
-  describe('issue 9 item 10: HTTP framing (decision 20)', () => {
+  describe('HTTP framing (docs/decisions.md D20)', () => {
     it('control: one Host line, origin-form: the token is judged (200), and without one a protected route is 401', async () => {
       const ok = await exchange([`GET /api/private HTTP/1.1`, `Host: ${hostPort}`, `Authorization: Bearer ${token}`, 'Connection: close']);
       expect(ok.status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * Multiple custom domains (issue 4 §4): `AUTH0_DOMAINS` on the demo, and the core `domains` option as a list or a
+ * Multiple custom domains: `AUTH0_DOMAINS` on the demo, and the core `domains` option as a list or a
  * resolver. The token's unverified `iss` must be allowed before ANY request leaves the API: an unlisted issuer gets
  * zero requests. Each issuer has its own discovery and key set, cached separately. Resolver failures are 503s.
  *

@@ -1,7 +1,7 @@
 /**
  * RFC 9728 protected resource metadata served by the real demo over HTTP: the document for each DPoP mode, the
  * public URL it names (origin, AUTH0_PUBLIC_URL, trusted/untrusted forwarded headers), the authorization servers
- * exactly as their discovery reports them, and the `resource_metadata` parameter of every 401 challenge. Issue 9
+ * exactly as their discovery reports them, and the `resource_metadata` parameter of every 401 challenge.
  * item 8: how the document may be cached (before the fix it was `Cache-Control: public` with a `resource` taken from
  * Host and no `Vary`, so a shared cache could serve an attacker-chosen origin to everyone).
  */
@@ -234,7 +234,7 @@ describeFrameworks(() => {
     }
   });
 
-  describe('issue 9 item 8: RFC 9728 metadata caching (decision 19)', () => {
+  describe('RFC 9728 metadata caching (docs/decisions.md D19)', () => {
     /** GET the document with an arbitrary Host header (fetch cannot set Host). */
     function getWithHost(base: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; doc: Metadata }> {
       const { hostname, port } = new URL(base);

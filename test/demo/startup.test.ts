@@ -165,7 +165,7 @@ describe('a good environment', () => {
   });
 });
 
-describe('issue 9 item 9: the development issuer never starts in a production-like setting (decision 16)', () => {
+describe('the development issuer never starts in a production-like setting (docs/decisions.md D16)', () => {
   // NODE_ENV is compared trimmed and ignoring case; production and prod count; an https:// public URL counts too.
   const VARIANTS: [string, Record<string, string>, RegExp][] = [
     ['NODE_ENV="production " (trailing space)', { NODE_ENV: 'production ' }, /NODE_ENV is "production "/],
@@ -219,7 +219,7 @@ describe('issue 9 item 9: the development issuer never starts in a production-li
   });
 });
 
-describe('issue 12 item 3: the demo loads the development issuer and ioredis only when used', () => {
+describe('the demo loads the development issuer and ioredis only when used', () => {
   /** Starts the built demo in a fresh process with `env`, and reports which optional packages got loaded. */
   function probe(env: Record<string, string>): { oidcProvider: boolean; ioredis: boolean; typescript: boolean; rssMiB: number } {
     const script = `

@@ -1,8 +1,8 @@
 /**
  * The built demo as a user runs it (`node build/dist/src/demo/server.js`) with the standard OpenTelemetry variables
- * (contract "Telemetry (OpenTelemetry)"):
+ * (docs/decisions.md D30):
  * - `OTEL_METRICS_EXPORTER=prometheus` on a free port: after a known mix of requests, `/metrics` serves the Prometheus
- *   text format with every family of the contract (dots as underscores, counters with `_total`), counts exact.
+ *   text format with every instrument of docs/decisions.md D30 (dots as underscores, counters with `_total`), counts exact.
  * - `OTEL_TRACES_EXPORTER=otlp`: the spans reach an OTLP/HTTP endpoint, `auth.authenticate` a child of the HTTP server
  *   span, which continues the caller's W3C `traceparent`. The endpoint is a small local HTTP server that keeps what it
  *   receives: no OpenTelemetry Collector can run here (the one stand-in of this file).
@@ -95,7 +95,7 @@ function parseSamples(text: string): Array<{ name: string; labels: Record<string
 }
 
 describe('OTEL_METRICS_EXPORTER=prometheus', () => {
-  it('serves every family of the contract with exact counts after a known mix of requests', async () => {
+  it('serves every instrument family (docs/decisions.md D30) with exact counts after a known mix of requests', async () => {
     const metricsPort = await closedPort();
     const demo = await startDemo({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort) });
     try {

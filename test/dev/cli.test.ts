@@ -1,7 +1,7 @@
 /**
  * The `auth0-tsoa-api` command as a user runs it (the built bin in a child process): `dev` prints the app's
  * settings and serves tokens until stopped, `token` prints one token alone on stdout, every mistake is one line.
- * Production-like refusals are in test/demo/startup.test.ts (issue 9 item 9); `setup` in ./setup.test.ts.
+ * Production-like refusals are in test/demo/startup.test.ts; `setup` in ./setup.test.ts.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';

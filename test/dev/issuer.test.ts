@@ -472,7 +472,7 @@ describe('Auth0 Organizations (organization=<id or name> on the token request)',
   });
 });
 
-describe('production-like environments (issue 9 item 9, decision 16)', () => {
+describe('production-like environments', () => {
   it.each([
     ['NODE_ENV="production " (trailing space)', { NODE_ENV: 'production ' }, /NODE_ENV is "production "/],
     ['NODE_ENV=Production', { NODE_ENV: 'Production' }, /NODE_ENV is "Production"/],

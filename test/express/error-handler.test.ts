@@ -1,5 +1,5 @@
 /**
- * `errorHandler()` against bare Express apps (issue 10 item 7, issue 11 item 6): unexpected (5xx) errors are logged
+ * `errorHandler()` against bare Express apps: unexpected (5xx) errors are logged
  * by default and `onError` replaces the logger; tsoa's real `ValidateError` becomes 400 `invalid_request` with its
  * field details; an AuthError gets its response once, from the facts of the Auth0Api that refused the request.
  */
@@ -39,7 +39,7 @@ function appWith(handler: ReturnType<typeof errorHandler>): Express {
   return app;
 }
 
-describe('issue 11 item 6: unexpected errors are logged, never swallowed', () => {
+describe('unexpected errors are logged, never swallowed', () => {
   it('logs a 500 with console.error by default, and answers without leaking the message', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const base = await servers.listen(appWith(errorHandler()));
@@ -69,7 +69,7 @@ describe('issue 11 item 6: unexpected errors are logged, never swallowed', () =>
   });
 });
 
-describe("issue 11 item 6: tsoa's ValidateError keeps its field details", () => {
+describe("tsoa's ValidateError keeps its field details", () => {
   it('400 invalid_request naming the fields, with their messages and never the values sent', async () => {
     const base = await servers.listen(appWith(errorHandler()));
     const reply = await fetch(`${base}/validate`);

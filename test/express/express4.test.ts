@@ -1,7 +1,7 @@
 /**
  * Express 4 smoke test (the peer range is ^4.21 || ^5): the Express adapter and the tsoa-generated
  * `RegisterRoutes` (build/generated/routes.ts) mounted on a real Express 4.21 app answer 200 with a valid token,
- * the contract's 400/401/403 shapes otherwise, and nothing crashes (no unhandled rejection).
+ * the documented 400/401/403 shapes (docs/errors.md) otherwise, and nothing crashes (no unhandled rejection).
  */
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 3, RFC 8705 for real: certificate-bound access tokens over a real TLS connection (node:https with
+ * RFC 8705 for real: certificate-bound access tokens over a real TLS connection (node:https with
  * `requestCert`), with client certificates made by the openssl CLI in the test, and through a reverse proxy's
  * RFC 9440 `Client-Cert` header from a trusted and an untrusted peer.
  *
@@ -161,7 +161,7 @@ function expectAccepted(reply: Reply, scheme: 'bearer' | 'dpop' = 'bearer'): voi
   expect(reply.body).toEqual({ sub: 'auth0|user-1', scheme });
 }
 
-describe('issue 9 item 3: certificate-bound tokens over a real TLS connection (RFC 8705 §3)', () => {
+describe('certificate-bound tokens over a real TLS connection (RFC 8705 §3)', () => {
   let allowed: App;
   let required: App;
   let disabled: App;
@@ -258,7 +258,7 @@ describe('issue 9 item 3: certificate-bound tokens over a real TLS connection (R
   });
 });
 
-describe('issue 9 item 3: the certificate from a trusted proxy (RFC 9440 Client-Cert), trust proxy = 127.0.0.1', () => {
+describe('the certificate from a trusted proxy (RFC 9440 Client-Cert), trust proxy = 127.0.0.1', () => {
   let proxied: App;
   let tlsBehindProxy: App;
 

@@ -1,5 +1,5 @@
 /**
- * Issue 9, "bad input of every kind stays a clear 4xx": property-based tests (fast-check) throwing random `cnf`
+ * property-based tests (fast-check) throwing random `cnf`
  * shapes (signed by the real issuer, so only the shape is wrong) and random RFC 9440 `Client-Cert` headers at real
  * apps over HTTP — the demo (mtls disabled), an Express app with mtls allowed behind a trusted proxy, and a real TLS
  * app with client certificates. Never a 5xx (503 is for real unavailability only, and nothing here is unavailable),
@@ -151,7 +151,7 @@ function expectClear4xxOr200(reply: Reply, context: unknown): void {
 const satisfiedBy = (cnf: unknown, thumbprint: string | undefined) =>
   cnf !== null && typeof cnf === 'object' && !Array.isArray(cnf) && Object.keys(cnf).length === 1 && (cnf as Record<string, unknown>)['x5t#S256'] === thumbprint;
 
-describe('issue 9: random cnf shapes and Client-Cert headers are never a 5xx', () => {
+describe('random cnf shapes and Client-Cert headers are never a 5xx', () => {
   it('the demo (mtls disabled): any cnf on a Bearer token is a 401 invalid_token, never accepted', async () => {
     await fc.assert(
       fc.asyncProperty(cnfValue, async (cnf) => {

@@ -1,11 +1,11 @@
 /**
- * The attack catalogue of D-perf-security.md §2.2, row by row, against the real demo over HTTP (and, for the ES256
+ * The attack catalogue (docs/security-model.md), row by row, against the real demo over HTTP (and, for the ES256
  * rows the RS256-only demo cannot reach, against the core validator configured for ES256).
  *
  * Every forged token is signed with the issuer's REAL key whenever the attack allows it, so that the only thing
  * wrong with it is the attack itself: a 401 then proves the check, not a bad signature.
  *
- * The last block, "second round (issue 9)", adds the rows of the second security review (items 2–11).
+ * The last block, "second round", adds the rows of the second security review (items 2–11).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { constants, createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
@@ -497,7 +497,7 @@ describe('#14 typ confusion', () => {
       expectInvalidToken(await bearer(signed({}, { typ })));
     },
   );
-  it.each([['JWT'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt']])('typ %j is accepted in the default mode (contract decision 2)', async (typ) => {
+  it.each([['JWT'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt']])('typ %j is accepted in the default mode (docs/decisions.md D2)', async (typ) => {
     await expectAccepted(signed({}, { typ }));
   });
   it('an ID-token-shaped token (typ JWT, aud = a client id, nonce) is 401 invalid_token', async () => {
@@ -613,7 +613,7 @@ describe('#21 profile claims', () => {
   it.each([['client_id'], ['jti']])('strict mode: %s missing is 401 invalid_token', async (claim) => {
     expectInvalidToken(await bearer(signed({ [claim]: undefined }), { server: strictDemo }), 'Bearer', strictDemo);
   });
-  it('default mode: client_id and jti are optional (contract decision 2)', async () => {
+  it('default mode: client_id and jti are optional (docs/decisions.md D2)', async () => {
     await expectAccepted(signed({ client_id: undefined, jti: undefined }));
   });
 });
@@ -861,10 +861,10 @@ describe('#41 reflection: attacker text never reaches headers or body', () => {
 });
 
 // ===============================================================================================================
-// Second round (issue 9): rows for the weaknesses an attacker's review of the running demo found. Each row names its
+// Second round: rows for the weaknesses an attacker's review of the running demo found. Each row names its
 // item; the full proofs (units, TLS, flood sizes) are in the files named in the row.
 
-describe('second round (issue 9)', () => {
+describe('second round', () => {
   const proofKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let proofJwk: JWK;
   let jkt: string;
@@ -883,7 +883,7 @@ describe('second round (issue 9)', () => {
   }
   const dpopCall = (token: string, proof: string, server: RunningDemo = demo) => call(`DPoP ${token}`, { server, headers: { dpop: proof } });
 
-  it('issue 9 item 2: new key material under the same kid — the cached token is refused, a token from the new key passes', async () => {
+  it('new key material under the same kid — the cached token is refused, a token from the new key passes', async () => {
     // Old code: a cache hit only checked that the kid still existed, so this token kept passing until its exp.
     const realNow = Date.now();
     const first = generateSigningKey('RS256', 'rotating');
@@ -912,7 +912,7 @@ describe('second round (issue 9)', () => {
     }
   });
 
-  describe('issue 9 item 3: every confirmation method is enforced or refused (demo: certificate-bound tokens disabled)', () => {
+  describe('every confirmation method is enforced or refused (demo: certificate-bound tokens disabled)', () => {
     const thumbprint = createHash('sha256').update('a client certificate (DER)').digest('base64url');
     it.each([
       ['x5t#S256 (Auth0 mTLS binding)', { 'x5t#S256': thumbprint }],
@@ -939,7 +939,7 @@ describe('second round (issue 9)', () => {
     // test/express/mtls.test.ts; the rules in the core: test/core/confirmation.test.ts.
   });
 
-  describe('issue 9 item 4: proof keys have sane bounds', () => {
+  describe('proof keys have sane bounds', () => {
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     it('a P-384 proof key with alg ES256 is 401 invalid_dpop_proof', async () => {
       const jwk = await exportJWK(p384.publicKey);
@@ -1007,9 +1007,9 @@ describe('second round (issue 9)', () => {
     // Every bound (modulus, exponent, curves, lengths), timings and "before import": test/core/proof-key-bounds.test.ts.
   });
 
-  // issue 9 item 7 (issuer churn vs the JWKS cooldown) needs 105 issuers: test/security/issuer-churn.test.ts.
+  // (issuer churn vs the JWKS cooldown) needs 105 issuers: test/security/issuer-churn.test.ts.
 
-  it('issue 9 item 8: the RFC 9728 document for a spoofed Host is never publicly cacheable and varies on Host', async () => {
+  it('the RFC 9728 document for a spoofed Host is never publicly cacheable and varies on Host', async () => {
     const raw = await rawExchange(demo.url, `GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n`);
     const [head, body] = raw.split('\r\n\r\n') as [string, string];
     expect(head).toMatch(/^HTTP\/1\.1 200 /);
@@ -1018,7 +1018,7 @@ describe('second round (issue 9)', () => {
     expect(head).toMatch(/^vary:.*\bhost\b/im);
   });
 
-  describe('issue 9 item 10: HTTP framing', () => {
+  describe('HTTP framing', () => {
     const jsonError = (raw: string) => {
       const [head, body] = raw.split('\r\n\r\n') as [string, string];
       expect(head).toMatch(/^HTTP\/1\.1 400 /);
@@ -1039,7 +1039,7 @@ describe('second round (issue 9)', () => {
     // More forms (same host twice, header-name case, asterisk-form, /openapi.json, /docs): test/demo/framing.test.ts.
   });
 
-  it('issue 9 item 11: proofs whose jti values are different lone surrogates are both accepted, and each replay is refused', async () => {
+  it('proofs whose jti values are different lone surrogates are both accepted, and each replay is refused', async () => {
     // The old replay key hashed the jti as UTF-8, turning both into U+FFFD: the second proof was a false "replay".
     const token = signed({ cnf: { jkt } });
     const url = `${demo.url}/api/private`;

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 7: issuer churn cannot bypass the JWKS cooldown. 105 real loopback issuers (one server per
+ * issuer churn cannot bypass the JWKS cooldown. 105 real loopback issuers (one server per
  * 127.0.0.k address), fetches counted server-side per origin.
  *
  * What the old code did: one pool of at most 100 issuer clients for lists and resolvers alike, evicting the oldest,
@@ -57,7 +57,7 @@ function expectFetchedAtMostOnce(): void {
   }
 }
 
-describe('issue 9 item 7: issuer churn cannot bypass the JWKS cooldown', () => {
+describe('issuer churn cannot bypass the JWKS cooldown', () => {
   it(`resolver allowing ${COUNT} issuers, tokens in rotation: each origin fetched at most once per cooldown; beyond the pool, 503 with the remaining cooldown`, async () => {
     const COOLDOWN = 20;
     const { url, server } = await startResolverApp(COOLDOWN);

@@ -1,5 +1,5 @@
 /**
- * Many distinct identity-provider origins for the issuer-churn tests (issue 9 item 7): one HTTP server per loopback
+ * Many distinct identity-provider origins for the issuer-churn tests: one HTTP server per loopback
  * address (127.0.0.1, 127.0.0.2, … — all of 127/8 is loopback on Linux), each answering discovery and JWKS for its
  * own origin with the same signing key. Fetches are counted per origin and path, server-side.
  */

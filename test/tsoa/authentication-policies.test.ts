@@ -1,5 +1,5 @@
 /**
- * Security names of `createExpressAuthentication()` beyond the schemes (issue 13), called on real Express requests
+ * Security names of `createExpressAuthentication()` beyond the schemes, called on real Express requests
  * the way tsoa's generated middleware calls them: `<name>-optional` resolves undefined (tsoa's `request.user`) only
  * without credentials and keeps the meaning of `<name>` otherwise (`bearer-optional` still refuses DPoP); policy names
  * check the policy plus the decorator's scopes, with the organization from the route's path parameter; unknown and

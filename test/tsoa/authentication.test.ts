@@ -2,7 +2,7 @@
  * tsoa's `expressAuthentication` from `createExpressAuthentication()`, called on real Express requests the way the
  * generated middleware calls it: every OR'd `@Security` alternative in parallel. Verification is memoized per
  * request (one check, one DPoP `jti` record); rejections are AuthErrors (Error objects with `status` and `code`)
- * whose response the error handler computes. Security names mean what they say (issue 10 item 6).
+ * whose response the error handler computes. Security names mean what they say.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import express, { type Request } from 'express';
@@ -93,7 +93,7 @@ describe('memoization per request', () => {
     const proof = await generateProof(keyPair, `${base}/secured`, 'GET', undefined, token);
     const calls = countVerifications();
     const results = await run([{ name: 'auth0' }, { name: 'dpop' }, { name: 'bearer' }], { authorization: `DPoP ${token}`, dpop: proof });
-    // 'bearer' accepts only the Bearer scheme (issue 10 item 6): refused after the one shared verification.
+    // 'bearer' accepts only the Bearer scheme: refused after the one shared verification.
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     expect(reasonOf(results[2]!)).toMatchObject({ status: 401, code: 'unauthorized', reason: 'credentials.scheme_not_accepted' });
     expect(calls).toHaveBeenCalledTimes(1);
@@ -162,7 +162,7 @@ describe('rejections are Error objects with status and code', () => {
   });
 });
 
-describe('issue 10 item 6: security names mean what they say', () => {
+describe('security names mean what they say', () => {
   async function dpopRequest() {
     const keyPair = await generateKeyPair('ES256');
     const token = await issuer.token(AUDIENCE, { cnf: { jkt: await calculateThumbprint(keyPair.publicKey) } });

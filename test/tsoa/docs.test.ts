@@ -1,5 +1,5 @@
 /**
- * `serveDocs(app, auth0, spec)` (issue 11 item 2: one place for each fact): the document tsoa generated is served
+ * `serveDocs(app, auth0, spec)` (one place for each fact): the document tsoa generated is served
  * completed with the Auth0Api's scopes (or the operations' scopes when none are configured), its DPoP mode, its
  * audience and the issuer's endpoints from discovery; Swagger UI is served next to it; the RFC 9728 document then
  * names the docs (and only then). Against a bare Express app and a real local issuer.
@@ -43,7 +43,7 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-describe('issue 11 item 2: serveDocs reads every fact from the Auth0Api', () => {
+describe('serveDocs reads every fact from the Auth0Api', () => {
   it('completes the spec with the configured scopes, the DPoP mode and the endpoints from discovery', async () => {
     const base = await serve({ scopes: { 'read:messages': 'Read your messages', 'read:data': 'Read', 'write:data': 'Write' }, dpop: { mode: 'required' } }, true);
     const spec = await json(`${base}/openapi.json`);
@@ -95,7 +95,7 @@ describe('issue 11 item 2: serveDocs reads every fact from the Auth0Api', () => 
   });
 });
 
-describe('issue 11 item 6: each documented error shows a fitting example', () => {
+describe('each documented error shows a fitting example', () => {
   it('400 invalid_request, 401 invalid_token, 403 insufficient_scope, 503 temporarily_unavailable', async () => {
     const spec = await json(`${await serve({}, true)}/openapi.json`);
     const responses = spec.paths['/api/messages'].get.responses;

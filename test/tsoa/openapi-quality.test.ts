@@ -20,7 +20,7 @@ type Mode = (typeof MODES)[number];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const AUTH_ERROR_REF = '#/components/schemas/AuthError';
 
-/** The contract's route table: secured operations and the scopes each requires (all of them). */
+/** The demo's route table (README, docs/errors.md): secured operations and the scopes each requires (all of them). */
 const SECURED: Record<string, string[]> = {
   'GET /api/private': [],
   'GET /api/protected': [],

@@ -1,5 +1,5 @@
 /**
- * `finalizeSpec` with policies and optional names (issue 13): a policy name becomes the `oauth2` requirement with the
+ * `finalizeSpec` with policies and optional names: a policy name becomes the `oauth2` requirement with the
  * policy's scopes plus the decorator's, next to Bearer/DPoP per mode; a `-optional` name adds the empty requirement
  * `{}` last; a scheme the document defines itself stays; an unknown name is a start-up ConfigurationError (in
  * finalizeSpec and in serveDocs); the 403 says what the policy checks; the result validates against the OpenAPI 3.0

@@ -58,7 +58,7 @@ describe.each(MODES)('finalizeSpec, DPoP %s', (mode) => {
     expect(schemes.auth0.flows.authorizationCode).toEqual({ ...ENDPOINTS, scopes: SCOPES });
   });
 
-  it('defines the bearer and DPoP http schemes in every mode (contract decision 10)', () => {
+  it('defines the bearer and DPoP http schemes in every mode (docs/decisions.md D10)', () => {
     expect(Object.keys(schemes).sort()).toEqual(['auth0', 'bearer', 'dpop']);
     expect(schemes.bearer).toMatchObject(BEARER);
     expect(schemes.dpop).toMatchObject(DPOP);

@@ -11,8 +11,8 @@ import type { ReplayRecord } from './replay-store.js';
 
 /** The replay record of a proof accepted for a token with these claims. */
 export function replayRecord(proof: VerifiedProof, claims: Pick<AccessTokenClaims, 'iss' | 'sub'>, config: Pick<ResolvedConfig, 'dpop' | 'clockTolerance'>, nowMs = Date.now()): ReplayRecord {
-  // JSON.stringify escapes lone surrogates (ES2019), so distinct jti strings hash differently (contract decision
-  // 21); a plain UTF-8 encoding would turn every lone surrogate into U+FFFD and make distinct proofs collide.
+  // JSON.stringify escapes lone surrogates (ES2019), so distinct jti strings hash differently (docs/decisions.md
+  // D21); a plain UTF-8 encoding would turn every lone surrogate into U+FFFD and make distinct proofs collide.
   const key = hash('sha256', JSON.stringify([proof.thumbprint, proof.jti]), 'base64url');
   const owner = ownerOf(claims.iss, claims.sub);
   // Live for the proof's whole iat window by this clock, plus the skew other instances may have.

@@ -1,5 +1,5 @@
 /**
- * DPoP replay store shared through Redis (RFC 9449 §11.1), fair between clients (contract decision 17) and safe on
+ * DPoP replay store shared through Redis (RFC 9449 §11.1), fair between clients (docs/decisions.md D17) and safe on
  * Redis Cluster.
  *
  * One server-side Lua step per proof, on two keys that share the hash tag `{owner}` (so one slot, one node):

@@ -5,7 +5,7 @@
  * `true` the first time it sees a proof key, `false` after, and rejects with a {@link ReplayStoreError} when it
  * cannot decide (the validator answers 503 with the error's `retryAfter`).
  *
- * Fairness (contract decision 17): the store is shared by every client, so no client may be able to fill it for the
+ * Fairness (docs/decisions.md D17): the store is shared by every client, so no client may be able to fill it for the
  * others. Each record names its owner (a hash of the token's issuer and subject); see {@link MemoryReplayStore}.
  */
 import { createHmac, randomBytes } from 'node:crypto';

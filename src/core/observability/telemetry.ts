@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry metrics and spans for every authentication decision (contract "Telemetry (OpenTelemetry)"), reported
+ * OpenTelemetry metrics and spans for every authentication decision (docs/decisions.md D30), reported
  * through `@opentelemetry/api`, an optional peer dependency: whatever SDK the application registered receives them.
  *
  * Cheap when unused. The API is loaded once per process, synchronously, and is a no-op when it is not installed.
@@ -21,7 +21,7 @@ import { getHeader, type Headers } from '../http/credentials.js';
 /** The instrumentation scope: the meter and tracer name under which everything is reported. */
 export const TELEMETRY_SCOPE = 'auth0-tsoa-api';
 
-/** The instrument names of contract.md "Telemetry". */
+/** The instrument names of docs/decisions.md D30. */
 export const INSTRUMENTS = Object.freeze({
   authenticationAttempts: 'auth.authentication.attempts',
   authenticationDuration: 'auth.authentication.duration',

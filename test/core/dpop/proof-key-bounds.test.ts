@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 4: proof keys have sane bounds, checked on the JWK members before OpenSSL ever sees the key.
+ * proof keys have sane bounds, checked on the JWK members before OpenSSL ever sees the key.
  *
  * Before the fix, with RSA proof algorithms enabled, a client could send a 3072-bit key with a 3071-bit public
  * exponent: importing it worked and each verification cost ~8 ms of modular exponentiation (≈130× a normal one),
@@ -75,7 +75,7 @@ beforeEach(() => {
   imports.count = 0;
 });
 
-describe('issue 9 item 4: RSA proof keys', () => {
+describe('RSA proof keys', () => {
   // The attack key: 3072-bit modulus, 3071-bit public exponent (never a real key pair: it does not need to be).
   const n3072 = randomOdd(3072);
   const hugeE = randomOdd(3071);
@@ -93,7 +93,7 @@ describe('issue 9 item 4: RSA proof keys', () => {
     }
     times.sort((a, b) => a - b);
     expect(times[25]!).toBeLessThan(2); // median; measured ≈ 0.2 ms (parsing included) on the 2-core test machine
-    console.info(`issue 9 item 4: the 3071-bit-exponent proof key is refused in ${times[25]!.toFixed(3)} ms (median of 50)`);
+    console.info(`the 3071-bit-exponent proof key is refused in ${times[25]!.toFixed(3)} ms (median of 50)`);
     expect(imports.count).toBe(0); // never handed to OpenSSL, so its signature is never checked
   });
 
@@ -111,7 +111,7 @@ describe('issue 9 item 4: RSA proof keys', () => {
     times.sort((a, b) => a - b);
     // Not a bound on this library (it never gets here); the figure that motivates the check, ≈ 8 ms on this machine.
     expect(times[2]!).toBeGreaterThan(0.5);
-    console.info(`issue 9 item 4: one RS256 verification with a 3071-bit exponent costs ${times[2]!.toFixed(2)} ms (median of 5)`);
+    console.info(`one RS256 verification with a 3071-bit exponent costs ${times[2]!.toFixed(2)} ms (median of 5)`);
   });
 
   it.each([
@@ -157,7 +157,7 @@ describe('issue 9 item 4: RSA proof keys', () => {
   });
 });
 
-describe('issue 9 item 4: EC and OKP proof keys', () => {
+describe('EC and OKP proof keys', () => {
   const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const ed = generateKeyPairSync('ed25519');

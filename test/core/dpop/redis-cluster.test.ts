@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 12: the Redis replay store and the nonce secret on a real Redis Cluster — three
+ * the Redis replay store and the nonce secret on a real Redis Cluster — three
  * `redis-server --cluster-enabled yes` masters (0 replicas) started here, two ioredis `Cluster` clients standing for
  * two API instances. Stores are driven directly (the validator turns a ReplayStoreError into its 503).
  *
@@ -72,7 +72,7 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-describe('issue 9 item 12: Redis Cluster for real (three masters started by the test)', () => {
+describe('Redis Cluster for real (three masters started by the test)', () => {
   it('spreads proofs of different owners over all three masters; each owner keeps its proof and counter keys on one node', async () => {
     const records = Array.from({ length: 60 }, () => record(hash()));
     expect(await Promise.all(records.map((r) => storeA.checkAndRemember(r)))).toEqual(Array(60).fill(true));
@@ -120,7 +120,7 @@ describe('issue 9 item 12: Redis Cluster for real (three masters started by the 
     expect(await new NonceManager({ redis: clientB, redisKey: `${redisKey}-other` }).verify(nonceA)).toBe('invalid');
   });
 
-  it('issue 9 item 1: checks maxmemory-policy through the Cluster client (noeviction: silent; volatile-lru: one warning)', async () => {
+  it('checks maxmemory-policy through the Cluster client (noeviction: silent; volatile-lru: one warning)', async () => {
     const warnings: string[] = [];
     expect(await new RedisReplayStore(clientA, { onWarning: (m) => warnings.push(m) }).checkEvictionPolicy()).toBe('noeviction');
     const masters = clientA.nodes('master');
@@ -134,7 +134,7 @@ describe('issue 9 item 12: Redis Cluster for real (three masters started by the 
     }
   });
 
-  it('issue 9 item 1: the per-owner quota holds across instances; another owner on the same node is still accepted', async () => {
+  it('the per-owner quota holds across instances; another owner on the same node is still accepted', async () => {
     const owners = await ownersPerNode(2);
     const [greedy, neighbour] = owners.get(cluster.ports[0]!)!; // same master, different owners
     const [quotaA, quotaB] = [new RedisReplayStore(clientA, { maxPerOwner: 5 }), new RedisReplayStore(clientB, { maxPerOwner: 5 })];

@@ -3,7 +3,7 @@
  * redis-servers started here (free port, no persistence) where the server itself must be configured, frozen, killed,
  * or filled: eviction policies, a disabled CONFIG command, a flushed script cache, outages.
  *
- * Issue 9 item 1 (contract decision 17): one owner (token subject) over its quota is refused alone, with the real
+ * (docs/decisions.md D17): one owner (token subject) over its quota is refused alone, with the real
  * wait; and the documented reason why only `maxmemory-policy noeviction` is safe is shown, not just stated.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -120,7 +120,7 @@ describe('RedisReplayStore (real Redis on 127.0.0.1:6379)', () => {
     expect(await store.checkAndRemember(proof)).toBe(true);
   });
 
-  it('issue 9 item 1: an owner over maxPerOwner is refused with the real wait; other owners and replays are unaffected', async () => {
+  it('an owner over maxPerOwner is refused with the real wait; other owners and replays are unaffected', async () => {
     const store = new RedisReplayStore(redis, { prefix, maxPerOwner: 3 });
     const greedy = hash();
     const accepted = [record(greedy), record(greedy), record(greedy)];
@@ -137,7 +137,7 @@ describe('RedisReplayStore (real Redis on 127.0.0.1:6379)', () => {
     expect(await redis.get(store.keysOf({ owner: greedy, key: 'x' }).counter)).toBe('3');
   });
 
-  it('issue 9 item 1: retryAfter is the time left in the owner window (not a constant), and the window then reopens', async () => {
+  it('retryAfter is the time left in the owner window (not a constant), and the window then reopens', async () => {
     const store = new RedisReplayStore(redis, { prefix, maxPerOwner: 2 });
     const owner = hash();
     expect(await store.checkAndRemember(record(owner, hash(), 2_500))).toBe(true);
@@ -149,7 +149,7 @@ describe('RedisReplayStore (real Redis on 127.0.0.1:6379)', () => {
     expect(await store.checkAndRemember(record(owner, hash(), 2_500))).toBe(true);
   });
 
-  it('issue 9 item 1: a flood from one owner records at most maxPerOwner proofs; 20 other owners all get through', async () => {
+  it('a flood from one owner records at most maxPerOwner proofs; 20 other owners all get through', async () => {
     const store = new RedisReplayStore(redis, { prefix, maxPerOwner: 100 });
     const flooder = hash();
     const flood = await Promise.allSettled(Array.from({ length: 1_000 }, () => store.checkAndRemember(record(flooder))));
@@ -283,7 +283,7 @@ describe('RedisReplayStore against its own redis-server', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('issue 9 item 1: warns once, after its first answer, when maxmemory-policy is volatile-lru', async () => {
+  it('warns once, after its first answer, when maxmemory-policy is volatile-lru', async () => {
     const redis = await serve(['--maxmemory-policy', 'volatile-lru']);
     const warnings: string[] = [];
     const store = new RedisReplayStore(redis, { onWarning: (m) => warnings.push(m) });
@@ -349,7 +349,7 @@ describe('RedisReplayStore against its own redis-server', () => {
    * shortest TTL first) evicts live proof keys, because every proof key has a TTL; the evicted proofs are then
    * accepted again. Under noeviction the same flood fails closed and every recorded proof stays a replay.
    */
-  it('issue 9 item 1: under volatile-ttl a full Redis evicts live proofs and their replays are accepted; noeviction fails closed', async () => {
+  it('under volatile-ttl a full Redis evicts live proofs and their replays are accepted; noeviction fails closed', async () => {
     async function flood(policy: string) {
       const redis = await serve(['--maxmemory', '4mb', '--maxmemory-policy', policy]);
       const store = new RedisReplayStore(redis, { onWarning: () => {} });

@@ -1,12 +1,12 @@
 /**
  * The replay record of an accepted DPoP proof (dpop.ts `replayRecord`):
  *
- * - issue 9 item 5: its TTL covers the proof's whole acceptance window by this clock — `iat` checks use whole
+ * - its TTL covers the proof's whole acceptance window by this clock — `iat` checks use whole
  *   seconds, so a proof is accepted until `floor(iat + iatOffset) + 1` s — plus `clockTolerance`. The old TTL was
  *   `iatOffset + iatLeeway + clockTolerance` seconds from the moment of acceptance: for a proof whose `iat` sits at the
  *   future edge (now + iatLeeway) and `clockTolerance: 0`, the entry expired up to a second before the proof stopped
  *   being accepted, and the captured proof could be replayed in that gap.
- * - issue 9 item 11 (decision 21): distinct `jti` strings give distinct keys. The old key hashed
+ * - (docs/decisions.md D21): distinct `jti` strings give distinct keys. The old key hashed
  *   `${thumbprint}\n${jti}` as UTF-8, which turns every lone surrogate into U+FFFD: "\ud800" and "\udbff" collided,
  *   and the second of two distinct proofs was refused as a replay of the first.
  */
@@ -36,7 +36,7 @@ function windowAccepts(iat: number, ms: number, iatOffset = 300, iatLeeway = 30)
   }
 }
 
-describe('issue 9 item 5: the replay entry outlives the acceptance window', () => {
+describe('the replay entry outlives the acceptance window', () => {
   it('numbers: iat at the future edge (now + 30), clockTolerance 0 → TTL until floor(iat + 300) + 1 s', () => {
     const acceptedAt = T * 1000; // now = T, iat = T + 30 is the latest iat accepted
     expect(windowAccepts(T + 30, acceptedAt)).toBe(true);
@@ -126,7 +126,7 @@ describe('issue 9 item 5: the replay entry outlives the acceptance window', () =
   });
 });
 
-describe('issue 9 item 11: distinct proofs are distinct (decision 21)', () => {
+describe('distinct proofs are distinct (docs/decisions.md D21)', () => {
   const LONE = ['\ud800', '\udbff', '\udc00', '\udfff', '\ufffd', 'a\ud800', 'a\udbff'];
 
   it('replayRecord keys differ for jti values made of different lone surrogates (and from U+FFFD itself)', () => {

@@ -1,6 +1,6 @@
 /**
- * The in-memory DPoP replay store: first use true, replay false, expiry, and fairness under a flood (contract
- * decision 17, issue 9 item 1): when full it evicts the heaviest owner's oldest entries and raises that owner's
+ * The in-memory DPoP replay store: first use true, replay false, expiry, and fairness under a flood (docs/decisions.md
+ * D17): when full it evicts the heaviest owner's oldest entries and raises that owner's
  * watermark, so eviction never re-opens a replay and a bystander is never refused. The Redis store's cases are in
  * redis-replay-store.test.ts (one server) and redis-cluster.test.ts (Redis Cluster).
  */
@@ -90,7 +90,7 @@ describe('MemoryReplayStore', () => {
   });
 });
 
-describe('issue 9 item 1: one owner cannot deny the others (decision 17)', () => {
+describe('one owner cannot deny the others (docs/decisions.md D17)', () => {
   it('a flood from one owner fills the store, and the bystanders are still accepted, every time', async () => {
     const time = clock();
     const store = new MemoryReplayStore({ maxEntries: 100, now: time.now });

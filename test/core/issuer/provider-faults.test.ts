@@ -1,5 +1,5 @@
 /**
- * Identity-provider faults (issue 4 §2, D-perf-security §2.2 rows 24-26): discovery and JWKS slow, down, 5xx,
+ * Identity-provider faults (docs/decisions.md D8): discovery and JWKS slow, down, 5xx,
  * redirected, garbage or huge; last good keys served for a bounded time; recovery; unknown-kid floods; events.
  *
  * Core-level: `new ApiValidator` with small `timeout`/`cooldown`/`cacheMaxAge`/`maxStaleness` so that nothing waits

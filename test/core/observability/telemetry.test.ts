@@ -1,8 +1,8 @@
 /**
- * OpenTelemetry (contract "Telemetry (OpenTelemetry)", issue 14): with the real SDK registered globally — a
+ * OpenTelemetry (docs/decisions.md D30): with the real SDK registered globally — a
  * MeterProvider whose periodic reader exports to the SDK's InMemoryMetricExporter (delta temporality: each flush
  * holds what one scenario recorded) and a NodeTracerProvider (AsyncLocalStorage context) with an InMemorySpanExporter
- * — every outcome produces the contract's metric points and span attributes, and nothing exported ever contains a
+ * — every outcome produces the metric points of D30 and span attributes, and nothing exported ever contains a
  * token, a proof, a key or the subject. Real local identity provider, real DPoP proofs, real Redis (down, for the
  * store error). Nothing is mocked.
  */

@@ -1,6 +1,6 @@
 /**
- * Issue 9 item 3 in the core: every confirmation method a token carries is verified or the token is refused
- * (contract, "Confirmation (cnf) claims"). A real issuer signs every token, so each 401 is the `cnf` rule alone.
+ *  in the core: every confirmation method a token carries is verified or the token is refused
+ * (docs/decisions.md D27). A real issuer signs every token, so each 401 is the `cnf` rule alone.
  *
  * Before the fix only `cnf.jkt` was looked at: a token bound with `x5t#S256` (Auth0's mTLS binding), `jwk`, `x5t`
  * or any unknown member — even an empty `cnf` — was accepted as a plain Bearer token, so a sender-constrained token
@@ -58,7 +58,7 @@ async function expectRefused(promise: Promise<unknown>, reason: string, scheme: 
 
 const SCHEMES = ['bearer', 'dpop'] as const;
 
-describe('issue 9 item 3: confirmation methods this API cannot verify are refused (mtls disabled, the default)', () => {
+describe('confirmation methods this API cannot verify are refused (mtls disabled, the default)', () => {
   // `jkt` is added on DPoP requests so that the token is DPoP-bound to the proof key: only the other member is wrong.
   const unverifiable: Array<[string, () => Record<string, unknown>]> = [
     ['x5t#S256 (RFC 8705, Auth0 mTLS binding)', () => ({ 'x5t#S256': cert.x5tS256 })],
@@ -119,7 +119,7 @@ describe('issue 9 item 3: confirmation methods this API cannot verify are refuse
   });
 });
 
-describe('issue 9 item 3: x5t#S256 is verified when certificate-bound tokens are enabled', () => {
+describe('x5t#S256 is verified when certificate-bound tokens are enabled', () => {
   for (const scheme of SCHEMES) {
     const cnf = (x5t: string) => ({ 'x5t#S256': x5t, ...(scheme === 'dpop' ? { jkt } : {}) });
 

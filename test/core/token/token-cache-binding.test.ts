@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 2, contract decision 18: a cached verdict is a fresh verdict. A token accepted (and cached) is
+ * docs/decisions.md D18: a cached verdict is a fresh verdict. A token accepted (and cached) is
  * refused from the cache as soon as a full check would refuse it: when the issuer republishes different key material
  * under the same `kid`, or restricts that `kid` to another algorithm, or moves it to another key type.
  *
@@ -67,7 +67,7 @@ async function acceptedThenChanged(token: string, change: () => void, extra: Par
   return { cached, fresh: createValidator(options({ tokenCache: false })) };
 }
 
-describe('issue 9 item 2: cached verdict = fresh verdict (decision 18)', () => {
+describe('cached verdict = fresh verdict (docs/decisions.md D18)', () => {
   it('new key material under the same kid: the cached token is refused (token.signature), a token from the new key passes', async () => {
     const token = await issuer.token(AUDIENCE, {}, { key: original });
     const replacement = generateSigningKey('RS256', 'rotating'); // same kid, new material
