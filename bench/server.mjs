@@ -62,7 +62,7 @@ function sharedIssuer(origin) {
 let url;
 let stats = () => ({});
 
-if (mode === 'demo') {
+if (mode === 'demo' || mode === 'demo-koa' || mode === 'demo-hapi') {
   const { startDemo } = await load('demo/server.js', 'the demo (startDemo)');
   // The demo does not hand out its Auth0Api; BENCH_CACHE_SIZES=1 catches it on install() to report cache sizes
   // (memory.mjs only). Internal fields: whatever is missing or renamed is left out, never an error.
@@ -85,6 +85,8 @@ if (mode === 'demo') {
       AUTH0_DOMAIN: issuer.origin,
       AUTH0_AUDIENCE: AUDIENCE,
       AUTH0_DPOP: 'allowed',
+      // The same demo on Koa or hapi (DEMO_FRAMEWORK): one row each in bench/instructions.mjs.
+      DEMO_FRAMEWORK: mode === 'demo' ? 'express' : mode.slice('demo-'.length),
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     },
     quiet: true,
