@@ -13,7 +13,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
 import { createAuth0Api, errorHandler, getOptionalAuth } from '../../src/express/index.js';
-import { hasTokenParam } from '../../src/core/http/token-params.js';
 import { TestIssuer } from '../support/test-issuer.js';
 
 const require = createRequire(import.meta.url);
@@ -123,20 +122,5 @@ describe.each(APPS)('%s: an optional route', (app) => {
       }
       expect(await call(bases[app]!, path, { method: 'POST', headers: form, body: 'a=1&b=access_token' })).toEqual({ status: 200, body: { user: null } });
     }
-  });
-});
-
-describe('hasTokenParam (the raw scan)', () => {
-  it.each([
-    ['access_token=x', true],
-    ['a=1&ACCESS_TOKEN=x', false], // names are case-sensitive in every parser
-    ['a+b=1&access_token+=x', false], // "access_token " is another name
-    ['%61ccess_token=x', true],
-    ['access_token%2Ex=1', true],
-    ['access_token%=x', false], // undecodable: kept raw, as qs does, and "access_token%" is another name
-    ['access_token]=x', false],
-    ['=access_token', false],
-  ])('%s → %s', (raw, expected) => {
-    expect(hasTokenParam(raw)).toBe(expected);
   });
 });
