@@ -101,12 +101,13 @@ function coreHeaders(rawHeaders: readonly string[], headers: Headers): Headers {
 }
 
 // Addresses spread over each family (documentation, public, unique-local and link-local ranges): a `trust proxy`
-// setting that trusts all of one family's is `true`, a hop count, 0.0.0.0/0, ::/0 or a function saying yes to all.
+// setting that trusts all of one family's is `true`, a hop count, subnets covering a whole family (e.g. two /1 ranges;
+// `/0` itself is refused by the compiler, as by Express) or a function saying yes to all.
 const IPV4_PROBES = ['1.2.3.4', '64.1.2.3', '128.1.2.3', '198.51.100.7', '203.0.113.7', '223.255.255.254'];
 const IPV6_PROBES = ['2001:db8::7', '2606:4700::1111', '3fff::1', 'fd12:3456::1', 'fe80::1', '::2'];
 
 /**
- * Whether a compiled `trust proxy` function trusts whoever connects (`true`, a hop count, `0.0.0.0/0`, `::/0`, a
+ * Whether a compiled `trust proxy` function trusts whoever connects (`true`, a hop count, subnets covering a family, a
  * function that trusts everyone): then anyone who can reach the app directly is "a trusted proxy", and a
  * `Client-Cert` header is a claim anyone can make with a victim's (public) certificate.
  */
