@@ -125,7 +125,7 @@ function nonceManager(nonce: NonceOptions | boolean | undefined): NonceManager |
 
 function replayStore(store: ReplayStore | undefined): ReplayStore {
   if (store === undefined) return new MemoryReplayStore();
-  if (store === null || typeof (store as ReplayStore).checkAndRemember !== 'function') {
+  if (store === null || typeof store.checkAndRemember !== 'function') {
     throw new ConfigurationError('dpop.replayStore', 'expected a replay store such as new RedisReplayStore(redis) (an object with checkAndRemember(record))');
   }
   return store;

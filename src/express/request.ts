@@ -38,7 +38,7 @@ export function incomingRequest(req: Request): IncomingRequest {
   return {
     method: req.method,
     target,
-    headers: headers as Headers,
+    headers,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,

@@ -243,7 +243,7 @@ export function swaggerUiHandlers(spec: Json, options: SwaggerUiHandlerOptions =
   const router = expressRouter();
 
   router.get(`${SWAGGER_ASSETS_PATH}/:file`, (req, res, next) => {
-    const candidates = assets.get(req.params.file as string);
+    const candidates = assets.get(req.params.file);
     if (!candidates) return next();
     const file = candidates.find((path) => existsSync(path));
     if (!file) {

@@ -25,7 +25,7 @@ export function incomingRequest(request: Request): IncomingRequest {
   return {
     method: req.method ?? request.method.toUpperCase(),
     target,
-    headers: req.headers as Headers,
+    headers: req.headers,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,

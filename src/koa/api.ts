@@ -60,7 +60,7 @@ function incomingRequest(ctx: Context): IncomingRequest {
   return {
     method: req.method ?? 'GET',
     target,
-    headers: req.headers as Headers,
+    headers: req.headers,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,

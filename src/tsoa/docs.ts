@@ -33,6 +33,6 @@ export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options
     docs().then((d) => res.json(d.spec), next);
   });
   app.use(path, (req: Request, res: Response, next: NextFunction) => {
-    docs().then((d) => (d.ui as Router)(req, res, next), next);
+    docs().then((d) => d.ui(req, res, next), next);
   });
 }

@@ -249,7 +249,7 @@ describe('errorHandler and notFoundHandler', () => {
     expect(reply.status).toBe(400);
     const { fields, ...body } = reply.body as { fields: Record<string, { message: string }>; error_description: string };
     expectErrorBody(body, 'invalid_request');
-    expect((body.error_description as string).length).toBeLessThanOrEqual(200);
+    expect(body.error_description.length).toBeLessThanOrEqual(200);
     // The field details are kept (issue 11 item 6), cleaned the same way: no quotes, no control characters.
     const names = Object.keys(fields);
     expect(names).toHaveLength(1);
