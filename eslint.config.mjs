@@ -32,6 +32,8 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-new-func': 'error',
       'no-proto': 'error',
+      // Handing on a caught value (`catch (e) { return Promise.reject(e) }`) is propagation, as only-throw-error allows by default.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // An async function that never awaits is how a throw becomes a rejection (tsoa and the adapters need promises).
       '@typescript-eslint/require-await': 'off',
       // Sanitizers and header checks match control characters on purpose (RFC 6750 §3, RFC 9110 §5.5).

@@ -4,7 +4,6 @@
  */
 import type { Request } from 'express';
 import type { TLSSocket } from 'node:tls';
-import type { Headers } from '../core/http/credentials.js';
 import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
 import { checkClientCertificateTrust, trustsEveryAddress } from '../core/http/request-context.js';
 import { bodyMayCarryToken, queryHasTokenParam } from '../core/http/token-params.js';

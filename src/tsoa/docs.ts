@@ -8,7 +8,7 @@
  * serveDocs(app, auth0, spec);   // GET /openapi.json and /docs
  * ```
  */
-import type { Application, Request, Response, NextFunction, Router } from 'express';
+import type { Application, Request, Response, NextFunction } from 'express';
 import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers } from '../express/swagger.js';
 import { documentationSource, type ServeDocsOptions } from './docs-source.js';

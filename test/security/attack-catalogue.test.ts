@@ -58,7 +58,7 @@ afterAll(async () => {
 class RawJson {
   constructor(readonly text: string) {}
 }
-type Part = RawJson | unknown;
+type Part = unknown; // a JSON value, or a RawJson written as is
 
 const b64u = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 const json = (part: Part) => (part instanceof RawJson ? part.text : JSON.stringify(part));

@@ -53,7 +53,7 @@ function generated(): Json {
   };
 }
 
-const finalize = (doc: Json, mode: 'allowed' | 'required' | 'disabled' = 'allowed') => finalizeSpec(doc, { scopes: SCOPES, policies: POLICIES, dpopMode: mode }) as Json;
+const finalize = (doc: Json, mode: 'allowed' | 'required' | 'disabled' = 'allowed') => finalizeSpec<Json>(doc, { scopes: SCOPES, policies: POLICIES, dpopMode: mode });
 const security = (doc: Json, path: string) => doc.paths[path].get.security as Array<Record<string, string[]>>;
 
 describe('finalizeSpec: optional names and policies', () => {

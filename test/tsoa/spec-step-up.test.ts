@@ -24,7 +24,7 @@ function generated(): Json {
 const unauthorized = (doc: Json, path: string) => doc.paths[path].get.responses['401'];
 
 describe('finalizeSpec with step-up', () => {
-  const doc = finalizeSpec(generated(), { scopes: { 'read:data': '', 'read:messages': '' }, policies: POLICIES }) as Json;
+  const doc = finalizeSpec<Json>(generated(), { scopes: { 'read:data': '', 'read:messages': '' }, policies: POLICIES });
 
   it('documents the step-up 401: acr and max_age in the description, the insufficient_user_authentication example', () => {
     const response = unauthorized(doc, '/payments');

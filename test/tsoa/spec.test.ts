@@ -49,7 +49,7 @@ describe('tsoa generated the per-operation scopes from the controllers', () => {
 });
 
 describe.each(MODES)('finalizeSpec, DPoP %s', (mode) => {
-  const spec = finalizeSpec(generated, { scopes: SCOPES, policies: POLICIES, dpopMode: mode, ...ENDPOINTS }) as Json;
+  const spec = finalizeSpec<Json>(generated, { scopes: SCOPES, policies: POLICIES, dpopMode: mode, ...ENDPOINTS });
   const schemes = spec.components.securitySchemes as Json;
 
   it('has the auth0 oauth2 scheme with every scope description and the issuer endpoints', () => {
