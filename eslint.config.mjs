@@ -7,7 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/**', 'node_modules/**', 'sdk/**', 'spec/**', 'test-artifacts/**', 'bench/results/**', 'test/adoption/fixtures/**', 'bench/express-request-maps.mjs' /* V8 natives syntax (%GetMap) */] },
+  { ignores: ['build/**', 'node_modules/**', 'sdk/**', 'spec/**', 'test-artifacts/**', 'bench/results/**', 'test/**/fixtures/**', 'docs/api/**', 'bench/express-request-maps.mjs' /* V8 natives syntax (%GetMap) */] },
   js.configs.recommended,
   {
     files: ['**/*.mjs', '**/*.js'],

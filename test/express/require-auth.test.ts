@@ -59,7 +59,7 @@ function buildApp(): express.Express {
     throw new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2');
   });
   app.get('/thrown-string', () => {
-    throw 'plain string'; // eslint-disable-line @typescript-eslint/only-throw-error
+    throw 'plain string'; // eslint-disable-line @typescript-eslint/only-throw-error -- proves a non-Error throw is handled
   });
   app.get('/http-error', (_req, _res, next) => {
     next(Object.assign(new Error('nope'), { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="legacy"', 'Set-Cookie': 'session=evil' } }));

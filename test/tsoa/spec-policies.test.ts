@@ -14,7 +14,7 @@ import { createAuth0Api } from '../../src/express/index.js';
 import { claimIncludes, ConfigurationError, type Policy } from '../../src/core/index.js';
 import { resolvePolicies } from '../../src/core/authorization/policies.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 
 const POLICIES: Record<string, Policy> = {
   admin: { scopes: ['read:admin'], claims: [claimIncludes('roles', 'admin')] },

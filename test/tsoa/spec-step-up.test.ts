@@ -8,7 +8,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { finalizeSpec } from '../../src/tsoa/index.js';
 import type { Policy } from '../../src/core/index.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 const MFA = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
 const POLICIES: Record<string, Policy> = { recentMfa: { stepUp: { acr: [MFA], maxAge: 300 } } };
 

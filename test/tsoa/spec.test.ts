@@ -14,7 +14,7 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 type Requirement = Record<string, string[]>;
 const MODES = ['allowed', 'required', 'disabled'] as const;
 
