@@ -23,7 +23,6 @@
 // medians per case, spread = (max − min) / median. Results and the commit measured: bench/results/instructions.md
 // (a subset, CASES or APPS, goes to bench/results/raw/instructions-subset.md).
 import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';

@@ -107,7 +107,7 @@ const ES256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
  * (and no XSS) can read it out. The public key is extractable, as WebCrypto always makes it.
  */
 export async function createDpopKeyPair(): Promise<DpopKeyPair> {
-  return (await subtle().generateKey(ES256, false, ['sign', 'verify'])) as CryptoKeyPair;
+  return await subtle().generateKey(ES256, false, ['sign', 'verify']);
 }
 
 const publicJwks = new WeakMap<object, Promise<DpopPublicJwk>>();
@@ -120,7 +120,7 @@ export function publicJwk(keyPair: DpopKeyPair): Promise<DpopPublicJwk> {
       .exportKey('jwk', keyPair.publicKey as CryptoKey)
       .then((full) => {
         if (full.kty !== 'EC' || full.crv !== 'P-256' || !full.x || !full.y) throw new Error('DPoP keys must be P-256 EC keys (ES256)');
-        return { kty: 'EC', crv: 'P-256', x: full.x, y: full.y } as DpopPublicJwk;
+        return { kty: 'EC', crv: 'P-256', x: full.x, y: full.y };
       });
     publicJwks.set(keyPair.publicKey, jwk);
     jwk.catch(() => publicJwks.delete(keyPair.publicKey));

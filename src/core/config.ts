@@ -74,9 +74,12 @@ function positive(option: string, value: number | undefined, fallback: number, a
   return value;
 }
 
+// Array.isArray narrows a readonly array to any[]; this keeps the element type.
+const isList = Array.isArray as (value: unknown) => value is readonly unknown[];
+
 function algorithmList(option: string, value: readonly string[] | undefined, fallback: Algorithm[]): Algorithm[] {
   if (value === undefined) return fallback;
-  if (!Array.isArray(value) || value.length === 0) throw new ConfigurationError(option, `expected a non-empty list such as ["${fallback[0]}"]`);
+  if (!isList(value) || value.length === 0) throw new ConfigurationError(option, `expected a non-empty list such as ["${fallback[0]}"]`);
   for (const alg of value) {
     if (typeof alg !== 'string' || /^(none|HS\d+)$/i.test(alg)) {
       throw new ConfigurationError(option, `"${String(alg)}" is refused: only asymmetric algorithms (e.g. RS256, ES256) are allowed`);
@@ -125,7 +128,7 @@ function nonceManager(nonce: NonceOptions | boolean | undefined): NonceManager |
 
 function replayStore(store: ReplayStore | undefined): ReplayStore {
   if (store === undefined) return new MemoryReplayStore();
-  if (store === null || typeof (store as ReplayStore).checkAndRemember !== 'function') {
+  if (store === null || typeof store.checkAndRemember !== 'function') {
     throw new ConfigurationError('dpop.replayStore', 'expected a replay store such as new RedisReplayStore(redis) (an object with checkAndRemember(record))');
   }
   return store;
@@ -138,7 +141,7 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
   const domains = domainSource(options);
 
   const audienceList = typeof options.audience === 'string' ? [options.audience] : options.audience;
-  if (!Array.isArray(audienceList) || audienceList.length === 0 || audienceList.some((a) => typeof a !== 'string' || a.trim() === '' || a === 'undefined')) {
+  if (!isList(audienceList) || audienceList.length === 0 || audienceList.some((a) => typeof a !== 'string' || a.trim() === '' || a === 'undefined')) {
     throw new ConfigurationError('audience', `expected your API identifier such as "https://api.example.com", got ${describe(options.audience)} (is AUTH0_AUDIENCE set?)`);
   }
 

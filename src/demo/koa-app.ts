@@ -29,6 +29,7 @@ export const attachKoaApp: AttachApp = async (server, { api, spec, trustProxy, d
   const router = new Router();
   RegisterRoutes(router);
   app.use(router.routes());
-  server.on('request', app.callback());
+  const handle = app.callback();
+  server.on('request', (req, res) => void handle(req, res)); // void: Koa's handler answers its own errors, it never rejects
   return auth0;
 };

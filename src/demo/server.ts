@@ -212,7 +212,7 @@ export async function main(): Promise<void> {
     process.exit(1);
   }
   const stop = () => {
-    demo.close().finally(() => process.exit(0));
+    void demo.close().finally(() => process.exit(0)); // void: the process exits whether closing succeeds or not
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

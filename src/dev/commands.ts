@@ -217,7 +217,7 @@ async function dev(args: string[], io: CommandIo): Promise<number> {
       throw new UsageError(`port ${port} is taken on 127.0.0.1 (another development issuer?): pass --port N`);
     }
     if (error instanceof MissingOidcProviderError || error instanceof DevIssuerRefusedError) throw error;
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+    throw new UsageError((error as Error).message.split('\n')[0]);
   }
 
   const scopeList = Object.keys(scopes).join(' ');

@@ -62,7 +62,7 @@ export async function requestDevToken(request: DevTokenRequest = {}): Promise<st
   if (authTime !== undefined) body.set('auth_time', String(authTime));
   if (request.claims && Object.keys(request.claims).length > 0) body.set('extra_claims', JSON.stringify(request.claims));
   // Loaded only for DPoP: the command's folder works without the client helper otherwise.
-  const tokenFetch: typeof fetch = request.dpop ? ((await import('../client/dpop.js')).createDpopFetch(request.dpop, undefined, { fetch: (input) => fetchImpl(input) }) as typeof fetch) : fetchImpl;
+  const tokenFetch: typeof fetch = request.dpop ? (await import('../client/dpop.js')).createDpopFetch(request.dpop, undefined, { fetch: (input) => fetchImpl(input) }) : fetchImpl;
   // RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding.
   const basic = Buffer.from(`${formEncode(request.clientId ?? 'demo-client')}:${formEncode(request.clientSecret ?? 'demo-secret')}`).toString('base64');
 

@@ -19,7 +19,7 @@ import { errorHandlerCheck } from './setup-check.js';
 export { getAuth, getOptionalAuth, type AuthResult } from '../core/http/request-auth.js';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- augmenting Express's global Request type needs its namespace
   namespace Express {
     interface Request {
       /** Set by `requireAuth()` and by the tsoa `expressAuthentication` once the request is authenticated. */

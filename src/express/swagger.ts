@@ -185,11 +185,15 @@ function dpopSettings(spec: Json, option: SwaggerUiHandlerOptions['dpop']): { dp
 
 /**
  * A browser function for Swagger UI options. swagger-ui-express writes functions into the page with `toString()`,
- * so they are built from source text: nothing from this module (nor any build-tool helper) leaks into them.
+ * so the page gets exactly the given source text: nothing from this module (nor any build-tool helper) leaks into
+ * it, and no string is ever evaluated on the server (no Function constructor).
  */
 function browserFunction(params: string, body: string): (...args: unknown[]) => unknown {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function(params, body) as (...args: unknown[]) => unknown;
+  const source = `function anonymous(${params}\n) {\n${body}\n}`;
+  const inBrowserOnly = (): never => {
+    throw new Error('a Swagger UI option function runs in the browser page only');
+  };
+  return Object.assign(inBrowserOnly, { toString: () => source });
 }
 
 /** The swagger-ui-express options for a spec; exported for tests and custom setups. */
@@ -243,7 +247,7 @@ export function swaggerUiHandlers(spec: Json, options: SwaggerUiHandlerOptions =
   const router = expressRouter();
 
   router.get(`${SWAGGER_ASSETS_PATH}/:file`, (req, res, next) => {
-    const candidates = assets.get(req.params.file as string);
+    const candidates = assets.get(req.params.file);
     if (!candidates) return next();
     const file = candidates.find((path) => existsSync(path));
     if (!file) {

@@ -126,7 +126,7 @@ export class HapiAuth0Api {
     const path = this.validator.config.resourceMetadataPath;
     if (path) server.route({ method: 'GET', path, options: { auth: false }, handler: (request, h) => this.metadata(request, h) });
     const limit = (route: RequestRoute) => {
-      const payload = route.settings.payload as { maxBytes?: number } | undefined;
+      const payload = route.settings.payload;
       if (payload && payload.maxBytes === HAPI_DEFAULT_MAX_BYTES) payload.maxBytes = this.bodyLimit;
     };
     for (const route of server.table()) limit(route);

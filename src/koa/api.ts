@@ -11,7 +11,6 @@ import { AuthError } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation } from '../core/validator.js';
 import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
-import type { Headers } from '../core/http/credentials.js';
 import type { IncomingRequest } from '../core/http/request.js';
 import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
 import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from '../core/http/trust-proxy.js';
@@ -60,7 +59,7 @@ function incomingRequest(ctx: Context): IncomingRequest {
   return {
     method: req.method ?? 'GET',
     target,
-    headers: req.headers as Headers,
+    headers: req.headers,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,
@@ -100,9 +99,13 @@ export class KoaAuth0Api {
    */
   install(app: Koa): this {
     apps.set(app, this);
-    if (!this.trustGiven && app.proxy) this.trust = compileTrustProxy(true), (this.named = false);
+    if (!this.trustGiven && app.proxy) {
+      this.trust = compileTrustProxy(true);
+      this.named = false;
+    }
     const path = this.validator.config.resourceMetadataPath;
-    app.use(async (ctx, next) => {
+    // next() resolves to nothing (koa-compose); typed so instead of Promise<any>.
+    app.use(async (ctx, next: () => Promise<void>) => {
       try {
         checkFraming({ rawHeaders: ctx.req.rawHeaders ?? [], target: ctx.req.url || '/' });
       } catch (error) {

@@ -48,7 +48,8 @@ export function serveDocs(app: Koa, auth0: KoaAuth0Api, spec: Json, options: Ser
   const docs = documentationSource(auth0, spec, options, swaggerPage);
   let files: Map<string, string> | undefined;
   const assets = assetFiles();
-  app.use(async (ctx, next) => {
+  // next() resolves to nothing (koa-compose); typed so instead of Promise<any>.
+  app.use(async (ctx, next: () => Promise<void>) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === specPath) {
       ctx.body = (await docs()).spec;

@@ -72,7 +72,7 @@ function securityMeanings<Api extends { hasPolicy(name: string): boolean }>(opti
   const meanings = new WeakMap<Api, Map<string, SecurityMeaning | string>>();
   return (api, securityName) => {
     let byName = meanings.get(api);
-    if (!byName) meanings.set(api, (byName = new Map()));
+    if (!byName) meanings.set(api, (byName = new Map<string, SecurityMeaning | string>()));
     let meaning = byName.get(securityName);
     if (!meaning) byName.set(securityName, (meaning = interpretSecurityName(securityName, general, (name) => api.hasPolicy(name), prefix)));
     if (typeof meaning === 'string') throw new AuthenticationSetupError(meaning);

@@ -8,7 +8,7 @@
  * serveDocs(app, auth0, spec);   // GET /openapi.json and /docs
  * ```
  */
-import type { Application, Request, Response, NextFunction, Router } from 'express';
+import type { Application, Request, Response, NextFunction } from 'express';
 import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers } from '../express/swagger.js';
 import { documentationSource, type ServeDocsOptions } from './docs-source.js';
@@ -33,6 +33,6 @@ export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options
     docs().then((d) => res.json(d.spec), next);
   });
   app.use(path, (req: Request, res: Response, next: NextFunction) => {
-    docs().then((d) => (d.ui as Router)(req, res, next), next);
+    docs().then((d) => d.ui(req, res, next), next);
   });
 }

@@ -61,7 +61,7 @@ export function createHapiAuthentication(api?: HapiAuthorizer | (() => HapiAutho
   const meanings = new WeakMap<HapiAuthorizer, Map<string, SecurityMeaning | string>>();
   const meaningOf = (resolved: HapiAuthorizer, securityName: string): SecurityMeaning | string => {
     let byName = meanings.get(resolved);
-    if (!byName) meanings.set(resolved, (byName = new Map()));
+    if (!byName) meanings.set(resolved, (byName = new Map<string, SecurityMeaning | string>()));
     let meaning = byName.get(securityName);
     if (!meaning) byName.set(securityName, (meaning = interpretSecurityName(securityName, general, (name) => resolved.hasPolicy(name), 'hapiAuthentication')));
     return meaning;

@@ -224,7 +224,7 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
     // A 403 of an earlier pass (policies already resolved into scopes) keeps what it said: finalizeSpec is idempotent.
     const earlier = op.responses?.['403'] as Json | undefined;
     const earlierOurs = applied.length === 0 && typeof earlier?.description === 'string' && JSON.stringify(earlier.content ?? {}).includes('#/components/schemas/AuthError');
-    const forbidden = earlierOurs ? (earlier!.description as string) : forbiddenDescription(scopes, applied);
+    const forbidden = earlierOurs ? (earlier.description as string) : forbiddenDescription(scopes, applied);
     op.responses = {
       ...op.responses,
       '400': op.responses?.['400'] ?? errorResponse('400', 'Malformed request or credentials (`invalid_request`).', ['WWW-Authenticate']),
@@ -238,12 +238,12 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
     };
   }
 
-  const components = ((doc.components as Json | undefined) ?? {}) as Json;
+  const components = (doc.components as Json | undefined) ?? {};
   // All schemes stay defined in every mode (docs/decisions.md D10); the DPoP mode decides which ones operations offer.
   // The OAuth2 scheme offers every scope the app can require: the described ones and the policies' scopes.
   const schemeOptions = { ...options, scopes: withPolicyScopes(options.scopes, policies) };
-  components.securitySchemes = { ...((components.securitySchemes as Json | undefined) ?? {}), ...securityDefinitions(schemeOptions) };
-  components.schemas = { ...((components.schemas as Json | undefined) ?? {}), AuthError: ERROR_SCHEMA };
+  components.securitySchemes = { ...(components.securitySchemes ?? {}), ...securityDefinitions(schemeOptions) };
+  components.schemas = { ...(components.schemas ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
   return doc as T;
 }

@@ -159,7 +159,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
   await app.waitFor(/listening on/);
   timings.start = seconds(step);
   timings.total = seconds(began);
-  return { dir, dev, app, domain, audience, url, readToken: readToken!, writeOnlyToken: writeOnlyToken!, readWriteToken: readWriteToken!, timings };
+  return { dir, dev, app, domain, audience, url, readToken, writeOnlyToken, readWriteToken, timings };
 }
 
 const made: string[] = [];

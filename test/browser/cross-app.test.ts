@@ -28,7 +28,7 @@ import { createServer, type Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import type express from 'express';
 import { exec, packedTarball, ROOT, seconds, startProcess, type Running } from '../adoption/support.js';
 import {

@@ -197,7 +197,7 @@ export async function settled(exchanges: Exchange[]): Promise<Exchange[]> {
   return exchanges;
 }
 
-export const evaluate = <T>(page: Page, source: string): Promise<T> => page.evaluate(source) as Promise<T>;
+export const evaluate = <T>(page: Page, source: string): Promise<T> => page.evaluate<T>(source);
 
 /** Verifies a DPoP proof with the key in its own header (what a server does first); returns the claims. */
 export async function verifyProof(proof: string | undefined): Promise<JWTPayload> {

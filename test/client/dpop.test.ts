@@ -54,7 +54,7 @@ describe('keys and proofs', () => {
   });
 
   it('keeps working after a structured clone (what IndexedDB stores)', async () => {
-    const cloned = structuredClone(keys) as DpopKeyPair;
+    const cloned = structuredClone<DpopKeyPair>(keys);
     expect(await jwkThumbprint(cloned)).toBe(await jwkThumbprint(keys));
     const { protectedHeader } = await verifyProof(await createDpopProof(cloned, { url: 'https://api.example.com/x', method: 'GET' }));
     expect(await calculateJwkThumbprint(protectedHeader.jwk!)).toBe(await jwkThumbprint(keys));

@@ -134,7 +134,7 @@ async function startRedisServer(port: number): Promise<ChildProcess> {
   await new Promise<void>((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) {
         clearTimeout(timer);
@@ -146,8 +146,8 @@ async function startRedisServer(port: number): Promise<ChildProcess> {
       reject(new Error(`redis-server exited with ${code}: ${output}`));
     });
   });
-  child.stdout!.resume();
-  child.stderr!.resume();
+  child.stdout.resume();
+  child.stderr.resume();
   return child;
 }
 

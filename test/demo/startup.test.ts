@@ -41,8 +41,8 @@ function start(vars: Record<string, string>): { child: ChildProcess; stdout: () 
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   return { child, stdout: () => out, stderr: () => err };
 }
 
@@ -199,8 +199,8 @@ describe('the development issuer never starts in a production-like setting (docs
     children.push(child);
     let out = '';
     let err = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const line = await refused(child, () => err, () => out);
     expect(line).toMatch(reason);
     expect(line).toMatch(/^auth0-tsoa-api: the development issuer does not run when .*: set AUTH0_DOMAIN/);

@@ -53,8 +53,8 @@ async function startDemo(vars: Record<string, string>): Promise<Demo> {
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const deadline = Date.now() + 20_000;
   let match: RegExpExecArray | null = null;
   while (!(match = /listening on (http:\/\/\S+)/.exec(out))) {
@@ -333,7 +333,7 @@ describe('no OTEL_* variable', () => {
     });
     children.push(child);
     let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toEqual([expect.stringMatching(message)]);

@@ -52,8 +52,8 @@ export async function startDevCommand(args: string[], options: { env?: NodeJS.Pr
   const child = spawn(process.execPath, [CLI, 'dev', ...args], { cwd: options.cwd ?? ROOT, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const began = Date.now();
   for (;;) {
     const domain = /^AUTH0_DOMAIN=(\S+)$/m.exec(out)?.[1];

@@ -315,7 +315,7 @@ describe('a Client-Cert header is believed only from proxies named by address', 
     for (const mode of ['allowed', 'required'] as const) {
       let error: unknown;
       try {
-        expressApp(mode, trustProxy as never, []);
+        expressApp(mode, trustProxy, []);
       } catch (thrown) {
         error = thrown;
       }
@@ -344,7 +344,7 @@ describe('a Client-Cert header is believed only from proxies named by address', 
   });
 
   it.each(TRUST_EVERYONE)('trust proxy = %s set after install(): the header is ignored at request time', async (_what, trustProxy) => {
-    const app = await startProxiedApp('allowed', '127.0.0.1', trustProxy as never);
+    const app = await startProxiedApp('allowed', '127.0.0.1', trustProxy);
     const reply = await call(app, { from: '127.0.0.1', headers: bearer(await bound(certA.x5tS256), { 'client-cert': certA.clientCertHeader }) });
     expectRefused(reply, app, 'token.certificate_missing');
   });

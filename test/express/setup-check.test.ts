@@ -30,7 +30,7 @@ const MISSING =
 const EARLY = 'auth0-tsoa-api: errorHandler() is mounted before your routes, so it never sees their errors: move app.use(errorHandler()) after RegisterRoutes(app)';
 
 async function served(app: AnyApp, paths: string[]): Promise<number[]> {
-  const server = (app as ReturnType<typeof express>).listen(0, '127.0.0.1');
+  const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {

@@ -58,7 +58,7 @@ afterAll(async () => {
 class RawJson {
   constructor(readonly text: string) {}
 }
-type Part = RawJson | unknown;
+type Part = unknown; // a JSON value, or a RawJson written as is
 
 const b64u = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 const json = (part: Part) => (part instanceof RawJson ? part.text : JSON.stringify(part));
@@ -944,7 +944,7 @@ describe('second round', () => {
     it('a P-384 proof key with alg ES256 is 401 invalid_dpop_proof', async () => {
       const jwk = await exportJWK(p384.publicKey);
       const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk) } });
-      expectError(await dpopCall(token, proofFor(token, `${demo.url}/api/private`, { jwk: jwk as Record<string, unknown>, signer: es256(p384.privateKey) })), 401, 'invalid_dpop_proof', 'DPoP');
+      expectError(await dpopCall(token, proofFor(token, `${demo.url}/api/private`, { jwk, signer: es256(p384.privateKey) })), 401, 'invalid_dpop_proof', 'DPoP');
     });
     it('a P-256 proof key whose x has a leading zero byte (33 bytes) is 401 invalid_dpop_proof', async () => {
       const x = Buffer.concat([Buffer.alloc(1), Buffer.from(proofJwk.x!, 'base64url')]).toString('base64url');
@@ -989,7 +989,7 @@ describe('second round', () => {
           return bytes.toString('base64url');
         };
         const jwk = { kty: 'RSA', n: odd(3072), e: odd(3071) };
-        const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk as JWK) } });
+        const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk) } });
         const proof = proofFor(token, `${base}/api/private`, { jwk, alg: 'RS256', signer: () => randomBytes(384).toString('base64url') });
         const reply = await rsaCall(token, proof);
         expect(reply.status).toBe(401);
@@ -999,7 +999,7 @@ describe('second round', () => {
       it('control: a real 4096-bit key with e = 65537 is accepted', async () => {
         const rsaKey = generateKeyPairSync('rsa', { modulusLength: 4096 });
         const jwk = (await exportJWK(rsaKey.publicKey)) as Record<string, unknown>;
-        const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk as JWK) } });
+        const token = signed({ cnf: { jkt: await calculateJwkThumbprint(jwk) } });
         const reply = await rsaCall(token, proofFor(token, `${base}/api/private`, { jwk, alg: 'RS256', signer: rs(rsaKey.privateKey) }));
         expect(reply.status, JSON.stringify(reply.body)).toBe(200);
       });

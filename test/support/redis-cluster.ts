@@ -63,16 +63,16 @@ export async function startRedisServer(port: number, args: string[] = ['--save',
       clearTimeout(timer);
       reject(new Error(`redis-server :${port} exited with ${code}: ${output}`));
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', onExit);
   });
   // Never outlive the test process, even when it ends without running afterAll.
   const reap = () => child.kill('SIGKILL');
   process.once('exit', reap);
   child.once('exit', () => process.off('exit', reap));
-  child.stdout!.removeAllListeners('data').resume();
-  child.stderr!.removeAllListeners('data').resume();
+  child.stdout.removeAllListeners('data').resume();
+  child.stderr.removeAllListeners('data').resume();
   return {
     port,
     child,

@@ -48,7 +48,8 @@ export class TestIssuer {
   static async start(options: { keys?: SigningKey[]; host?: string } = {}): Promise<TestIssuer> {
     const issuer = new TestIssuer();
     issuer.keys = options.keys ?? [generateSigningKey('RS256', 'key-1')];
-    issuer.server = createServer((req, res) => issuer.handle(req, res));
+    // void: a failure in the fake issuer stays an unhandled rejection, which fails the test run.
+    issuer.server = createServer((req, res) => void issuer.handle(req, res));
     await new Promise<void>((resolve) => issuer.server.listen(0, options.host ?? '127.0.0.1', resolve));
     const { port } = issuer.server.address() as AddressInfo;
     issuer.origin = `http://127.0.0.1:${port}`;

@@ -37,7 +37,8 @@ export class TokenEndpoint {
     endpoint.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
+      // void: a failure here stays an unhandled rejection, which fails the test run.
+      req.on('end', () => void (async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         endpoint.requests.push({ method: req.method ?? '', headers: req.headers, raw, form: Object.fromEntries(new URLSearchParams(raw)) });
         const answer = endpoint.answer;
@@ -65,7 +66,7 @@ export class TokenEndpoint {
           ...(answer.expiresIn !== undefined ? { expires_in: answer.expiresIn } : {}),
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      });
+      })());
     });
     await new Promise<void>((resolve) => endpoint.server.listen(0, '127.0.0.1', resolve));
     endpoint.url = `http://127.0.0.1:${(endpoint.server.address() as AddressInfo).port}/oauth/token`;

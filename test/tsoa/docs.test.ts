@@ -17,7 +17,7 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { appServers } from '../support/helpers.js';
 
 const AUDIENCE = 'https://api.example.com';
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 
 let issuer: TestIssuer;
 const servers = appServers();

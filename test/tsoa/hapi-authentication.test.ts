@@ -60,7 +60,7 @@ beforeAll(async () => {
   const app = express();
   app.use(express.json());
   createExpressApi(options).install(app);
-  ((await import(expressRoutes!)) as { RegisterRoutes(app: express.Express): void }).RegisterRoutes(app);
+  ((await import(expressRoutes)) as { RegisterRoutes(app: express.Express): void }).RegisterRoutes(app);
   app.use(notFoundHandler());
   app.use(errorHandler({ onError: (error) => logged.push(error) }));
   expressServer = app.listen(0, '127.0.0.1');
@@ -68,7 +68,7 @@ beforeAll(async () => {
 
   hapiServer = Hapi.server({ host: '127.0.0.1', port: 0, debug: false });
   await hapiServer.register(createAuth0Api({ ...options, onError: (error) => logged.push(error) }).plugin);
-  ((await import(hapiRoutes!)) as { RegisterRoutes(server: Hapi.Server): void }).RegisterRoutes(hapiServer);
+  ((await import(hapiRoutes)) as { RegisterRoutes(server: Hapi.Server): void }).RegisterRoutes(hapiServer);
   await hapiServer.start();
   bases = { express: `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}`, hapi: hapiServer.info.uri };
 }, 120_000);

@@ -19,7 +19,7 @@ import { scopesFromSpec } from '../../src/dev/spec.js';
 import { generatedSpec } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 
 const FIXTURE = new URL('./fixtures/demo-openapi-3.1.json', import.meta.url);
 const tsoa7 = (): Json => JSON.parse(readFileSync(FIXTURE, 'utf8')) as Json;

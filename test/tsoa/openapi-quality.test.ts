@@ -14,7 +14,7 @@ import { startDemo, type RunningDemo } from '../../src/demo/server.js';
 import { projectRoot } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 const MODES = ['allowed', 'required', 'disabled'] as const;
 type Mode = (typeof MODES)[number];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

@@ -14,7 +14,7 @@ import { TestIssuer } from '../support/test-issuer.js';
 import { startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 type Requirement = Record<string, string[]>;
 const MODES = ['allowed', 'required', 'disabled'] as const;
 
@@ -49,7 +49,7 @@ describe('tsoa generated the per-operation scopes from the controllers', () => {
 });
 
 describe.each(MODES)('finalizeSpec, DPoP %s', (mode) => {
-  const spec = finalizeSpec(generated, { scopes: SCOPES, policies: POLICIES, dpopMode: mode, ...ENDPOINTS }) as Json;
+  const spec = finalizeSpec<Json>(generated, { scopes: SCOPES, policies: POLICIES, dpopMode: mode, ...ENDPOINTS });
   const schemes = spec.components.securitySchemes as Json;
 
   it('has the auth0 oauth2 scheme with every scope description and the issuer endpoints', () => {

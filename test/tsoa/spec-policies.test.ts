@@ -14,7 +14,7 @@ import { createAuth0Api } from '../../src/express/index.js';
 import { claimIncludes, ConfigurationError, type Policy } from '../../src/core/index.js';
 import { resolvePolicies } from '../../src/core/authorization/policies.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 
 const POLICIES: Record<string, Policy> = {
   admin: { scopes: ['read:admin'], claims: [claimIncludes('roles', 'admin')] },
@@ -53,7 +53,7 @@ function generated(): Json {
   };
 }
 
-const finalize = (doc: Json, mode: 'allowed' | 'required' | 'disabled' = 'allowed') => finalizeSpec(doc, { scopes: SCOPES, policies: POLICIES, dpopMode: mode }) as Json;
+const finalize = (doc: Json, mode: 'allowed' | 'required' | 'disabled' = 'allowed') => finalizeSpec<Json>(doc, { scopes: SCOPES, policies: POLICIES, dpopMode: mode });
 const security = (doc: Json, path: string) => doc.paths[path].get.security as Array<Record<string, string[]>>;
 
 describe('finalizeSpec: optional names and policies', () => {

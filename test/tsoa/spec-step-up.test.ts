@@ -8,7 +8,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { finalizeSpec } from '../../src/tsoa/index.js';
 import type { Policy } from '../../src/core/index.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 const MFA = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
 const POLICIES: Record<string, Policy> = { recentMfa: { stepUp: { acr: [MFA], maxAge: 300 } } };
 
@@ -24,7 +24,7 @@ function generated(): Json {
 const unauthorized = (doc: Json, path: string) => doc.paths[path].get.responses['401'];
 
 describe('finalizeSpec with step-up', () => {
-  const doc = finalizeSpec(generated(), { scopes: { 'read:data': '', 'read:messages': '' }, policies: POLICIES }) as Json;
+  const doc = finalizeSpec<Json>(generated(), { scopes: { 'read:data': '', 'read:messages': '' }, policies: POLICIES });
 
   it('documents the step-up 401: acr and max_age in the description, the insufficient_user_authentication example', () => {
     const response = unauthorized(doc, '/payments');

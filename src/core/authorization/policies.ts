@@ -387,6 +387,8 @@ export const OPTIONAL_SUFFIX = '-optional';
 const POLICY_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 const KNOWN_POLICY_OPTIONS = new Set(['scopes', 'organization', 'claims', 'stepUp']);
 const PARAM_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+// Array.isArray narrows a readonly array to any[]; this keeps the element type.
+const isList = Array.isArray as (value: unknown) => value is readonly unknown[];
 
 function resolvePolicy(name: string, policy: unknown): ResolvedPolicy {
   const option = `policies.${name}`;
@@ -409,7 +411,7 @@ function resolvePolicy(name: string, policy: unknown): ResolvedPolicy {
       (organization !== null && typeof organization === 'object' && typeof organization.param === 'string' && PARAM_NAME.test(organization.param));
     if (!valid) throw new ConfigurationError(`${option}.organization`, 'expected an organization ID ("org_…") or name, or { param: "orgId" } for a path parameter');
   }
-  if (claims !== undefined && !(Array.isArray(claims) && claims.every((rule) => rule !== null && typeof rule === 'object' && typeof rule.test === 'function'))) {
+  if (claims !== undefined && !(isList(claims) && claims.every((rule) => rule !== null && typeof rule === 'object' && typeof rule.test === 'function'))) {
     throw new ConfigurationError(`${option}.claims`, 'expected a list of claim rules such as [claimIncludes("roles", "admin")]');
   }
   return {

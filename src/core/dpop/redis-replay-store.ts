@@ -186,7 +186,7 @@ export class RedisReplayStore implements ReplayStore {
     try {
       const reply = await this.withDeadline(this.redis.config('GET', 'maxmemory-policy'));
       // RESP2: ['maxmemory-policy', 'noeviction']; RESP3 clients may give a map or an object.
-      const value = Array.isArray(reply) ? reply[1] : reply instanceof Map ? reply.get('maxmemory-policy') : (reply as Record<string, unknown> | null)?.['maxmemory-policy'];
+      const value: unknown = Array.isArray(reply) ? reply[1] : reply instanceof Map ? reply.get('maxmemory-policy') : (reply as Record<string, unknown> | null)?.['maxmemory-policy'];
       return typeof value === 'string' ? value : undefined;
     } catch {
       return undefined; // CONFIG disabled or renamed (managed Redis), or no answer: nothing to check

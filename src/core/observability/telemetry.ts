@@ -308,7 +308,7 @@ export class Telemetry {
     if (this.loaded === undefined || this.unregistered()) return NO_AUTHENTICATION;
     this.refresh();
     if (this.instruments === undefined && this.tracer === undefined) return NO_AUTHENTICATION;
-    return new Authentication(this.loaded!, this.instruments, this.tracer);
+    return new Authentication(this.loaded, this.instruments, this.tracer);
   }
 
   /** The authentication in progress in the active context (only while tracing). */

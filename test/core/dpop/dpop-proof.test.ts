@@ -22,7 +22,7 @@ const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
 
 function publicJwk(key: KeyObject): JWK {
-  return key.export({ format: 'jwk' }) as JWK;
+  return key.export({ format: 'jwk' });
 }
 
 function rules(overrides: Partial<ProofRules> = {}): ProofRules {

@@ -44,7 +44,7 @@ function counted(options: Partial<ApiOptions> = {}) {
       return fetch(input, init);
     },
     ...options,
-  } as ApiOptions);
+  });
   return { validator, fetched };
 }
 
@@ -75,7 +75,7 @@ describe('ready(): discovery and keys before the first request', () => {
   });
 
   it('every configured domain is loaded', async () => {
-    const { validator, fetched } = counted({ domain: undefined, domains: [issuer.origin, other.origin] } as Partial<ApiOptions>);
+    const { validator, fetched } = counted({ domain: undefined, domains: [issuer.origin, other.origin] });
     await validator.ready();
     expect(fetched.sort()).toEqual(['/.well-known/jwks.json', '/.well-known/jwks.json', '/.well-known/openid-configuration', '/.well-known/openid-configuration']);
     expect(await status(validator, await other.token(AUDIENCE))).toBe(200);

@@ -3,7 +3,7 @@
  * unknown-kid refetches bounded by the cooldown, unusable discovery → 503, and the last good keys serving while
  * the provider is down. Fetches are counted by the server itself.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError, createValidator, type ApiOptions, type AuthEvent } from '../../../src/core/index.js';
 import { TestIssuer, generateSigningKey, type Fault } from '../../support/test-issuer.js';

@@ -29,7 +29,7 @@ afterAll(async () => {
 beforeEach(() => endpoint.reset());
 
 function exchanger(options: Partial<TokenExchangeOptions> = {}, dependencies: { now?: () => number; tokenEndpoint?: () => Promise<string | undefined> } = {}) {
-  return createTokenExchanger({ clientId: 'api client', clientSecret: 's3cr:et/&+', ...options } as TokenExchangeOptions, {
+  return createTokenExchanger({ clientId: 'api client', clientSecret: 's3cr:et/&+', ...options }, {
     tokenEndpoint: dependencies.tokenEndpoint ?? (async () => endpoint.url),
     ...(dependencies.now ? { now: dependencies.now } : {}),
   });

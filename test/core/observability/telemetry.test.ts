@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
+import { context, metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -175,7 +175,7 @@ describe('authentication', () => {
       { 'auth.scheme': 'bearer', 'auth.outcome': 'success', 'auth.cache.result': 'miss', 'auth.issuer': issuer.origin },
       { 'auth.scheme': 'bearer', 'auth.outcome': 'success', 'auth.cache.result': 'hit', 'auth.issuer': issuer.origin },
     ]);
-    expect(spans.every((s) => s.status.code === 0)).toBe(true); // unset: no error
+    expect(spans.every((s) => s.status.code === SpanStatusCode.UNSET)).toBe(true); // no error
     const fetch = c.spans.find((s) => s.name === SPANS.jwksFetch)!;
     expect(fetch.attributes).toEqual({ 'url.full': `${issuer.origin}${issuer.jwksPath}`, 'auth.outcome': 'success' });
     expect(fetch.parentSpanContext?.spanId).toBe(spans[0]!.spanContext().spanId); // the fetch belongs to the first request
