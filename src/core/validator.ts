@@ -17,7 +17,6 @@ import { IssuerPool } from './issuer/issuer-pool.js';
 import { TokenVerifier } from './token/token-verifier.js';
 import { DpopVerifier } from './dpop/dpop.js';
 import { checkConfirmation } from './token/confirmation.js';
-import { toScopeList } from './authorization/scopes.js';
 import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './authorization/policies.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './http/resource-metadata.js';
 import { errorResponse, type ResponseFacts } from './http/error-response.js';
@@ -109,11 +108,6 @@ export class ApiValidator {
     return { claims, token, scheme, url: request.url, proof, responseHeaders };
   }
 
-  /** Checks that a verified request grants every scope in `required` (AND). Throws 403 `insufficient_scope`. */
-  assertScopes(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, required: string | readonly string[] | undefined): void {
-    this.authorize(verified, { scopes: toScopeList(required) });
-  }
-
   /**
    * After authentication (every 401/400 comes first): scopes, then organization and claim rules (403
    * `insufficient_scope`, with `scope="…"` only for scopes). `facts`: the path parameters. A `PolicySetupError` (500)
@@ -147,11 +141,6 @@ export class ApiValidator {
   /** True when a request carries no credentials at all (see `carriesNoCredentials`): it may be served anonymously. */
   isAnonymous(request: Pick<RequestContext, 'headers' | 'tokenOutsideHeader'>): boolean {
     return carriesNoCredentials(request.headers, request.tokenOutsideHeader === true);
-  }
-
-  /** Undefined for a request with no credentials at all; else exactly {@link ApiValidator.verifyRequest} (never a downgrade). */
-  async verifyOptionalRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C> | undefined> {
-    return this.isAnonymous(request) ? undefined : this.verifyRequest<C>(request);
   }
 
   /**
@@ -213,11 +202,6 @@ export class ApiValidator {
    */
   ready(): Promise<void> {
     return this.issuers.ready();
-  }
-
-  /** Sizes of the bounded caches (diagnostics and benchmarks). */
-  stats(): { tokenCache: number } {
-    return { tokenCache: this.tokens.cacheSize };
   }
 }
 
