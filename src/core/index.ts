@@ -21,7 +21,7 @@ export type { Algorithm } from './token/jws.js';
 export type { MtlsMode } from './token/confirmation.js';
 export type { AccessTokenClaims } from './token/access-token.js';
 export type { VerifiedProof } from './dpop/dpop-proof.js';
-export type { Headers, HeaderValue } from './http/credentials.js';
+export type { RequestHeaders, HeaderValue } from './http/credentials.js';
 export type { NonceOptions, NonceRedis } from './dpop/nonce.js';
 export type { ProtectedResourceMetadata } from './http/resource-metadata.js';
 export { MemoryReplayStore } from './dpop/replay-store.js';

@@ -12,7 +12,7 @@ import { warnAboutDomains } from './observability/diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import type { ApiOptions, DpopMode } from './options.js';
-import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './http/credentials.js';
+import { acceptedCredentials, carriesNoCredentials, getDpopProof, type RequestHeaders } from './http/credentials.js';
 import { IssuerPool } from './issuer/issuer-pool.js';
 import { TokenVerifier } from './token/token-verifier.js';
 import { DpopVerifier } from './dpop/dpop.js';
@@ -79,7 +79,7 @@ export class ApiValidator {
   }
 
   /** One authentication in its telemetry record (a no-op unless an OpenTelemetry SDK is registered); refusals reported once. */
-  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, url: string, headers?: Headers): Promise<T> {
+  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, url: string, headers?: RequestHeaders): Promise<T> {
     const recorded = this.config.telemetry.startAuthentication();
     let result: T;
     try {

@@ -4,7 +4,7 @@
  */
 import type { Request } from 'express';
 import type { TLSSocket } from 'node:tls';
-import type { Headers } from '../core/http/credentials.js';
+import type { RequestHeaders } from '../core/http/credentials.js';
 import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
 import { checkClientCertificateTrust, trustsEveryAddress } from '../core/http/request-context.js';
 import { bodyMayCarryToken, queryHasTokenParam } from '../core/http/token-params.js';
@@ -38,7 +38,7 @@ export function incomingRequest(req: Request): IncomingRequest {
   return {
     method: req.method,
     target,
-    headers: headers as Headers,
+    headers: headers as RequestHeaders,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,

@@ -1,7 +1,7 @@
 /** hapi request → the core's {@link IncomingRequest}; framing, URL, proxies, certificates: core/http/request-context.ts. */
 import type { Request } from '@hapi/hapi';
 import type { TLSSocket } from 'node:tls';
-import type { Headers } from '../core/http/credentials.js';
+import type { RequestHeaders } from '../core/http/credentials.js';
 import type { IncomingRequest } from '../core/http/request.js';
 
 function hasAccessToken(source: unknown): boolean {
@@ -25,7 +25,7 @@ export function incomingRequest(request: Request): IncomingRequest {
   return {
     method: req.method ?? request.method.toUpperCase(),
     target,
-    headers: req.headers as Headers,
+    headers: req.headers as RequestHeaders,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,

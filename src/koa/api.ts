@@ -11,7 +11,7 @@ import { AuthError } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation } from '../core/validator.js';
 import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
-import type { Headers } from '../core/http/credentials.js';
+import type { RequestHeaders } from '../core/http/credentials.js';
 import type { IncomingRequest } from '../core/http/request.js';
 import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
 import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from '../core/http/trust-proxy.js';
@@ -60,7 +60,7 @@ function incomingRequest(ctx: Context): IncomingRequest {
   return {
     method: req.method ?? 'GET',
     target,
-    headers: req.headers as Headers,
+    headers: req.headers as RequestHeaders,
     rawHeaders: req.rawHeaders ?? [],
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,
