@@ -304,12 +304,14 @@ export type ProviderFetchFailure = 'timeout' | 'network' | 'redirect' | 'status'
 export class ProviderFetchError extends Error {
   /** The error's class name, ProviderFetchError (stable: safe to compare). */
   override readonly name = 'ProviderFetchError';
-  constructor(
-    readonly url: string,
-    readonly reason: ProviderFetchFailure,
-    detail: string,
-  ) {
+  /** The discovery or key-set URL that failed. */
+  readonly url: string;
+  /** Why it failed; safe to log. */
+  readonly reason: ProviderFetchFailure;
+  constructor(url: string, reason: ProviderFetchFailure, detail: string) {
     super(detail);
+    this.url = url;
+    this.reason = reason;
   }
 }
 

@@ -45,9 +45,9 @@ export interface ApiDocumentation {
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** Validates requests for one API configuration. Create it with {@link createValidator}. */
+/** Validates requests for one API configuration. Create it with `createValidator`. */
 export class ApiValidator {
-  /** Every option, resolved once (read-only). */
+  /** Every option, resolved once (read-only). For the adapters: not part of the public API. @internal */
   readonly config: ResolvedConfig;
   private readonly issuers: IssuerPool;
   private readonly tokens: TokenVerifier;
@@ -189,7 +189,10 @@ export class ApiValidator {
     return protectedResourceMetadata(this.config, this.issuers, requestUrl, extra);
   }
 
-  /** The discovery document of the first configured domain (token and authorize endpoints for docs), if loadable. */
+  /**
+   * The discovery document of the first configured domain (token and authorize endpoints for docs), if loadable.
+   * For the adapters and the demo: not part of the public API. @internal
+   */
   async discovery(): Promise<Discovery | undefined> {
     const first = this.issuers.configuredOrigins()[0];
     return first === undefined ? undefined : this.issuers.client(first).getDiscovery();
