@@ -9,7 +9,7 @@
 export { createValidator } from './validator.js';
 export * from './public-types.js';
 export { compileTrustProxy } from './http/trust-proxy.js';
-export { errorResponse, responseOf } from './http/error-response.js';
+export { errorResponse } from './http/error-response.js';
 export { AuthError, ConfigurationError, ReplayStoreError, ProviderFetchError, SetupError, AUTH_FAILURE_REASONS } from './errors.js';
 export { MemoryReplayStore } from './dpop/replay-store.js';
 export { RedisReplayStore } from './dpop/redis-replay-store.js';
