@@ -5,7 +5,7 @@
 // API Extractor's doc model (scripts/api-report.mjs --docs: one model per entry point, checked like the reports),
 // then @microsoft/api-documenter. Each model is named after its entry point (auth0-tsoa-api, auth0-tsoa-api.core
 // for the import path auth0-tsoa-api/core, …) so the entry points get pages of their own. The root entry point
-// (`auth0-tsoa-api`) re-exports core, express and tsoa, which are documented once, under those.
+// (`auth0-tsoa-api`) re-exports a selection of core, express and tsoa (src/index.ts says which), documented under those.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +24,7 @@ try {
 const written = readdirSync(models).filter((name) => name.endsWith('.api.json'));
 if (!written.includes('auth0-tsoa-api.api.json')) throw new Error(`api-docs: no doc model in ${models}: see the errors above`);
 
-// The root entry point re-exports core, express and tsoa: documented once, under those.
+// The root entry point re-exports a selection of core, express and tsoa: documented under those.
 rmSync(join(models, 'auth0-tsoa-api.api.json'));
 for (const file of written.filter((name) => name !== 'auth0-tsoa-api.api.json')) {
   const path = join(models, file);

@@ -110,6 +110,8 @@ function buildPackage() {
     noEmitOnError: true,
     incremental: false,
     composite: false,
+    // Members tagged @internal (the validator's resolved config, …) serve the adapters, not users: kept out of the .d.ts.
+    stripInternal: true,
   };
 
   // ES modules: the sources as they are (package "type": "module"). Type errors stop the build.

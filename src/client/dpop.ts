@@ -24,7 +24,7 @@
 export interface WebCryptoKey {
   /** `private` or `public`. */
   readonly type: string;
-  /** False for the private key made by {@link createDpopKeyPair}: it can sign but never be read. */
+  /** False for the private key made by `createDpopKeyPair`: it can sign but never be read. */
   readonly extractable: boolean;
   /** The WebCrypto algorithm (ECDSA P-256). */
   readonly algorithm: object;
@@ -33,7 +33,7 @@ export interface WebCryptoKey {
 }
 
 /**
- * The key pair that signs DPoP proofs: what {@link createDpopKeyPair} returns (a WebCrypto `CryptoKeyPair`).
+ * The key pair that signs DPoP proofs: what `createDpopKeyPair` returns (a WebCrypto `CryptoKeyPair`).
  * It is structured-cloneable, so a browser can keep it in IndexedDB and still never see the private key.
  */
 export interface DpopKeyPair {

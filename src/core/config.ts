@@ -102,7 +102,6 @@ const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffse
 function checkKnown(options: object, known: ReadonlySet<string>, prefix: string): void {
   for (const name of Object.keys(options)) {
     if (known.has(name)) continue;
-    if (name === 'signatureVerifier') throw new ConfigurationError(name, 'was removed in 1.0: signatures are always checked with node:crypto; delete the option');
     throw new ConfigurationError(`${prefix}${name}`, `is not an option; the options are ${[...known].join(', ')}`);
   }
 }

@@ -269,6 +269,19 @@ export class ConfigurationError extends Error {
   }
 }
 
+/**
+ * A programming error in how a route uses authentication, found when a request reaches it (e.g. `getOptionalAuth` on
+ * a route without optional authentication, tsoa's authentication module before `install(app)`, an unknown security
+ * name). Never the client's fault: status 500; the message names the fix. The error handlers log it and answer a
+ * generic 500.
+ */
+export class SetupError extends Error {
+  /** The error's class name, SetupError (stable: safe to compare). */
+  override readonly name = 'SetupError';
+  /** Always 500 (tsoa and the error handlers keep the status they find on an error). */
+  readonly status = 500;
+}
+
 /** Thrown by a replay store that cannot decide (full for this client, or its backend unreachable). */
 export class ReplayStoreError extends Error {
   /** The error's class name, ReplayStoreError (stable: safe to compare). */
@@ -291,12 +304,14 @@ export type ProviderFetchFailure = 'timeout' | 'network' | 'redirect' | 'status'
 export class ProviderFetchError extends Error {
   /** The error's class name, ProviderFetchError (stable: safe to compare). */
   override readonly name = 'ProviderFetchError';
-  constructor(
-    readonly url: string,
-    readonly reason: ProviderFetchFailure,
-    detail: string,
-  ) {
+  /** The discovery or key-set URL that failed. */
+  readonly url: string;
+  /** Why it failed; safe to log. */
+  readonly reason: ProviderFetchFailure;
+  constructor(url: string, reason: ProviderFetchFailure, detail: string) {
     super(detail);
+    this.url = url;
+    this.reason = reason;
   }
 }
 

@@ -7,7 +7,6 @@
  * Swagger 2.0 (read only, for scope discovery).
  */
 
-type Json = Record<string, unknown>;
 
 /** A security requirement: scheme name → scopes (OpenAPI 3.1 §4.8.30; 3.0 §4.7.30). */
 export type SecurityRequirement = Record<string, string[]>;
@@ -23,10 +22,10 @@ export interface OperationEntry {
   path: string;
   method: (typeof HTTP_METHODS)[number];
   /** The Operation Object itself (mutable: `finalizeSpec` completes it in its own copy). */
-  operation: Json;
+  operation: Record<string, unknown>;
 }
 
-export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The document's version: `openapi: 3.1.x` → `3.1`, `3.0.x` → `3.0`, `swagger: "2.0"` → `2.0`. A document that says
@@ -87,11 +86,11 @@ export function securityRequirements(doc: unknown): SecurityRequirement[] {
 }
 
 /** The security schemes: OpenAPI 3 `components.securitySchemes`, Swagger 2 `securityDefinitions`. */
-export function securitySchemes(doc: unknown): Record<string, Json> {
+export function securitySchemes(doc: unknown): Record<string, Record<string, unknown>> {
   if (!isObject(doc)) return {};
   const components = isObject(doc.components) ? doc.components : {};
   const schemes = isObject(components.securitySchemes) ? components.securitySchemes : isObject(doc.securityDefinitions) ? doc.securityDefinitions : {};
-  return Object.fromEntries(Object.entries(schemes).filter((entry): entry is [string, Json] => isObject(entry[1])));
+  return Object.fromEntries(Object.entries(schemes).filter((entry): entry is [string, Record<string, unknown>] => isObject(entry[1])));
 }
 
 /** Scope → description from the OAuth2 schemes: 3.x `flows.*.scopes`, Swagger 2 `scopes`. Empty descriptions skipped. */

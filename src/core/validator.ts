@@ -12,12 +12,11 @@ import { warnAboutDomains } from './observability/diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import type { ApiOptions, DpopMode } from './options.js';
-import { acceptedCredentials, carriesNoCredentials, getDpopProof, type Headers } from './http/credentials.js';
+import { acceptedCredentials, carriesNoCredentials, getDpopProof, type RequestHeaders } from './http/credentials.js';
 import { IssuerPool } from './issuer/issuer-pool.js';
 import { TokenVerifier } from './token/token-verifier.js';
 import { DpopVerifier } from './dpop/dpop.js';
 import { checkConfirmation } from './token/confirmation.js';
-import { toScopeList } from './authorization/scopes.js';
 import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './authorization/policies.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './http/resource-metadata.js';
 import { errorResponse, type ResponseFacts } from './http/error-response.js';
@@ -46,9 +45,9 @@ export interface ApiDocumentation {
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** Validates requests for one API configuration. Create it with {@link createValidator}. */
+/** Validates requests for one API configuration. Create it with `createValidator`. */
 export class ApiValidator {
-  /** Every option, resolved once (read-only). */
+  /** Every option, resolved once (read-only). For the adapters: not part of the public API. @internal */
   readonly config: ResolvedConfig;
   private readonly issuers: IssuerPool;
   private readonly tokens: TokenVerifier;
@@ -80,7 +79,7 @@ export class ApiValidator {
   }
 
   /** One authentication in its telemetry record (a no-op unless an OpenTelemetry SDK is registered); refusals reported once. */
-  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, url: string, headers?: Headers): Promise<T> {
+  private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, url: string, headers?: RequestHeaders): Promise<T> {
     const recorded = this.config.telemetry.startAuthentication();
     let result: T;
     try {
@@ -107,11 +106,6 @@ export class ApiValidator {
     if (!proof) return { claims, token, scheme, url: request.url, responseHeaders: NO_HEADERS };
     const responseHeaders = await this.dpop.accept(proof, claims);
     return { claims, token, scheme, url: request.url, proof, responseHeaders };
-  }
-
-  /** Checks that a verified request grants every scope in `required` (AND). Throws 403 `insufficient_scope`. */
-  assertScopes(verified: Pick<VerifiedRequest, 'claims' | 'scheme'>, required: string | readonly string[] | undefined): void {
-    this.authorize(verified, { scopes: toScopeList(required) });
   }
 
   /**
@@ -147,11 +141,6 @@ export class ApiValidator {
   /** True when a request carries no credentials at all (see `carriesNoCredentials`): it may be served anonymously. */
   isAnonymous(request: Pick<RequestContext, 'headers' | 'tokenOutsideHeader'>): boolean {
     return carriesNoCredentials(request.headers, request.tokenOutsideHeader === true);
-  }
-
-  /** Undefined for a request with no credentials at all; else exactly {@link ApiValidator.verifyRequest} (never a downgrade). */
-  async verifyOptionalRequest<C extends AccessTokenClaims = AccessTokenClaims>(request: RequestContext): Promise<VerifiedRequest<C> | undefined> {
-    return this.isAnonymous(request) ? undefined : this.verifyRequest<C>(request);
   }
 
   /**
@@ -200,7 +189,10 @@ export class ApiValidator {
     return protectedResourceMetadata(this.config, this.issuers, requestUrl, extra);
   }
 
-  /** The discovery document of the first configured domain (token and authorize endpoints for docs), if loadable. */
+  /**
+   * The discovery document of the first configured domain (token and authorize endpoints for docs), if loadable.
+   * For the adapters and the demo: not part of the public API. @internal
+   */
   async discovery(): Promise<Discovery | undefined> {
     const first = this.issuers.configuredOrigins()[0];
     return first === undefined ? undefined : this.issuers.client(first).getDiscovery();
@@ -213,11 +205,6 @@ export class ApiValidator {
    */
   ready(): Promise<void> {
     return this.issuers.ready();
-  }
-
-  /** Sizes of the bounded caches (diagnostics and benchmarks). */
-  stats(): { tokenCache: number } {
-    return { tokenCache: this.tokens.cacheSize };
   }
 }
 

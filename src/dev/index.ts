@@ -24,4 +24,5 @@ export {
 } from './issuer.js';
 export { requestDevToken, DevTokenError, DEFAULT_DEV_ISSUER, type DevTokenRequest } from './token.js';
 export { isProductionLike, devIssuerRefusalReason, assertDevelopmentEnvironment, DevIssuerRefusedError } from './environment.js';
-export { scopesFromSpec } from './spec.js';
+export { scopesFromSpec, SpecError } from './spec.js';
+export type { DpopKeyPair, WebCryptoKey } from '../client/dpop.js';

@@ -9,6 +9,7 @@ import { describedScopes, isObject, openApiVersion, securityRequirements } from 
 
 /** Thrown for a missing or unusable spec; the message is one line that says what to do. */
 export class SpecError extends Error {
+  /** The error's class name, SpecError (stable: safe to compare). */
   override readonly name = 'SpecError';
 }
 

@@ -13,7 +13,8 @@ import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from 
 import type { AccessTokenClaims } from '../core/token/access-token.js';
 import { checkFraming, publicRequestUrl } from '../core/http/request-context.js';
 import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
-import { recordAnonymous, recordAuth, type AuthResult } from '../core/http/request-auth.js';
+import { recordAnonymous, recordAuth, type AuthResult, type AuthorizeOptions } from '../core/http/request-auth.js';
+export type { AuthorizeOptions } from '../core/http/request-auth.js';
 import { errorHandlerCheck } from './setup-check.js';
 
 export { getAuth, getOptionalAuth, type AuthResult } from '../core/http/request-auth.js';
@@ -66,19 +67,8 @@ export interface RequireAuthOptions {
   optional?: boolean;
 }
 
-/** What an operation accepts, for `Auth0Api.authorize`. */
-export interface AuthorizeOptions {
-  /** Scopes that must all be granted (added to the policy's). */
-  scopes?: string | readonly string[] | undefined;
-  /** Schemes the operation accepts (default: whatever the DPoP mode accepts). */
-  schemes?: readonly AuthScheme[] | undefined;
-  /** A policy of the `policies` option. */
-  policy?: string | undefined;
-  /** Serve anonymous callers (see {@link RequireAuthOptions.optional}): resolves undefined for them. */
-  optional?: boolean | undefined;
-}
 
-/** The Express integration of one API configuration. Create it with {@link createAuth0Api}. */
+/** The Express integration of one API configuration. Create it with `createAuth0Api`. */
 export class Auth0Api {
   /** The framework-free validator doing the work. */
   readonly validator: ApiValidator;

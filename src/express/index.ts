@@ -8,3 +8,6 @@ export type { Auth0Api, AuthResult, AuthorizeOptions, RequireAuthOptions } from 
 export { errorHandler, notFoundHandler, jsonClientErrors } from './error-handler.js';
 export type { ErrorHandlerOptions } from './error-handler.js';
 export { swaggerUiHandlers, type SwaggerUiHandlerOptions, type SwaggerUiOAuthOptions, type SwaggerUiDpopOptions } from './swagger.js';
+export { AuthError, AUTH_FAILURE_REASONS } from '../core/errors.js';
+// The core's types its signatures use (types only: no runtime name added).
+export * from '../core/public-types.js';

@@ -87,12 +87,11 @@ export interface SwaggerUiHandlerOptions {
 /** The path, under the mount point, of the package's browser files. */
 export const SWAGGER_ASSETS_PATH = '/auth0-tsoa-api';
 
-type Json = Record<string, unknown>;
 
 /** What this package uses of `swagger-ui-express`. */
 export interface SwaggerUiExpress {
-  serveFiles(spec: Json, options: Json): ((req: Request, res: Response, next: () => void) => void)[];
-  generateHTML(spec: Json, options: Json): string;
+  serveFiles(spec: Record<string, unknown>, options: Record<string, unknown>): ((req: Request, res: Response, next: () => void) => void)[];
+  generateHTML(spec: Record<string, unknown>, options: Record<string, unknown>): string;
 }
 
 /** Express's Router, loaded when docs are served on Express (express is an optional peer: Koa apps go without it). */
@@ -146,7 +145,7 @@ export function assetFiles(): Map<string, string[]> {
  * offer the ones the mode allows, so the operations decide; a spec whose operations name no http scheme at all
  * falls back to which schemes are defined.
  */
-function specDpopMode(spec: Json): DpopMode {
+function specDpopMode(spec: Record<string, unknown>): DpopMode {
   const schemes = securitySchemes(spec);
   const namesOf = (scheme: string) =>
     new Set(Object.keys(schemes).filter((name) => schemes[name]?.type === 'http' && String(schemes[name]?.scheme).toLowerCase() === scheme));
@@ -162,7 +161,7 @@ function specDpopMode(spec: Json): DpopMode {
 }
 
 /** Whether the page does DPoP, and how OAuth2 tokens are bound: the `auth0TsoaApi` settings the plugin reads. */
-function dpopSettings(spec: Json, option: SwaggerUiHandlerOptions['dpop']): { dpop: boolean; dpopOAuth2: boolean; dpopOAuth2Required: boolean } {
+function dpopSettings(spec: Record<string, unknown>, option: SwaggerUiHandlerOptions['dpop']): { dpop: boolean; dpopOAuth2: boolean; dpopOAuth2Required: boolean } {
   const detailed = typeof option === 'object' ? option : {};
   let mode: DpopMode;
   if (option === false) mode = 'disabled';
@@ -197,12 +196,12 @@ function browserFunction(params: string, body: string): (...args: unknown[]) => 
 }
 
 /** The swagger-ui-express options for a spec; exported for tests and custom setups. */
-export function swaggerUiOptions(spec: Json, options: SwaggerUiHandlerOptions = {}): Json {
+export function swaggerUiOptions(spec: Record<string, unknown>, options: SwaggerUiHandlerOptions = {}): Record<string, unknown> {
   const dpop = dpopSettings(spec, options.dpop);
   const oauth = options.oauth;
-  const info = spec.info as Json | undefined;
+  const info = spec.info as Record<string, unknown> | undefined;
 
-  const swaggerOptions: Json = {
+  const swaggerOptions: Record<string, unknown> = {
     persistAuthorization: options.persistAuthorization ?? true,
     // Our plugin next to the download-URL plugin that swagger-ui-express installs by default.
     plugins: [
@@ -239,7 +238,7 @@ export function swaggerUiOptions(spec: Json, options: SwaggerUiHandlerOptions = 
  * (`swagger-ui-dist`, including `oauth2-redirect.html`) and this package's browser files. Each call has its own
  * page settings (unlike `swaggerUi.serve`, which shares one per process).
  */
-export function swaggerUiHandlers(spec: Json, options: SwaggerUiHandlerOptions = {}): Router {
+export function swaggerUiHandlers(spec: Record<string, unknown>, options: SwaggerUiHandlerOptions = {}): Router {
   const swaggerUi = loadSwaggerUiExpress();
   const uiOptions = swaggerUiOptions(spec, options);
   const html = swaggerUi.generateHTML(spec, uiOptions);

@@ -4,7 +4,7 @@
  */
 import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
-import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
+import { AuthError, ConfigurationError, SetupError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { responseOf } from '../core/http/error-response.js';
 import { requirementOf, type AuthorizationRequirement } from '../core/authorization/policies.js';
@@ -255,5 +255,5 @@ export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>
   const state = stateOf(request);
   if (state.auth) return state.auth as VerifiedRequest<C>;
   if (state.anonymous) return undefined;
-  throw Object.assign(new Error("getOptionalAuth: this route has no authentication; use auth: { strategy: 'auth0', mode: 'optional' } or @Security('auth0-optional')"), { status: 500 });
+  throw new SetupError("getOptionalAuth: this route has no authentication; use auth: { strategy: 'auth0', mode: 'optional' } or @Security('auth0-optional')");
 }

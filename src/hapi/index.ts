@@ -6,3 +6,8 @@ export { createAuth0Api, getAuth, getOptionalAuth, toBoom, PLUGIN_NAME, DEFAULT_
 export type { HapiAuth0Api, HapiApiOptions, HapiRequirement, HapiAuthorizeOptions } from './api.js';
 export type { ErrorRenderingOptions } from './errors.js';
 export { serveDocs } from './docs.js';
+export { AuthError, AUTH_FAILURE_REASONS } from '../core/errors.js';
+export type { ServeDocsOptions } from '../tsoa/docs-source.js';
+export type { SwaggerUiOAuthOptions } from '../express/swagger.js';
+// The core's types its signatures use (types only: no runtime name added).
+export * from '../core/public-types.js';

@@ -17,7 +17,7 @@ import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } fr
 import { RequestAuthenticator, type AuthorizeOptions, type AuthResult, type RequestHandle } from '../core/http/request-auth.js';
 import { errorReply, NOT_FOUND_BODY } from '../core/http/error-reply.js';
 
-/** Options of {@link createKoaAuth0Api} besides the API options. */
+/** Options of `createKoaAuth0Api` besides the API options. */
 export interface KoaAdapterOptions {
   /**
    * Which peers are trusted proxies, in Express's `trust proxy` forms (`true`, `'loopback'`, `'10.0.0.0/8, ::1'`, a
@@ -68,7 +68,7 @@ function incomingRequest(ctx: Context): IncomingRequest {
   };
 }
 
-/** The Koa integration of one API configuration. Create it with {@link createKoaAuth0Api}. */
+/** The Koa integration of one API configuration. Create it with `createKoaAuth0Api`. */
 export class KoaAuth0Api {
   /** The framework-free validator doing the work. */
   readonly validator: ApiValidator;

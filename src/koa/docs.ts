@@ -11,7 +11,6 @@ import { documentationSource, swaggerUiOptions, type ServeDocsOptions } from '..
 import { assetFiles, loadSwaggerUiExpress, SWAGGER_ASSETS_PATH } from '../express/swagger.js';
 import type { KoaAuth0Api } from './api.js';
 
-type Json = Record<string, unknown>;
 
 interface Page {
   html: string;
@@ -19,7 +18,7 @@ interface Page {
 }
 
 /** The page and its `swagger-ui-init.js` for a completed document, from swagger-ui-express's own templates. */
-function swaggerPage(spec: Json, options: Parameters<typeof swaggerUiOptions>[1]): Page {
+function swaggerPage(spec: Record<string, unknown>, options: Parameters<typeof swaggerUiOptions>[1]): Page {
   const swaggerUi = loadSwaggerUiExpress();
   const uiOptions = swaggerUiOptions(spec, options);
   let init = '';
@@ -42,7 +41,7 @@ const TYPES: Record<string, string> = { '.js': 'application/javascript', '.css':
  * Serves the completed OpenAPI document at `specPath` and Swagger UI at `path`, and advertises the docs in the
  * RFC 9728 document. Call it after `auth0.install(app)`.
  */
-export function serveDocs(app: Koa, auth0: KoaAuth0Api, spec: Json, options: ServeDocsOptions = {}): void {
+export function serveDocs(app: Koa, auth0: KoaAuth0Api, spec: Record<string, unknown>, options: ServeDocsOptions = {}): void {
   const path = options.path ?? '/docs';
   const specPath = options.specPath ?? '/openapi.json';
   const docs = documentationSource(auth0, spec, options, swaggerPage);

@@ -9,3 +9,7 @@ export { serveDocs } from './docs.js';
 export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
 export type { AuthResult, AuthorizeOptions } from '../core/http/request-auth.js';
 export type { ServeDocsOptions } from '../tsoa/docs-source.js';
+export { AuthError, AUTH_FAILURE_REASONS } from '../core/errors.js';
+export type { SwaggerUiOAuthOptions } from '../express/swagger.js';
+// The core's types its signatures use (types only: no runtime name added).
+export * from '../core/public-types.js';

@@ -17,6 +17,7 @@
  *   anonymous callers: a request without an `Authorization` header reaches the controller with `request.user`
  *   undefined; credentials that are sent are judged exactly as without the suffix.
  */
+import { SetupError } from '../core/errors.js';
 import { missingInstallReporter } from '../express/setup-check.js';
 import type { Request } from 'express';
 import type { Request as KoaRequest } from 'koa';
@@ -37,11 +38,6 @@ export interface ExpressAuthenticationOptions {
  */
 export type ExpressAuthentication = (request: Request, securityName: string, scopes?: string[]) => Promise<AccessTokenClaims | undefined>;
 
-/** An error tsoa can pass to Express: always an Error object with a status (tsoa crashes Express 4 otherwise). */
-class AuthenticationSetupError extends Error {
-  readonly status = 500;
-}
-
 /**
  * Creates tsoa's `expressAuthentication`. Pass the `Auth0Api` (or a function returning it); without one, the
  * Auth0Api that `auth0.install(app)` registered on the request's app is used, so one module serves several apps.
@@ -56,7 +52,7 @@ export function createExpressAuthentication(api?: Auth0Api | (() => Auth0Api), o
   const reportMissingInstall = missingInstallReporter();
   return async function expressAuthentication(request, securityName, scopes) {
     const resolved = typeof api === 'function' ? api() : (api ?? Auth0Api.fromApp(request.app));
-    if (!resolved) throw reportMissingInstall(new AuthenticationSetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)'));
+    if (!resolved) throw reportMissingInstall(new SetupError('expressAuthentication: call auth0.install(app) before RegisterRoutes(app)'));
     const meaning = meaningOf(resolved, securityName);
     const result = await resolved.authorize(request, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims;
@@ -75,7 +71,7 @@ function securityMeanings<Api extends { hasPolicy(name: string): boolean }>(opti
     if (!byName) meanings.set(api, (byName = new Map<string, SecurityMeaning | string>()));
     let meaning = byName.get(securityName);
     if (!meaning) byName.set(securityName, (meaning = interpretSecurityName(securityName, general, (name) => api.hasPolicy(name), prefix)));
-    if (typeof meaning === 'string') throw new AuthenticationSetupError(meaning);
+    if (typeof meaning === 'string') throw new SetupError(meaning);
     return meaning;
   };
 }
@@ -106,7 +102,7 @@ export function createKoaAuthentication(api?: KoaAuth0Api | (() => KoaAuth0Api),
   return async function koaAuthentication(request, securityName, scopes) {
     const ctx = request.ctx;
     const resolved = typeof api === 'function' ? api() : (api ?? KoaAuth0Api.fromApp(ctx?.app));
-    if (!resolved || !ctx) throw new AuthenticationSetupError('koaAuthentication: call auth0.install(app) before RegisterRoutes(router)');
+    if (!resolved || !ctx) throw new SetupError('koaAuthentication: call auth0.install(app) before RegisterRoutes(router)');
     const meaning = meaningOf(resolved, securityName);
     const result = await resolved.authorize(ctx, { scopes, schemes: meaning.schemes, optional: meaning.optional, policy: meaning.policy });
     return result?.claims;

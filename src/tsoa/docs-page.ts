@@ -11,7 +11,6 @@ import { scopesOfSpec, type ServeDocsOptions } from './docs.js';
 import { finalizeSpec } from './security.js';
 import type { ApiValidator } from '../core/validator.js';
 
-type Json = Record<string, unknown>;
 
 /** Content types of the files the docs serve, by extension. */
 export const DOCS_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
@@ -23,13 +22,13 @@ export const DOCS_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freez
 });
 
 interface SwaggerUiExpress {
-  serveFiles(spec: Json, options: Json): Array<(req: unknown, res: unknown, next: () => void) => void>;
-  generateHTML(spec: Json, options: Json): string;
+  serveFiles(spec: Record<string, unknown>, options: Record<string, unknown>): Array<(req: unknown, res: unknown, next: () => void) => void>;
+  generateHTML(spec: Record<string, unknown>, options: Record<string, unknown>): string;
 }
 
 /** What a docs request is answered with. */
 export interface DocsPage {
-  spec: Json;
+  spec: Record<string, unknown>;
   html: string;
   init: string;
 }
@@ -47,14 +46,14 @@ export interface DocsSite {
 }
 
 /** The page's `swagger-ui-init.js` (spec and options), as swagger-ui-express's own middleware writes it. */
-function initScript(ui: SwaggerUiExpress, spec: Json, options: Json): string {
+function initScript(ui: SwaggerUiExpress, spec: Record<string, unknown>, options: Record<string, unknown>): string {
   let script = '';
   ui.serveFiles(spec, options)[0]!({ url: '/swagger-ui-init.js' }, { set() {}, send: (body: string) => (script = body) }, () => {});
   return script;
 }
 
 /** The docs of `spec` for `validator`'s API; unknown security names throw now, at start-up. */
-export function docsSite(validator: ApiValidator, spec: Json, options: ServeDocsOptions = {}): DocsSite {
+export function docsSite(validator: ApiValidator, spec: Record<string, unknown>, options: ServeDocsOptions = {}): DocsSite {
   const name = options.securityName ?? 'auth0';
   const config = validator.documentation();
   const scopes = Object.keys(config.scopes).length > 0 ? { ...config.scopes } : scopesOfSpec(spec, name, config.policies);

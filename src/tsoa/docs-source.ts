@@ -11,7 +11,6 @@ import { splitSecurityName } from '../core/authorization/security-names.js';
 import type { ApiDocumentation } from '../core/validator.js';
 import type { Discovery } from '../core/issuer/issuer.js';
 
-type Json = Record<string, unknown>;
 
 /** Options of `serveDocs` (Express and Koa). */
 export interface ServeDocsOptions {
@@ -33,7 +32,7 @@ export interface ServeDocsOptions {
  * Every scope an operation of the spec requires under `name` or a policy (with or without `-optional`), described by
  * its own name.
  */
-export function scopesOfSpec(spec: Json, name = 'auth0', policies: ReadonlyMap<string, ResolvedPolicy> = new Map()): Record<string, string> {
+export function scopesOfSpec(spec: Record<string, unknown>, name = 'auth0', policies: ReadonlyMap<string, ResolvedPolicy> = new Map()): Record<string, string> {
   const scopes: Record<string, string> = {};
   const add = (list: unknown) => {
     if (Array.isArray(list)) for (const scope of list) if (typeof scope === 'string') scopes[scope] ??= scope;
@@ -60,7 +59,7 @@ export interface DocumentedApi {
 
 /** The completed document and what the adapter built to serve Swagger UI for it. */
 export interface BuiltDocs<Ui> {
-  spec: Json;
+  spec: Record<string, unknown>;
   ui: Ui;
 }
 
@@ -68,7 +67,7 @@ export interface BuiltDocs<Ui> {
  * Checks the spec now (unknown security names fail at start-up), advertises the docs path, and returns the builder
  * of the served document and UI. `makeUi(spec, options)` is the adapter's Swagger UI for the completed document.
  */
-export function documentationSource<Ui>(api: DocumentedApi, spec: Json, options: ServeDocsOptions, makeUi: (completed: Json, ui: SwaggerUiHandlerOptions) => Ui): () => Promise<BuiltDocs<Ui>> {
+export function documentationSource<Ui>(api: DocumentedApi, spec: Record<string, unknown>, options: ServeDocsOptions, makeUi: (completed: Record<string, unknown>, ui: SwaggerUiHandlerOptions) => Ui): () => Promise<BuiltDocs<Ui>> {
   const path = options.path ?? '/docs';
   const name = options.securityName ?? 'auth0';
   const config = api.documentation();

@@ -13,7 +13,6 @@ import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers } from '../express/swagger.js';
 import { documentationSource, type ServeDocsOptions } from './docs-source.js';
 
-type Json = Record<string, unknown>;
 
 export { scopesOfSpec, type ServeDocsOptions } from './docs-source.js';
 
@@ -24,7 +23,7 @@ export { scopesOfSpec, type ServeDocsOptions } from './docs-source.js';
  * The issuer's endpoints come from its discovery document, fetched on the first request for the docs; until it
  * answers, Auth0's paths on the configured domain are used (`/oauth/token`, `/authorize`).
  */
-export function serveDocs(app: Application, auth0: Auth0Api, spec: Json, options: ServeDocsOptions = {}): void {
+export function serveDocs(app: Application, auth0: Auth0Api, spec: Record<string, unknown>, options: ServeDocsOptions = {}): void {
   const path = options.path ?? '/docs';
   const specPath = options.specPath ?? '/openapi.json';
   const docs = documentationSource(auth0, spec, options, (completed, ui) => swaggerUiHandlers(completed, ui));

@@ -12,7 +12,7 @@
  */
 import { interpretSecurityName, type SecurityMeaning } from '../core/authorization/security-names.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
-import type { AuthScheme } from '../core/errors.js';
+import { SetupError, type AuthScheme } from '../core/errors.js';
 
 // Structural types, no import of the hapi adapter: auth0-tsoa-api/tsoa (and its declarations) must load for Express
 // users, who have neither @hapi/boom nor @hapi/hapi's types.
@@ -43,7 +43,7 @@ export type HapiAuthentication = (request: HapiRequestLike, securityName: string
 
 /** A 500 naming the fix: tsoa's hapi route makes it a Boom, the plugin's error rendering logs it. */
 function setupError(message: string): Error {
-  return Object.assign(new Error(message), { status: 500 });
+  return new SetupError(message);
 }
 
 /** The API whose plugin is registered on the request's server. */

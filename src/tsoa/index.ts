@@ -13,3 +13,10 @@ export { serveDocs } from './docs.js';
 export type { ServeDocsOptions } from './docs.js';
 export { createHapiAuthentication } from './hapi-authentication.js';
 export type { HapiAuthentication, HapiAuthenticationOptions, HapiAuthorizer, HapiRequestLike } from './hapi-authentication.js';
+export { AuthError, AUTH_FAILURE_REASONS } from '../core/errors.js';
+export type { Auth0Api, RequireAuthOptions } from '../express/api.js';
+export type { KoaAuth0Api, KoaAdapterOptions, KoaRequireAuthOptions } from '../koa/api.js';
+export type { AuthorizeOptions } from '../core/http/request-auth.js';
+export type { SwaggerUiOAuthOptions } from '../express/swagger.js';
+// The core's types its signatures use (types only: no runtime name added).
+export * from '../core/public-types.js';

@@ -28,10 +28,9 @@ export interface SecuritySchemeOptions {
   name?: string;
 }
 
-type Json = Record<string, unknown>;
 
 /** Security schemes: `auth0` (OAuth2 with the scopes), `bearer` (RFC 6750) and `dpop` (RFC 9449). */
-export function securityDefinitions(options: SecuritySchemeOptions): Record<string, Json> {
+export function securityDefinitions(options: SecuritySchemeOptions): Record<string, Record<string, unknown>> {
   const scopes = { ...options.scopes };
   const tokenUrl = options.tokenUrl ?? '/oauth/token';
   return {
@@ -195,13 +194,13 @@ function forbiddenDescription(scopes: readonly string[], policies: readonly Reso
  * (with an example per status). Returns a new document. Throws a ConfigurationError for a security name it cannot
  * resolve, or for a document of another version (Swagger 2.0: set tsoa.json's `spec.specVersion` to 3 or 3.1).
  */
-export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptions): T {
+export function finalizeSpec<T extends Record<string, unknown>>(spec: T, options: FinalizeSpecOptions): T {
   const version = openApiVersion(spec);
   if (version !== '3.0' && version !== '3.1') {
     const found = JSON.stringify(spec.openapi ?? spec.swagger);
     throw new ConfigurationError('spec', `finalizeSpec needs an OpenAPI 3.0 or 3.1 document, got version ${found}: set tsoa.json's spec.specVersion to 3 (or 3.1 with tsoa 7)`);
   }
-  const doc = structuredClone(spec) as Json;
+  const doc = structuredClone(spec) as Record<string, unknown>;
   const name = options.name ?? 'auth0';
   const mode = options.dpopMode ?? 'allowed';
   const policies = options.policies instanceof Map ? options.policies : resolvePolicies(options.policies);
@@ -212,7 +211,7 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
 
   for (const { path, method, operation } of operations(doc)) {
     if (!Array.isArray(operation.security)) continue;
-    const op = operation as Json & { security: Requirement[]; responses?: Json };
+    const op = operation as Record<string, unknown> & { security: Requirement[]; responses?: Record<string, unknown> };
     const where = `${method.toUpperCase()} ${path}`;
     const { alternatives, secured, anonymous, policies: applied } = translate(requirementsOf(op.security), where, { name, mode, policies, definedSchemes, scopesOnAnyScheme: anyScheme });
     // The empty requirement goes last: clients (and Swagger UI) try the token schemes first.
@@ -222,7 +221,7 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
     if (!secured) continue;
     const scopes = [...new Set(op.security.flatMap((r) => r[name] ?? []))];
     // A 403 of an earlier pass (policies already resolved into scopes) keeps what it said: finalizeSpec is idempotent.
-    const earlier = op.responses?.['403'] as Json | undefined;
+    const earlier = op.responses?.['403'] as Record<string, unknown> | undefined;
     const earlierOurs = applied.length === 0 && typeof earlier?.description === 'string' && JSON.stringify(earlier.content ?? {}).includes('#/components/schemas/AuthError');
     const forbidden = earlierOurs ? (earlier.description as string) : forbiddenDescription(scopes, applied);
     op.responses = {
@@ -231,19 +230,19 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
       '401': stepUpUnauthorized(
         errorResponse('401', anonymous || hadEmpty ? 'Invalid access token or DPoP proof (anonymous requests send no `Authorization` header).' : 'Missing or invalid access token or DPoP proof.', ['WWW-Authenticate', 'DPoP-Nonce']),
         applied,
-        op.responses?.['401'] as Json | undefined,
+        op.responses?.['401'] as Record<string, unknown> | undefined,
       ),
       ...(forbidden ? { '403': errorResponse('403', forbidden, ['WWW-Authenticate']) } : {}),
       '503': errorResponse('503', 'The authorization server is unreachable; retry later.', ['Retry-After']),
     };
   }
 
-  const components = (doc.components as Json | undefined) ?? {};
+  const components = ((doc.components as Record<string, unknown> | undefined) ?? {});
   // All schemes stay defined in every mode (docs/decisions.md D10); the DPoP mode decides which ones operations offer.
   // The OAuth2 scheme offers every scope the app can require: the described ones and the policies' scopes.
   const schemeOptions = { ...options, scopes: withPolicyScopes(options.scopes, policies) };
-  components.securitySchemes = { ...(components.securitySchemes ?? {}), ...securityDefinitions(schemeOptions) };
-  components.schemas = { ...(components.schemas ?? {}), AuthError: ERROR_SCHEMA };
+  components.securitySchemes = { ...((components.securitySchemes) ?? {}), ...securityDefinitions(schemeOptions) };
+  components.schemas = { ...((components.schemas) ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
   return doc as T;
 }
@@ -252,10 +251,10 @@ export function finalizeSpec<T extends Json>(spec: T, options: FinalizeSpecOptio
  * RFC 9470: the 401 of an operation whose policies require step-up names the required `acr` and `max_age`, and its
  * example is the step-up answer. A 401 of an earlier pass that documents step-up is kept (finalizeSpec is idempotent).
  */
-function stepUpUnauthorized(response: Json, policies: readonly ResolvedPolicy[], earlier: Json | undefined): Json {
+function stepUpUnauthorized(response: Record<string, unknown>, policies: readonly ResolvedPolicy[], earlier: Record<string, unknown> | undefined): Record<string, unknown> {
   const rules = policies.flatMap((policy) => (policy.stepUp ? [policy.stepUp] : []));
   if (rules.length === 0) {
-    const example = ((earlier?.content as Json | undefined)?.['application/json'] as Json | undefined)?.example as Json | undefined;
+    const example = ((earlier?.content as Record<string, unknown> | undefined)?.['application/json'] as Record<string, unknown> | undefined)?.example as Record<string, unknown> | undefined;
     return example?.error === 'insufficient_user_authentication' ? earlier! : response;
   }
   const needs = rules.map((rule) =>
@@ -263,7 +262,7 @@ function stepUpUnauthorized(response: Json, policies: readonly ResolvedPolicy[],
       .filter(Boolean)
       .join(' and '),
   );
-  const content = response.content as Record<string, Json>;
+  const content = response.content as Record<string, Record<string, unknown>>;
   return {
     ...response,
     description: `${response.description as string} Step-up (RFC 9470): the user must have signed in with ${needs.join('; and with ')}; otherwise \`insufficient_user_authentication\` with \`acr_values\` and \`max_age\` in the \`WWW-Authenticate\` challenge.`,

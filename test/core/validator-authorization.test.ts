@@ -2,7 +2,7 @@
  * The validator's authorization step and optional authentication, against a real local issuer (TestIssuer):
  * `authorize(verified, requirement, facts)` turns each denial into its AuthError (403 `insufficient_scope`, with
  * `scope="…"` only for scopes; reasons `scope.insufficient`, `organization.mismatch`, `claims.rejected` reported
- * through onEvent), on the scheme the client used; `isAnonymous` / `verifyOptionalRequest` serve only requests with no
+ * through onEvent), on the scheme the client used; `isAnonymous` (then `verifyRequest`) serves only requests with no
  * credentials at all and judge everything else exactly as `verifyRequest`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,10 +113,10 @@ describe('authorize: each denial and its answer', () => {
     expect(() => validator.authorize(result, requirement(), { params: {} })).toThrow(PolicySetupError);
   });
 
-  it('assertScopes keeps its meaning', async () => {
+  it('scopes alone: every one required, named on the challenge', async () => {
     const result = await verified({ scope: 'read:x' });
-    expect(() => validator.assertScopes(result, 'read:x')).not.toThrow();
-    expect(denied(() => validator.assertScopes(result, ['read:x', 'write:x'])).challenges[0]!.params.scope).toBe('read:x write:x');
+    expect(() => validator.authorize(result, { scopes: ['read:x'] })).not.toThrow();
+    expect(denied(() => validator.authorize(result, { scopes: ['read:x', 'write:x'] })).challenges[0]!.params.scope).toBe('read:x write:x');
   });
 
   it('an unknown policy name names the fix', () => {
@@ -141,16 +141,21 @@ describe('isAnonymous: only a request with no credentials at all', () => {
   });
 });
 
-describe('verifyOptionalRequest', () => {
+/** What the adapters do for optional authentication: anonymous only without any credentials, else verifyRequest. */
+function verifyOptional(context: RequestContext) {
+  return validator.isAnonymous(context) ? Promise.resolve(undefined) : validator.verifyRequest(context);
+}
+
+describe('optional authentication: isAnonymous, then verifyRequest', () => {
   it('resolves undefined without credentials, and reports no rejection', async () => {
     events.length = 0;
-    await expect(validator.verifyOptionalRequest(request())).resolves.toBeUndefined();
+    await expect(verifyOptional(request())).resolves.toBeUndefined();
     expect(events).toEqual([]);
   });
 
   it('verifies credentials that are sent', async () => {
     const token = await issuer.token(AUDIENCE, { sub: 'auth0|someone' });
-    expect((await validator.verifyOptionalRequest(request(`Bearer ${token}`)))?.claims.sub).toBe('auth0|someone');
+    expect((await verifyOptional(request(`Bearer ${token}`)))?.claims.sub).toBe('auth0|someone');
   });
 
   it.each<[string, () => Promise<RequestContext>, number, string]>([
@@ -163,7 +168,7 @@ describe('verifyOptionalRequest', () => {
     ['the DPoP scheme without a proof', async () => request('DPoP abc'), 400, 'invalid_request'],
   ])('refuses %s exactly as verifyRequest does (never anonymous)', async (_what, make, status, code) => {
     const context = await make();
-    const optional = await validator.verifyOptionalRequest(context).then(() => undefined, (e: unknown) => e as AuthError);
+    const optional = await verifyOptional(context).then(() => undefined, (e: unknown) => e as AuthError);
     const required = await validator.verifyRequest(context).then(() => undefined, (e: unknown) => e as AuthError);
     expect(optional).toBeInstanceOf(AuthError);
     expect({ status: optional!.status, code: optional!.code }).toEqual({ status, code });

@@ -223,7 +223,7 @@ describe('strict (RFC 9068) mode', () => {
   });
 });
 
-describe('assertScopes → 403 insufficient_scope', () => {
+describe('authorize({ scopes }) → 403 insufficient_scope', () => {
   async function verified(claims: Record<string, unknown>, options: Partial<ApiOptions> = {}) {
     const v = validator(options);
     return { v, result: await v.verifyRequest(request(`Bearer ${await issuer.token(AUDIENCE, claims)}`)) };
@@ -231,7 +231,7 @@ describe('assertScopes → 403 insufficient_scope', () => {
 
   it('names every required scope, space-separated, on the Bearer challenge', async () => {
     const { v, result } = await verified({ scope: 'read:data' });
-    const error = await rejection(v.assertScopes(result, ['read:data', 'write:data']));
+    const error = await rejection(v.authorize(result, { scopes: ['read:data', 'write:data'] }));
     expect({ status: error.status, code: error.code }).toEqual({ status: 403, code: 'insufficient_scope' });
     expect(error.toJSON()).toEqual({ error: 'insufficient_scope', error_description: error.description });
     const [bearer] = parseChallenges(error.headers['WWW-Authenticate'] ?? null);
@@ -245,7 +245,7 @@ describe('assertScopes → 403 insufficient_scope', () => {
     ['the union of scope and permissions', { scope: 'read:data', permissions: ['write:data'] }, { scopeClaim: 'scope,permissions' }],
   ] as Array<[string, Record<string, unknown>, Partial<ApiOptions>]>)('passes when %s', async (_what, claims, options) => {
     const { v, result } = await verified(claims, options);
-    await expect(v.assertScopes(result, 'read:data write:data')).resolves.toBeUndefined();
+    await expect(v.authorize(result, { scopes: ['read:data', 'write:data'] })).resolves.toBeUndefined();
   });
 
   it.each([
@@ -255,7 +255,7 @@ describe('assertScopes → 403 insufficient_scope', () => {
     ['a scope that only starts like the required one', { scope: 'read:database write:database' }, {}],
   ] as Array<[string, Record<string, unknown>, Partial<ApiOptions>]>)('refuses %s', async (_what, claims, options) => {
     const { v, result } = await verified(claims, options);
-    expect((await rejection(v.assertScopes(result, ['read:data', 'write:data']))).status).toBe(403);
+    expect((await rejection(v.authorize(result, { scopes: ['read:data', 'write:data'] }))).status).toBe(403);
   });
 });
 

@@ -71,10 +71,10 @@ export type RefusedError = AuthError & { headers: Record<string, string> };
 
 /**
  * A validator whose refusals carry their response headers, as an adapter computes them (`errorResponse` with the
- * validator's facts for `url`): lets core tests assert challenges without an HTTP layer. `assertScopes` returns a
+ * validator's facts for `url`): lets core tests assert challenges without an HTTP layer. `authorize` returns a
  * promise here, so that `rejection()` works for it too.
  */
-export function withResponses(validator: ApiValidator, url: string): Omit<ApiValidator, 'assertScopes'> & { assertScopes(...args: Parameters<ApiValidator['assertScopes']>): Promise<void> } {
+export function withResponses(validator: ApiValidator, url: string): Omit<ApiValidator, 'authorize'> & { authorize(...args: Parameters<ApiValidator['authorize']>): Promise<void> } {
   const decorate = (error: unknown): unknown => {
     if (!(error instanceof AuthError)) return error;
     const { headers } = errorResponse(error, validator.responseFacts(url));
@@ -83,7 +83,7 @@ export function withResponses(validator: ApiValidator, url: string): Omit<ApiVal
   return new Proxy(validator, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || !['verifyRequest', 'assertScopes', 'verifyAccessToken'].includes(property as string)) return value;
+      if (typeof value !== 'function' || !['verifyRequest', 'authorize', 'verifyAccessToken'].includes(property as string)) return value;
       return async (...args: unknown[]) => {
         try {
           return await (value as (...a: unknown[]) => unknown).apply(target, args);

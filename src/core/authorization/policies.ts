@@ -20,8 +20,8 @@ import type { AccessTokenClaims } from '../token/access-token.js';
 export type ClaimValue = string | number | boolean;
 
 /**
- * A check on a verified token's claims, made with {@link claimEquals}, `claimIncludes`, {@link claimAnyOf} or
- * {@link claimCheck}. Typed by your claims interface: `claimCheck<MyClaims>((claims) => …)`.
+ * A check on a verified token's claims, made with `claimEquals`, `claimIncludes`, `claimAnyOf` or
+ * `claimCheck`. Typed by your claims interface: `claimCheck<MyClaims>((claims) => …)`.
  */
 export interface ClaimRule<C extends object = AccessTokenClaims> {
   /** What the rule requires, for documentation (e.g. `roles includes "admin"`). */
@@ -123,6 +123,7 @@ export type AuthorizationDenial =
  * A programming error, never the client's: status 500 (tsoa keeps a status it finds; Express's handlers use it).
  */
 export class PolicySetupError extends ConfigurationError {
+  /** Always 500: the route, not the client, is wrong. */
   readonly status = 500;
 }
 
@@ -134,7 +135,7 @@ function isClaimValue(value: unknown): value is ClaimValue {
   return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
 }
 
-/** How `claimIncludes` and {@link claimAnyOf} read a string claim. */
+/** How `claimIncludes` and `claimAnyOf` read a string claim. */
 export interface ClaimValuesOptions {
   /**
    * Read a string claim as space-separated words (`"a b"` holds `a` and `b`). Default: only for `scope`, which is

@@ -51,7 +51,7 @@ export interface RedisLike {
   get(key: string): Promise<string | null>;
 }
 
-/** Options of {@link RedisReplayStore}. */
+/** Options of `RedisReplayStore`. */
 export interface RedisReplayStoreOptions {
   /** Prefix of every key; must not contain `{` or `}` (the hash tag is the owner). Default `auth0-tsoa-api:dpop:`. */
   prefix?: string;

@@ -6,7 +6,7 @@
  * cannot decide (the validator answers 503 with the error's `retryAfter`).
  *
  * Fairness (docs/decisions.md D17): the store is shared by every client, so no client may be able to fill it for the
- * others. Each record names its owner (a hash of the token's issuer and subject); see {@link MemoryReplayStore}.
+ * others. Each record names its owner (a hash of the token's issuer and subject); see `MemoryReplayStore`.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { ReplayStoreError } from '../errors.js';
@@ -29,7 +29,7 @@ export interface ReplayStore {
   checkAndRemember(record: ReplayRecord): Promise<boolean>;
 }
 
-/** Options of {@link MemoryReplayStore}. */
+/** Options of `MemoryReplayStore`. */
 export interface MemoryReplayStoreOptions {
   /**
    * Live proofs held at most. Default 50,000 (≈ 2.5 MB: about 50 bytes a proof, in typed arrays that grow as used). A
@@ -63,7 +63,7 @@ const FIRST_CAPACITY = 1024;
  * Most buckets a key may sit past its home bucket. Finds and inserts never probe further, so no key costs more than
  * this many probes, whatever keys were stored before it. With the keyed placement below and the table at most half
  * full, a run this long is not reached by chance (≈ 0.82^128 ≈ 10⁻¹¹ per insert at half load, 10⁻¹⁹ at the bound's
- * 38 %); an insert that would need it is refused (fail closed), see {@link MemoryReplayStore}.
+ * 38 %); an insert that would need it is refused (fail closed), see `MemoryReplayStore`.
  */
 export const MAX_PROBE = 128;
 

@@ -9,7 +9,7 @@ import type { DpopMode } from '../options.js';
 /** A header value as Node gives it. */
 export type HeaderValue = string | readonly string[] | undefined;
 /** Request headers; names may be in any case. */
-export type Headers = Readonly<Record<string, HeaderValue>>;
+export type RequestHeaders = Readonly<Record<string, HeaderValue>>;
 
 /** What the Authorization header holds. */
 export type Credentials =
@@ -27,7 +27,7 @@ function malformed(reason: AuthFailureReason, description: string, scheme?: Auth
 }
 
 /** Header lookup that ignores case, for plain objects whose keys may not be lower-cased. */
-export function getHeader(headers: Headers, name: string): HeaderValue {
+export function getHeader(headers: RequestHeaders, name: string): HeaderValue {
   const direct = headers[name];
   if (direct !== undefined) return direct;
   // Lower-casing only names of the right length: Node's header objects are already lower-cased, and this scan runs
@@ -48,7 +48,7 @@ function single(value: HeaderValue, what: string, scheme?: AuthScheme): string |
  * Parses the Authorization header. Throws `invalid_request` for malformed credentials. `known(token)` may vouch for
  * a token already verified (so it passed this parser before): its token68 syntax check is then skipped.
  */
-export function parseAuthorization(headers: Headers, known?: (token: string) => boolean): Credentials {
+export function parseAuthorization(headers: RequestHeaders, known?: (token: string) => boolean): Credentials {
   const value = single(getHeader(headers, 'authorization'), 'Authorization')?.trim();
   if (value === undefined || value === '') return NONE;
   const space = value.indexOf(' ');
@@ -66,7 +66,7 @@ export function parseAuthorization(headers: Headers, known?: (token: string) => 
 }
 
 /** The single DPoP proof of a request; `invalid_request` when absent or when several are sent. */
-export function getDpopProof(headers: Headers): string {
+export function getDpopProof(headers: RequestHeaders): string {
   const value = single(getHeader(headers, 'dpop'), 'DPoP', 'dpop');
   if (value === undefined || value.trim() === '') throw malformed('proof.missing', 'The DPoP scheme requires a DPoP proof header', 'dpop');
   // Node joins repeated headers with ", "; a compact JWS never contains a comma.
@@ -75,7 +75,7 @@ export function getDpopProof(headers: Headers): string {
 }
 
 /** True when any DPoP header is present. */
-export function hasDpopHeader(headers: Headers): boolean {
+export function hasDpopHeader(headers: RequestHeaders): boolean {
   const value = getHeader(headers, 'dpop');
   return value !== undefined && (typeof value === 'string' ? value !== '' : value.length > 0);
 }
@@ -85,7 +85,7 @@ export function hasDpopHeader(headers: Headers): boolean {
  * `access_token` in its query or body. Only such a request may be served anonymously where an operation allows it;
  * anything else (a token only in the query, an unsupported scheme, a malformed header) is judged as usual.
  */
-export function carriesNoCredentials(headers: Headers, tokenOutsideHeader: boolean): boolean {
+export function carriesNoCredentials(headers: RequestHeaders, tokenOutsideHeader: boolean): boolean {
   if (tokenOutsideHeader) return false;
   try {
     return parseAuthorization(headers).kind === 'none';
@@ -102,7 +102,7 @@ function unauthorized(reason: AuthFailureReason, description: string): AuthError
  * The credentials a request presents, judged by the DPoP mode (RFC 6750 §3.1, RFC 9449 §7): no credentials and
  * schemes the mode refuses are 401 without an error code; malformed headers and tokens in two places are 400.
  */
-export function acceptedCredentials(headers: Headers, tokenOutsideHeader: boolean, mode: DpopMode, known?: (token: string) => boolean): { scheme: AuthScheme; token: string } {
+export function acceptedCredentials(headers: RequestHeaders, tokenOutsideHeader: boolean, mode: DpopMode, known?: (token: string) => boolean): { scheme: AuthScheme; token: string } {
   let credentials: Credentials;
   try {
     credentials = parseAuthorization(headers, known);

@@ -4,7 +4,7 @@
  * ask (tsoa runs them in parallel), and {@link getAuth} / {@link getOptionalAuth} that read the result from any of
  * those objects, so controllers need not know the framework.
  */
-import { AuthError, type AuthScheme } from '../errors.js';
+import { AuthError, SetupError, type AuthScheme } from '../errors.js';
 import { requirementOf, type AuthorizationRequirement } from '../authorization/policies.js';
 import type { AccessTokenClaims } from '../token/access-token.js';
 import type { IncomingRequest, RequestSettings, VerifiedRequest } from './request.js';
@@ -37,12 +37,6 @@ export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(request
   return result as AuthResult<C>;
 }
 
-/** A programming error: the route reads optional authentication it never asked for. */
-class OptionalAuthSetupError extends Error {
-  override readonly name = 'OptionalAuthSetupError';
-  readonly status = 500;
-}
-
 /**
  * The authentication result of an operation that serves anonymous callers too (`@Security('auth0-optional')`,
  * `requireAuth({ optional: true })`): the result, typed with your claims, or undefined for an anonymous caller.
@@ -57,7 +51,7 @@ export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>
   const result = results.get(request);
   if (result) return result as AuthResult<C>;
   if (anonymous.has(request)) return undefined;
-  throw new OptionalAuthSetupError("getOptionalAuth: this route has no authentication; use @Security('auth0-optional') or requireAuth({ optional: true })");
+  throw new SetupError("getOptionalAuth: this route has no authentication; use @Security('auth0-optional') or requireAuth({ optional: true })");
 }
 
 /** What an operation accepts. */

@@ -5,7 +5,7 @@
  * request once into an {@link IncomingRequest}; nothing here knows a framework.
  */
 import { AuthError, ConfigurationError } from '../errors.js';
-import type { Headers } from './credentials.js';
+import type { RequestHeaders } from './credentials.js';
 import type { IncomingRequest, RequestContext, RequestSettings } from './request.js';
 import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from './trust-proxy.js';
 
@@ -91,7 +91,7 @@ function forwardedProtocol(value: string | readonly string[] | undefined, connec
 }
 
 /** Headers for the core: Node keeps only the first Authorization header, so restore duplicates from rawHeaders. */
-function coreHeaders(rawHeaders: readonly string[], headers: Headers): Headers {
+function coreHeaders(rawHeaders: readonly string[], headers: RequestHeaders): RequestHeaders {
   let authorizations: string[] | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (isHeaderName(rawHeaders[i]!, 'authorization')) (authorizations ??= []).push(rawHeaders[i + 1]!);

@@ -1,6 +1,6 @@
 /** What an adapter tells the validator about a request, and what it gets back. */
 import type { AuthScheme } from '../errors.js';
-import type { Headers } from './credentials.js';
+import type { RequestHeaders } from './credentials.js';
 import type { AccessTokenClaims } from '../token/access-token.js';
 import type { VerifiedProof } from '../dpop/dpop-proof.js';
 import type { TrustProxyFunction } from './trust-proxy.js';
@@ -12,7 +12,7 @@ export interface RequestContext {
   /** The absolute public URL of the request (what the client called, proxies taken into account). */
   url: string;
   /** The request headers (names in any case; Node and the Fetch API give them lower-cased). */
-  headers: Headers;
+  headers: RequestHeaders;
   /** True when an `access_token` was also found in the query string or form body (never accepted). */
   tokenOutsideHeader?: boolean;
   /** The client's TLS certificate (DER), for certificate-bound tokens; called only when a token is bound to one. */
@@ -45,7 +45,7 @@ export interface IncomingRequest {
   /** The request target as received (before any router rewrote it): `/path?query`. */
   target: string;
   /** Node's header object (lower-cased names; Node keeps only the first of repeated `Authorization`/`Host` lines). */
-  headers: Headers;
+  headers: RequestHeaders;
   /** Node's raw header list (`[name, value, …]`): repeated `Host` and `Authorization` lines are found here. */
   rawHeaders: readonly string[];
   /** The connected peer's address (`socket.remoteAddress`). */

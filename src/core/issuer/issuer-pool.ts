@@ -11,7 +11,7 @@ import { AuthError } from '../errors.js';
 import { IssuerClient, unavailable } from './issuer.js';
 import { isLoopbackHost, normalizeDomain } from './domain.js';
 import type { ResolvedConfig } from '../config.js';
-import type { Headers } from '../http/credentials.js';
+import type { RequestHeaders } from '../http/credentials.js';
 
 /** Issuer clients kept at once when a resolver supplies the domains. */
 export const MAX_RESOLVED_ISSUERS = 100;
@@ -19,7 +19,7 @@ export const MAX_RESOLVED_ISSUERS = 100;
 /** What a domains resolver is told about the request. */
 export interface IssuerRequest {
   url: string;
-  headers: Headers;
+  headers: RequestHeaders;
 }
 
 /** Rejects when `promise` does not settle within `ms` (a resolver that hangs must not hang requests). */

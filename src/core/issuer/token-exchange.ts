@@ -100,13 +100,13 @@ export interface TokenExchangeDependencies {
   tokenEndpoint: () => Promise<string | undefined>;
   /** The fetch of the API's `fetch` option. */
   fetch?: typeof fetch | undefined;
-  /** The API's telemetry (the validator's `config.telemetry`): spans and counts of exchanges. */
+  /** The API's telemetry (the validator's `config.telemetry`): spans and counts of exchanges. Set by the adapters. @internal */
   telemetry?: Telemetry | undefined;
   /** Milliseconds since the epoch (tests of expiry). */
   now?: () => number;
 }
 
-/** Exchanges verified caller tokens for downstream tokens, with a bounded cache. Create it with {@link createTokenExchanger}. */
+/** Exchanges verified caller tokens for downstream tokens, with a bounded cache. Create it with `createTokenExchanger`. */
 export class TokenExchanger {
   private readonly clientId: string;
   private readonly auth: ClientAuthentication;

@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 import type { AuthError, AuthScheme } from '../errors.js';
-import { getHeader, type Headers } from '../http/credentials.js';
+import { getHeader, type RequestHeaders } from '../http/credentials.js';
 
 /** The instrumentation scope: the meter and tracer name under which everything is reported. */
 export const TELEMETRY_SCOPE = 'auth0-tsoa-api';
@@ -159,7 +159,7 @@ export interface AuthenticationRecord {
   run<T>(authenticate: () => Promise<T>): Promise<T>;
   succeeded(scheme: AuthScheme): void;
   /** `headers`: the request's, to name the scheme it presented when the error does not say. */
-  failed(error: AuthError, headers?: Headers): void;
+  failed(error: AuthError, headers?: RequestHeaders): void;
 }
 
 /** A key-set fetch or a replay-store check in progress. */
@@ -176,7 +176,7 @@ const NO_AUTHENTICATION: AuthenticationRecord = Object.freeze({
 const NO_STEP: StepRecord<never> = Object.freeze({ done() {} });
 
 /** The scheme the Authorization header names, for failures the pipeline refused before knowing it. */
-function presentedScheme(headers: Headers | undefined): TelemetryScheme {
+function presentedScheme(headers: RequestHeaders | undefined): TelemetryScheme {
   const value = headers === undefined ? undefined : getHeader(headers, 'authorization');
   const text = typeof value === 'string' ? value : value?.[0];
   if (text === undefined) return 'none';
@@ -218,7 +218,7 @@ class Authentication implements AuthenticationRecord {
     this.record(SUCCESS[scheme], undefined);
   }
 
-  failed(error: AuthError, headers?: Headers): void {
+  failed(error: AuthError, headers?: RequestHeaders): void {
     this.record(failure(error.scheme ?? presentedScheme(headers), error.code), error);
   }
 

@@ -16,12 +16,10 @@
  */
 import { constants, createPublicKey, hash, verify as cryptoVerify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
-/** Asymmetric JWS algorithms this library verifies. `none` and `HS*` never are. */
-export const SUPPORTED_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
-] as const;
-/** One of `SUPPORTED_ALGORITHMS`: an asymmetric JWS algorithm. */
-export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+/** An asymmetric JWS algorithm this library verifies (RFC 7518 §3, RFC 8037). `none` and `HS*` never are. */
+export type Algorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519';
+/** Every {@link Algorithm}. */
+export const SUPPORTED_ALGORITHMS: readonly Algorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 interface AlgorithmSpec {
   hash: string | null;
