@@ -18,6 +18,10 @@ import { bodyCarriesToken, incomingRequest } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { jsonClientErrors } from '../express/error-handler.js';
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
+import { recordAnonymous, recordAuth } from '../core/http/request-auth.js';
+
+// getAuth(request) / getOptionalAuth(request) are the core's, the same for every framework (the demo's controllers).
+export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
 
 /** The plugin's and the auth scheme's name; `route.options.plugins[PLUGIN_NAME]` holds a route's requirement. */
 export const PLUGIN_NAME = 'auth0-tsoa-api';
@@ -50,7 +54,7 @@ export interface HapiAuthorizeOptions extends HapiRequirement {
 }
 
 /** Per request (`request.plugins`): the memoized verification, its result, and what the plugin's steps need. */
-type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; anonymous?: true; checkBody?: true };
+type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; checkBody?: true };
 
 function stateOf(request: Request): State {
   const plugins = request.plugins as Record<string, State | undefined>;
@@ -145,7 +149,7 @@ export class HapiAuth0Api {
         const route = (request.route.settings.plugins as Record<string, HapiRequirement | undefined>)[PLUGIN_NAME];
         // hapi's `mode: 'optional'` serves a request whose credentials are missing (a Boom with `isMissing`).
         if (request.auth.mode !== 'required' && this.isAnonymous(request)) {
-          stateOf(request).anonymous = true;
+          recordAnonymous(request);
           throw Boom.unauthorized(null, 'Bearer');
         }
         try {
@@ -174,12 +178,15 @@ export class HapiAuth0Api {
   private async authorizeRequirement(request: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<VerifiedRequest | undefined> {
     const state = stateOf(request);
     if (optional && !state.pending && this.isAnonymous(request)) {
-      state.anonymous = true;
+      recordAnonymous(request);
       return undefined;
     }
     if (state.api !== this || !state.pending) {
       state.api = this;
-      state.pending = this.validator.verifyRequest(this.context(request)).then((result) => (state.auth = result));
+      state.pending = this.validator.verifyRequest(this.context(request)).then((result) => {
+        recordAuth(result, request); // getAuth(request)
+        return (state.auth = result);
+      });
     }
     const result = await state.pending;
     if (schemes && !schemes.includes(result.scheme)) {
@@ -238,22 +245,4 @@ export class HapiAuth0Api {
 /** Creates the hapi integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: HapiApiOptions): HapiAuth0Api {
   return new HapiAuth0Api(options);
-}
-
-/** The verified request of an authenticated hapi request, typed with your claims. Throws a 401 if the route was not protected. */
-export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: Request): VerifiedRequest<C> {
-  const auth = stateOf(request).auth;
-  if (!auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
-  return auth as VerifiedRequest<C>;
-}
-
-/**
- * The verified request of a route that serves anonymous callers too (`mode: 'optional'`, `@Security('auth0-optional')`),
- * or undefined for an anonymous caller. Throws (500) on a route with no authentication at all.
- */
-export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: Request): VerifiedRequest<C> | undefined {
-  const state = stateOf(request);
-  if (state.auth) return state.auth as VerifiedRequest<C>;
-  if (state.anonymous) return undefined;
-  throw Object.assign(new Error("getOptionalAuth: this route has no authentication; use auth: { strategy: 'auth0', mode: 'optional' } or @Security('auth0-optional')"), { status: 500 });
 }
