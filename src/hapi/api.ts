@@ -14,7 +14,7 @@ import type { AccessTokenClaims } from '../core/token/access-token.js';
 import type { RequestSettings } from '../core/http/request.js';
 import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
 import { compileTrustProxy, type TrustProxySetting } from '../core/http/trust-proxy.js';
-import { bodyCarriesToken, incomingRequest } from './request.js';
+import { bodyCarriesToken, incomingRequest, readGetBody } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { jsonClientErrors } from '../express/error-handler.js';
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
@@ -120,8 +120,14 @@ export class HapiAuth0Api {
       }
       return h.continue;
     });
+    server.ext('onPreAuth', async (request, h) => {
+      await readGetBody(request, this.bodyLimit);
+      return h.continue;
+    });
     // The body is parsed after authentication: a token in it is refused now, as Express refuses it (RFC 6750 §2).
     server.ext('onPostAuth', async (request, h) => {
+      // No body is `undefined`, as on Express and Koa: tsoa's optional `@Body()` refuses hapi's `null`.
+      if (request.payload === null) (request as { payload: unknown }).payload = undefined;
       // verifyRequest refuses a body token before verifying anything (core/http/credentials.ts).
       if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.context(request)).catch((e: unknown) => Promise.reject(toBoom(e)));
       return h.continue;
