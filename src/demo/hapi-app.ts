@@ -16,8 +16,8 @@ export const attachHapiApp: AttachApp = async (server, { api, spec, trustProxy, 
   const app = Hapi.server({
     listener: server,
     autoListen: false, // the demo listens already
-    // As Express: no Cache-Control unless a route sets one; paths match case-insensitively.
-    routes: { cache: false },
+    // As Express: no Cache-Control unless a route sets one, no Accept-Ranges; paths match case-insensitively.
+    routes: { cache: false, response: { ranges: false } },
     router: { isCaseSensitive: false },
   });
   await app.register(auth0.plugin); // the body limit (100 kB), JSON errors, framing, the RFC 9728 route

@@ -14,7 +14,7 @@ import type { AccessTokenClaims } from '../core/token/access-token.js';
 import type { RequestSettings } from '../core/http/request.js';
 import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
 import { compileTrustProxy, type TrustProxySetting } from '../core/http/trust-proxy.js';
-import { bodyCarriesToken, incomingRequest, readGetBody } from './request.js';
+import { bodyCarriesToken, deferHostCheck, incomingRequest, readGetBody } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { jsonClientErrors } from '../express/error-handler.js';
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
@@ -112,6 +112,7 @@ export class HapiAuth0Api {
     // hapi answers every parse error, oversized headers too, with an empty 400; Express (Node) says 431, in JSON here.
     server.listener.removeAllListeners('clientError');
     jsonClientErrors(server.listener);
+    deferHostCheck(server.listener);
     server.ext('onRequest', (request, h) => {
       try {
         checkFraming({ rawHeaders: request.raw.req.rawHeaders ?? [], target: request.raw.req.url || '/' });

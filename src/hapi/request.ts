@@ -1,6 +1,7 @@
 /** hapi request → the core's {@link IncomingRequest}; framing, URL, proxies, certificates: core/http/request-context.ts. */
 import Boom from '@hapi/boom';
 import type { Request } from '@hapi/hapi';
+import type { IncomingMessage, Server as NodeServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Headers } from '../core/http/credentials.js';
 import type { IncomingRequest } from '../core/http/request.js';
@@ -64,4 +65,33 @@ export function incomingRequest(request: Request): IncomingRequest {
     peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
     tokenOutsideHeader: (target.includes('?') && hasAccessToken(request.query)) || bodyCarriesToken(request),
   };
+}
+
+/** The Host values hapi accepts (lib/request.js); it answers any other with a bare 400 before every extension. */
+const HAPI_HOST = /^(?:\[[\w:.%~-]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/;
+const deferred = new WeakSet<NodeServer>();
+
+/**
+ * Leaves the Host check to the core, as on Express: a route that does not build URLs (GET /api/public) serves a
+ * request with a bad Host, and authentication answers 400 with its challenge (docs/decisions.md D22). hapi sees an
+ * empty Host while it builds the request (it reads it once, synchronously); the core reads the one sent.
+ */
+export function deferHostCheck(listener: NodeServer): void {
+  if (deferred.has(listener)) return;
+  deferred.add(listener);
+  for (const event of ['request', 'checkContinue'] as const) {
+    for (const handler of listener.listeners(event) as Array<(req: IncomingMessage, ...rest: unknown[]) => void>) {
+      listener.off(event, handler);
+      listener.on(event, (req: IncomingMessage, ...rest: unknown[]) => {
+        const host = req.headers.host;
+        if (host === undefined || HAPI_HOST.test(host.trim())) return handler(req, ...rest);
+        req.headers.host = '';
+        try {
+          handler(req, ...rest);
+        } finally {
+          req.headers.host = host;
+        }
+      });
+    }
+  }
 }
