@@ -6,8 +6,8 @@
 import type { Framework } from './config.js';
 import type { AttachApp } from './attach.js';
 
-/** The frameworks wired in (tests run the demo suites on each); hapi joins once hapi-app.ts attaches its adapter. */
-export const WIRED_FRAMEWORKS: readonly Framework[] = ['express', 'koa'];
+/** The frameworks wired in (tests run the demo suites on each). */
+export const WIRED_FRAMEWORKS: readonly Framework[] = ['express', 'koa', 'hapi'];
 
 export type { AttachApp, AttachedApi, DemoAppOptions } from './attach.js';
 

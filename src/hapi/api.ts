@@ -4,7 +4,7 @@
  */
 import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
-import { AuthError, ConfigurationError, SetupError, type AuthScheme } from '../core/errors.js';
+import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { responseOf } from '../core/http/error-response.js';
 import { requirementOf, type AuthorizationRequirement } from '../core/authorization/policies.js';
@@ -14,10 +14,14 @@ import type { AccessTokenClaims } from '../core/token/access-token.js';
 import type { RequestSettings } from '../core/http/request.js';
 import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
 import { compileTrustProxy, type TrustProxySetting } from '../core/http/trust-proxy.js';
-import { bodyCarriesToken, incomingRequest } from './request.js';
+import { bodyCarriesToken, deferHostCheck, incomingRequest, readGetBody } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { jsonClientErrors } from '../express/error-handler.js';
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
+import { recordAnonymous, recordAuth } from '../core/http/request-auth.js';
+
+// getAuth(request) / getOptionalAuth(request) are the core's, the same for every framework (the demo's controllers).
+export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
 
 /** The plugin's and the auth scheme's name; `route.options.plugins[PLUGIN_NAME]` holds a route's requirement. */
 export const PLUGIN_NAME = 'auth0-tsoa-api';
@@ -50,7 +54,7 @@ export interface HapiAuthorizeOptions extends HapiRequirement {
 }
 
 /** Per request (`request.plugins`): the memoized verification, its result, and what the plugin's steps need. */
-type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; anonymous?: true; checkBody?: true };
+type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; checkBody?: true };
 
 function stateOf(request: Request): State {
   const plugins = request.plugins as Record<string, State | undefined>;
@@ -108,6 +112,7 @@ export class HapiAuth0Api {
     // hapi answers every parse error, oversized headers too, with an empty 400; Express (Node) says 431, in JSON here.
     server.listener.removeAllListeners('clientError');
     jsonClientErrors(server.listener);
+    deferHostCheck(server.listener);
     server.ext('onRequest', (request, h) => {
       try {
         checkFraming({ rawHeaders: request.raw.req.rawHeaders ?? [], target: request.raw.req.url || '/' });
@@ -116,8 +121,14 @@ export class HapiAuth0Api {
       }
       return h.continue;
     });
+    server.ext('onPreAuth', async (request, h) => {
+      await readGetBody(request, this.bodyLimit);
+      return h.continue;
+    });
     // The body is parsed after authentication: a token in it is refused now, as Express refuses it (RFC 6750 §2).
     server.ext('onPostAuth', async (request, h) => {
+      // No body is `undefined`, as on Express and Koa: tsoa's optional `@Body()` refuses hapi's `null`.
+      if (request.payload === null) (request as { payload: unknown }).payload = undefined;
       // verifyRequest refuses a body token before verifying anything (core/http/credentials.ts).
       if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.context(request)).catch((e: unknown) => Promise.reject(toBoom(e)));
       return h.continue;
@@ -145,7 +156,7 @@ export class HapiAuth0Api {
         const route = (request.route.settings.plugins as Record<string, HapiRequirement | undefined>)[PLUGIN_NAME];
         // hapi's `mode: 'optional'` serves a request whose credentials are missing (a Boom with `isMissing`).
         if (request.auth.mode !== 'required' && this.isAnonymous(request)) {
-          stateOf(request).anonymous = true;
+          recordAnonymous(request);
           throw Boom.unauthorized(null, 'Bearer');
         }
         try {
@@ -174,12 +185,15 @@ export class HapiAuth0Api {
   private async authorizeRequirement(request: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<VerifiedRequest | undefined> {
     const state = stateOf(request);
     if (optional && !state.pending && this.isAnonymous(request)) {
-      state.anonymous = true;
+      recordAnonymous(request);
       return undefined;
     }
     if (state.api !== this || !state.pending) {
       state.api = this;
-      state.pending = this.validator.verifyRequest(this.context(request)).then((result) => (state.auth = result));
+      state.pending = this.validator.verifyRequest(this.context(request)).then((result) => {
+        recordAuth(result, request); // getAuth(request)
+        return (state.auth = result);
+      });
     }
     const result = await state.pending;
     if (schemes && !schemes.includes(result.scheme)) {
@@ -238,22 +252,4 @@ export class HapiAuth0Api {
 /** Creates the hapi integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: HapiApiOptions): HapiAuth0Api {
   return new HapiAuth0Api(options);
-}
-
-/** The verified request of an authenticated hapi request, typed with your claims. Throws a 401 if the route was not protected. */
-export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: Request): VerifiedRequest<C> {
-  const auth = stateOf(request).auth;
-  if (!auth) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
-  return auth as VerifiedRequest<C>;
-}
-
-/**
- * The verified request of a route that serves anonymous callers too (`mode: 'optional'`, `@Security('auth0-optional')`),
- * or undefined for an anonymous caller. Throws (500) on a route with no authentication at all.
- */
-export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: Request): VerifiedRequest<C> | undefined {
-  const state = stateOf(request);
-  if (state.auth) return state.auth as VerifiedRequest<C>;
-  if (state.anonymous) return undefined;
-  throw new SetupError("getOptionalAuth: this route has no authentication; use auth: { strategy: 'auth0', mode: 'optional' } or @Security('auth0-optional')");
 }

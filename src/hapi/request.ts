@@ -1,5 +1,7 @@
 /** hapi request → the core's {@link IncomingRequest}; framing, URL, proxies, certificates: core/http/request-context.ts. */
+import Boom from '@hapi/boom';
 import type { Request } from '@hapi/hapi';
+import type { IncomingMessage, Server as NodeServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingRequest } from '../core/http/request.js';
 
@@ -10,6 +12,37 @@ function hasAccessToken(source: unknown): boolean {
 /** True when the parsed body (hapi parses it after authentication, before `pre` methods) carries `access_token`. */
 export function bodyCarriesToken(request: Request): boolean {
   return hasAccessToken(request.payload);
+}
+
+/**
+ * hapi never reads a GET's body; Express and Koa parse a JSON or form body whatever the method, so a token sent there
+ * is seen and refused (RFC 6750 §2), an oversized one is 413 and malformed JSON 400. This reads it the same way.
+ */
+export async function readGetBody(request: Request, limit: number): Promise<void> {
+  const req = request.raw.req;
+  if (request.route.settings.payload || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) return;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const json = type === 'application/json' || type.endsWith('+json');
+  if (!json && type !== 'application/x-www-form-urlencoded') return;
+  if (Number(req.headers['content-length']) > limit) throw Boom.entityTooLarge();
+  // Events, not `for await`: leaving an async iterator early destroys the socket before the 413 is sent.
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      if ((size += chunk.length) <= limit) return void chunks.push(chunk);
+      req.off('data', onData).off('end', onEnd).off('error', reject).pause();
+      reject(Boom.entityTooLarge());
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+  if (text.trim() === '') return;
+  try {
+    (request as { payload: unknown }).payload = json ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text));
+  } catch {
+    throw Boom.badRequest('Invalid request payload JSON format');
+  }
 }
 
 /**
@@ -31,4 +64,33 @@ export function incomingRequest(request: Request): IncomingRequest {
     peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
     tokenOutsideHeader: (target.includes('?') && hasAccessToken(request.query)) || bodyCarriesToken(request),
   };
+}
+
+/** The Host values hapi accepts (lib/request.js); it answers any other with a bare 400 before every extension. */
+const HAPI_HOST = /^(?:\[[\w:.%~-]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/;
+const deferred = new WeakSet<NodeServer>();
+
+/**
+ * Leaves the Host check to the core, as on Express: a route that does not build URLs (GET /api/public) serves a
+ * request with a bad Host, and authentication answers 400 with its challenge (docs/decisions.md D22). hapi sees an
+ * empty Host while it builds the request (it reads it once, synchronously); the core reads the one sent.
+ */
+export function deferHostCheck(listener: NodeServer): void {
+  if (deferred.has(listener)) return;
+  deferred.add(listener);
+  for (const event of ['request', 'checkContinue'] as const) {
+    for (const handler of listener.listeners(event) as Array<(req: IncomingMessage, ...rest: unknown[]) => void>) {
+      listener.off(event, handler);
+      listener.on(event, (req: IncomingMessage, ...rest: unknown[]) => {
+        const host = req.headers.host;
+        if (host === undefined || HAPI_HOST.test(host.trim())) return handler(req, ...rest);
+        req.headers.host = '';
+        try {
+          handler(req, ...rest);
+        } finally {
+          req.headers.host = host;
+        }
+      });
+    }
+  }
 }

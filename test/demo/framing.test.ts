@@ -134,6 +134,15 @@ describeFrameworks(() => {
       // Node's answer here does not pass through jsonClientErrors (it is not a clientError): its body is empty, not JSON.
     });
 
+    it.each(['a/b', 'ex ample', '[::1', 'a@b'])('a Host that cannot be a host (%s): a public route serves it, authentication answers 400 with its challenge', async (host) => {
+      const pub = await exchange(['GET /api/public HTTP/1.1', `Host: ${host}`, 'Connection: close']);
+      expect(pub.status).toBe(200);
+      const reply = await exchange(['GET /api/private HTTP/1.1', `Host: ${host}`, `Authorization: Bearer ${token}`, 'Connection: close']);
+      expect400Json(reply);
+      expect(json(reply)).toEqual({ error: 'invalid_request', error_description: 'The Host header is missing or invalid' });
+      expect(reply.headers).toMatch(/^www-authenticate: Bearer error="invalid_request"/im);
+    });
+
     it('the server keeps serving after all of the above', async () => {
       const ok = await exchange([`GET /api/private HTTP/1.1`, `Host: ${hostPort}`, `Authorization: Bearer ${token}`, 'Connection: close']);
       expect(ok.status).toBe(200);

@@ -55,6 +55,7 @@ describe('a bad environment stops the process with one line naming the variable'
     ['NODE_ENV=production and no domain', { NODE_ENV: 'production', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_DOMAIN'],
     ['an unknown DEMO_FRAMEWORK', { DEMO_FRAMEWORK: 'fastify', AUTH0_DOMAIN: 'tenant.us.auth0.com', AUTH0_AUDIENCE: AUDIENCE }, 'DEMO_FRAMEWORK'],
     ['an AUTH0_TRUST_PROXY that is not an address', { AUTH0_TRUST_PROXY: '10.0.0.0/33', DEMO_FRAMEWORK: 'koa', AUTH0_DOMAIN: 'tenant.us.auth0.com', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_TRUST_PROXY'],
+    ['an AUTH0_TRUST_PROXY that is not an address (hapi)', { AUTH0_TRUST_PROXY: '10.0.0.0/33', DEMO_FRAMEWORK: 'hapi', AUTH0_DOMAIN: 'tenant.us.auth0.com', AUTH0_AUDIENCE: AUDIENCE }, 'AUTH0_TRUST_PROXY'],
   ])('%s', async (_what, vars, variable) => {
     const run = start(vars);
     const [code] = (await once(run.child, 'exit')) as [number | null];
@@ -147,7 +148,7 @@ describe('a good environment', () => {
     expect(code).toBe(0);
   });
 
-  it.each(['koa'])('DEMO_FRAMEWORK=%s: listens, serves within 5 s and verifies tokens', async (framework) => {
+  it.each(['koa', 'hapi'])('DEMO_FRAMEWORK=%s: listens, serves within 5 s and verifies tokens', async (framework) => {
     const { url, ms, child } = await startAndServe({ AUTH0_DOMAIN: issuer.origin, AUTH0_AUDIENCE: AUDIENCE, DEMO_FRAMEWORK: framework });
     expect(ms).toBeLessThan(5000);
     const ok = await fetch(`${url}/api/private`, { headers: { authorization: `Bearer ${await issuer.token(AUDIENCE)}` } });

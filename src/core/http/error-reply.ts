@@ -99,11 +99,17 @@ export function errorReply(error: unknown): ErrorReply {
 /** The 404 for a request no route matched. */
 export const NOT_FOUND_BODY = Object.freeze({ error: 'not_found', error_description: 'Not found' });
 
+const answering = new WeakSet<Server>();
+
 /**
  * Node answers oversized headers (431) and malformed requests (400) itself, before Express, with an empty body.
  * This makes those answers use the JSON error shape too.
  */
 export function jsonClientErrors(server: Server): void {
+  // Once per server: an adapter (hapi's plugin) and the app may both ask; a second listener would destroy the socket
+  // before the first one's answer is flushed.
+  if (answering.has(server)) return;
+  answering.add(server);
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
