@@ -35,8 +35,17 @@ for (const { name, entry } of trees) {
   auth0.install(app);
   const headers = { host: '127.0.0.1:3000', authorization: `Bearer ${token}` };
   const request = () => ({
-    method: 'GET', originalUrl: '/api/private', url: '/api/private', protocol: 'http', app, query: {}, body: undefined,
-    headers: { ...headers }, rawHeaders: Object.entries(headers).flat(), socket: { remoteAddress: '127.0.0.1' }, res: { setHeader() {} },
+    method: 'GET',
+    originalUrl: '/api/private',
+    url: '/api/private',
+    protocol: 'http',
+    app,
+    query: {},
+    body: undefined,
+    headers: { ...headers },
+    rawHeaders: Object.entries(headers).flat(),
+    socket: { remoteAddress: '127.0.0.1' },
+    res: { setHeader() {} },
   });
   await auth0.authorize(request(), { scopes: [] }); // fetch the keys, fill the cache
   runs[name] = async () => {

@@ -111,7 +111,12 @@ const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 for (const [name, values] of Object.entries(results)) console.log(name.padEnd(14), median(values).toFixed(2), 'µs/call', values.map((v) => v.toFixed(1)).join(' '));
 // Differences paired by round (the machine's speed drifts between rounds).
 const paired = (a, b) => median(results[a].map((v, i) => v - results[b][i]));
-for (const [a, b] of [['bearerHit', 'noop'], ['noop', 'public'], ['bearerUnique', 'noop'], ['dpopUnique', 'noop']]) {
+for (const [a, b] of [
+  ['bearerHit', 'noop'],
+  ['noop', 'public'],
+  ['bearerUnique', 'noop'],
+  ['dpopUnique', 'noop'],
+]) {
   if (results[a] && results[b]) console.log(`${a} − ${b}`.padEnd(24), paired(a, b).toFixed(2), 'µs (median of per-round differences)');
 }
 await issuer.close?.();

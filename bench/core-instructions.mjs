@@ -57,12 +57,7 @@ if (isMainThread) {
   const n = WARM + 2 * K;
   const results = {};
   for (const c of CASES) {
-    const values =
-      c === 'unique'
-        ? Array.from({ length: n }, () => mintToken(key, `${origin}/`))
-        : c === 'dpop'
-          ? Array.from({ length: n }, () => mintProof(proofKey, 'GET', 'http://127.0.0.1:3000/api/private', bound))
-          : [];
+    const values = c === 'unique' ? Array.from({ length: n }, () => mintToken(key, `${origin}/`)) : c === 'dpop' ? Array.from({ length: n }, () => mintProof(proofKey, 'GET', 'http://127.0.0.1:3000/api/private', bound)) : [];
     const file = join(work, `${c}.json`);
     writeFileSync(file, JSON.stringify({ case: c, port, audience: AUDIENCE, jwks: { keys: [key.publicJwk] }, token, bound, values }));
     const count = (calls, tag) => {

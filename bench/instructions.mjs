@@ -61,7 +61,9 @@ const APPS = [
   { id: 'koa', label: 'ours (demo, Koa)', mode: 'demo-koa', kinds: ['public', 'bearer', 'bearer-unique', 'dpop'], sameAs: 'ours', optional: true },
   { id: 'hapi', label: 'ours (demo, hapi)', mode: 'demo-hapi', kinds: ['public', 'bearer', 'bearer-unique', 'dpop'], sameAs: 'ours', optional: true },
   // VARIANT_DIST=<another compiled tree, e.g. a copy of build/dist/src from before a change>: our cases on it.
-  ...(process.env.VARIANT_DIST ? [{ id: 'variant', label: `variant ${process.env.VARIANT_DIST}`, mode: 'demo', env: { BENCH_DIST: process.env.VARIANT_DIST }, kinds: ['public', 'bearer', 'bearer-unique', 'dpop'], noop: 'noop', peer: 'peer' }] : []),
+  ...(process.env.VARIANT_DIST
+    ? [{ id: 'variant', label: `variant ${process.env.VARIANT_DIST}`, mode: 'demo', env: { BENCH_DIST: process.env.VARIANT_DIST }, kinds: ['public', 'bearer', 'bearer-unique', 'dpop'], noop: 'noop', peer: 'peer' }]
+    : []),
 ];
 const KIND_LABEL = { public: '/api/public', bearer: 'Bearer, one reused token', 'bearer-unique': 'Bearer, a new token per request', dpop: 'DPoP, a new proof per request (token reused)' };
 const FLOOR_OF = { 'bearer-unique': 'rs256', dpop: 'es256' };
@@ -105,7 +107,9 @@ function commitOf() {
 
 /** Total Ir of the callgrind dumps whose file names start with `prefix` (one case's server). */
 function dumpedInstructions(prefix) {
-  const files = readdirSync(work).filter((f) => f.startsWith(prefix)).sort();
+  const files = readdirSync(work)
+    .filter((f) => f.startsWith(prefix))
+    .sort();
   let total = 0;
   for (const f of files) {
     const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(work, f), 'utf8'));
@@ -243,7 +247,11 @@ await issuer.close();
 
 /** Writes the results so far (after every case, so that a run stopped early leaves its figures). */
 function report(final) {
-  const ir = Object.fromEntries(Object.entries(runs).filter(([, xs]) => xs.length > 0).map(([id, xs]) => [id, median(xs)]));
+  const ir = Object.fromEntries(
+    Object.entries(runs)
+      .filter(([, xs]) => xs.length > 0)
+      .map(([id, xs]) => [id, median(xs)]),
+  );
   const floors = { rs256: median(floorRuns.rs256), es256: median(floorRuns.es256) };
   const byId = Object.fromEntries(CASES.map((c) => [c.id, c]));
   const baseOf = (c) => caseId(c.app.id, 'public');
@@ -262,7 +270,10 @@ function report(final) {
   const targetRows = TARGETS.map((t) => {
     const v = t.value(m);
     const verdict = Number.isFinite(v) ? (v <= t.max ? 'PASS' : 'FAIL') : 'not run';
-    return { line: `| ${t.name} | ${Number.isFinite(v) ? `${v.toFixed(t.unit === '×' ? 2 : 1)}${t.unit}` : '–'} | ${verdict} |`, console: `${verdict.padEnd(7)} ${t.name}: ${Number.isFinite(v) ? v.toFixed(t.unit === '×' ? 2 : 1) + t.unit : '–'}` };
+    return {
+      line: `| ${t.name} | ${Number.isFinite(v) ? `${v.toFixed(t.unit === '×' ? 2 : 1)}${t.unit}` : '–'} | ${verdict} |`,
+      console: `${verdict.padEnd(7)} ${t.name}: ${Number.isFinite(v) ? v.toFixed(t.unit === '×' ? 2 : 1) + t.unit : '–'}`,
+    };
   });
   const md = [
     '# Instructions per request — `npm run bench:instructions`',
@@ -288,4 +299,3 @@ function report(final) {
   }
 }
 report(true);
-

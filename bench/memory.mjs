@@ -96,7 +96,9 @@ async function flood(n, concurrency, fn) {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join(', ');
+  return Object.entries(outcomes)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
 }
 
 async function floods({ port, scale, key, pool }) {
@@ -111,8 +113,12 @@ async function floods({ port, scale, key, pool }) {
       `token cache ${v.tokens?.size ?? '?'}`,
       v.replayStore?.size !== undefined ? `replay store ${v.replayStore.size}` : undefined,
       c ? `JWKS kids ${c.keys?.peek?.()?.byKid?.size ?? '?'}` : undefined,
-      ...Object.entries(v).filter(([name, x]) => /proof|thumb|jwk/i.test(name) && typeof x?.size === 'number').map(([name, x]) => `${name} ${x.size}`),
-    ].filter(Boolean).join(', ');
+      ...Object.entries(v)
+        .filter(([name, x]) => /proof|thumb|jwk/i.test(name) && typeof x?.size === 'number')
+        .map(([name, x]) => `${name} ${x.size}`),
+    ]
+      .filter(Boolean)
+      .join(', ');
   };
   const make = (options = {}) => new core.ApiValidator({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'allowed', ...options.dpop }, ...options.api });
   const run = async (name, validator, count, concurrency, fn) => {
@@ -135,16 +141,13 @@ async function floods({ port, scale, key, pool }) {
     await v.verifyAccessToken(mintToken(key, issuer.issuer));
 
     await run('random garbage tokens', v, n(50_000), 1, () => v.verifyAccessToken(`${randomB64(24)}.${randomB64(200)}.${randomB64(256)}`));
-    await run('well-formed tokens, known kid, random signature', v, n(2_000), 32, () =>
-      v.verifyAccessToken(`${b64({ alg: 'RS256', typ: 'at+jwt', kid: key.kid })}.${payload()}.${randomB64(256)}`));
-    await run('random kid per token', v, n(20_000), 32, () =>
-      v.verifyAccessToken(`${b64({ alg: 'RS256', typ: 'at+jwt', kid: crypto.randomUUID() })}.${payload()}.${randomB64(256)}`));
+    await run('well-formed tokens, known kid, random signature', v, n(2_000), 32, () => v.verifyAccessToken(`${b64({ alg: 'RS256', typ: 'at+jwt', kid: key.kid })}.${payload()}.${randomB64(256)}`));
+    await run('random kid per token', v, n(20_000), 32, () => v.verifyAccessToken(`${b64({ alg: 'RS256', typ: 'at+jwt', kid: crypto.randomUUID() })}.${payload()}.${randomB64(256)}`));
     await run(`unique valid tokens (cache max ${TOKEN_CACHE_SIZE})`, v, pool.length, 32, (i) => v.verifyAccessToken(pool[i]));
 
     const bound = mintToken(key, issuer.issuer, { cnf: { jkt: proofKey.jkt } });
     const htu = 'https://api.bench.example/api/private';
-    const dpopRequest = (validator, proof) =>
-      validator.verifyRequest({ method: 'GET', url: htu, headers: { authorization: `DPoP ${bound}`, dpop: proof } });
+    const dpopRequest = (validator, proof) => validator.verifyRequest({ method: 'GET', url: htu, headers: { authorization: `DPoP ${bound}`, dpop: proof } });
     const proofs = await mintMany(n(4_000), { kind: 'proof', proofKey, htm: 'GET', htu, accessToken: bound });
     await run('unique DPoP proofs (memory replay store, max 100000)', v, proofs.length, 32, (i) => dpopRequest(v, proofs[i]));
     const small = make({ dpop: { replayStore: new core.MemoryReplayStore({ maxEntries: 500 }) } });

@@ -89,10 +89,15 @@ add('bearer', 'part structuredClone(claims) (per cache hit)', () => structuredCl
 
 add('dpop', 'raw ES256 verify + sha256 ath (floor)', () => crypto.verify('sha256', proofInput, proofPub, proofSig) && ath(boundToken), 'sync', true);
 add('dpop', 'core verifyProof (same proof)', () => core.verifyProof(proof, rules), 'seq');
-add('dpop', 'core verifyRequest DPoP, unique proofs, memory replay', () => {
-  if (nextProof >= proofs.length) throw new Error('micro: proof pool exhausted, raise MICRO_PROOFS');
-  return dpopValidator.verifyRequest({ method: 'GET', url: htu, headers: { authorization: `DPoP ${boundToken}`, dpop: proofs[nextProof++] } });
-}, 'seq');
+add(
+  'dpop',
+  'core verifyRequest DPoP, unique proofs, memory replay',
+  () => {
+    if (nextProof >= proofs.length) throw new Error('micro: proof pool exhausted, raise MICRO_PROOFS');
+    return dpopValidator.verifyRequest({ method: 'GET', url: htu, headers: { authorization: `DPoP ${boundToken}`, dpop: proofs[nextProof++] } });
+  },
+  'seq',
+);
 if (fast) {
   add('dpop', 'fast-verify compactVerifySync ES256 proof', () => fast.compactVerifySync(proof, proofKey.publicKey, ['ES256']));
   // Projection of dpop.ts verifyProof with proof keys cached by RFC 7638 thumbprint (bounded Map) and the sync
@@ -128,9 +133,21 @@ async function sample(c, ms) {
   let n = 0;
   const t0 = performance.now();
   const end = t0 + ms;
-  if (c.mode === 'sync') do { for (let i = 0; i < 16; i++) c.fn(); n += 16; } while (performance.now() < end);
-  else if (c.mode === 'seq') do { for (let i = 0; i < 16; i++) await c.fn(); n += 16; } while (performance.now() < end);
-  else do { await Promise.all(Array.from({ length: 32 }, c.fn)); n += 32; } while (performance.now() < end);
+  if (c.mode === 'sync')
+    do {
+      for (let i = 0; i < 16; i++) c.fn();
+      n += 16;
+    } while (performance.now() < end);
+  else if (c.mode === 'seq')
+    do {
+      for (let i = 0; i < 16; i++) await c.fn();
+      n += 16;
+    } while (performance.now() < end);
+  else
+    do {
+      await Promise.all(Array.from({ length: 32 }, c.fn));
+      n += 32;
+    } while (performance.now() < end);
   return (n * 1000) / (performance.now() - t0);
 }
 

@@ -149,9 +149,39 @@ const CASES = [
   { id: 'peer-bearer', label: 'peer: Bearer, one reused token', server: 'demo-eojb', kind: 'bearer', base: 'peer-public', noop: 'noop-bearer' },
   { id: 'peer-bearer-unique', label: 'peer: Bearer, a new token per request', server: 'demo-eojb', kind: 'bearer-unique', base: 'peer-public', noop: 'noop-bearer', floor: 'rs256' },
   { id: 'peer-dpop', label: 'peer: DPoP, a new proof per request (it has no replay store)', server: 'demo-eojb', kind: 'dpop', base: 'peer-public', noop: 'noop-bearer', floor: 'es256' },
-  { id: 'ours-bearer-otel-sdk', label: 'ours: Bearer, one reused token, OpenTelemetry SDK registered (metrics + every span)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' } },
-  { id: 'ours-bearer-otel-metrics', label: 'ours: Bearer, one reused token, OpenTelemetry metrics only (no tracer, no context manager)', server: 'demo', kind: 'bearer', base: 'public', noop: 'noop-bearer', ref: 'ours-bearer', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs', BENCH_OTEL: 'metrics' }, optional: 'OTEL' },
-  { id: 'ours-dpop-otel-sdk', label: 'ours: DPoP, a new proof per request, OpenTelemetry SDK registered', server: 'demo', kind: 'dpop', base: 'public', noop: 'noop-bearer', floor: 'es256', ref: 'ours-dpop', env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' }, optional: 'OTEL' },
+  {
+    id: 'ours-bearer-otel-sdk',
+    label: 'ours: Bearer, one reused token, OpenTelemetry SDK registered (metrics + every span)',
+    server: 'demo',
+    kind: 'bearer',
+    base: 'public',
+    noop: 'noop-bearer',
+    ref: 'ours-bearer',
+    env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' },
+  },
+  {
+    id: 'ours-bearer-otel-metrics',
+    label: 'ours: Bearer, one reused token, OpenTelemetry metrics only (no tracer, no context manager)',
+    server: 'demo',
+    kind: 'bearer',
+    base: 'public',
+    noop: 'noop-bearer',
+    ref: 'ours-bearer',
+    env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs', BENCH_OTEL: 'metrics' },
+    optional: 'OTEL',
+  },
+  {
+    id: 'ours-dpop-otel-sdk',
+    label: 'ours: DPoP, a new proof per request, OpenTelemetry SDK registered',
+    server: 'demo',
+    kind: 'dpop',
+    base: 'public',
+    noop: 'noop-bearer',
+    floor: 'es256',
+    ref: 'ours-dpop',
+    env: { BENCH_PRELOAD: 'bench/lib/otel-sdk.mjs' },
+    optional: 'OTEL',
+  },
   { id: 'ours-dpop-redis', label: 'ours: DPoP, a new proof per request, Redis replay store', server: 'demo', kind: 'dpop', redis: true, base: 'public', noop: 'noop-bearer', peer: 'peer-dpop', floor: 'es256', optional: 'REDIS' },
   { id: 'lib-public', label: 'ours in the createApp shell: /api/public', server: 'demo-lib', kind: 'public', optional: 'CREATEAPP' },
   { id: 'lib-bearer', label: 'ours in the createApp shell: Bearer, one reused token', server: 'demo-lib', kind: 'bearer', base: 'lib-public', noop: 'noop-bearer', peer: 'peer-bearer', optional: 'CREATEAPP' },
@@ -160,9 +190,44 @@ const CASES = [
   { id: 'plain-peer-public', label: 'plain Express app, peer: /api/public', server: 'eojb', kind: 'public', optional: 'PLAIN' },
   { id: 'plain-peer-bearer', label: 'plain Express app, peer auth(): Bearer, one reused token', server: 'eojb', kind: 'bearer', base: 'plain-peer-public', optional: 'PLAIN' },
   { id: 'variant-public', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: /api/public`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'public', optional: 'VARIANT_DIST' },
-  { id: 'variant-bearer', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, one reused token`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'bearer', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-bearer', ref: 'ours-bearer', optional: 'VARIANT_DIST' },
-  { id: 'variant-bearer-unique', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, a new token per request`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'bearer-unique', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-bearer-unique', floor: 'rs256', ref: 'ours-bearer-unique', optional: 'VARIANT_DIST' },
-  { id: 'variant-dpop', label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: DPoP, a new proof per request`, server: 'demo', env: { BENCH_DIST: env.VARIANT_DIST }, kind: 'dpop', base: 'variant-public', noop: 'noop-bearer', peer: 'peer-dpop', floor: 'es256', ref: 'ours-dpop', optional: 'VARIANT_DIST' },
+  {
+    id: 'variant-bearer',
+    label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, one reused token`,
+    server: 'demo',
+    env: { BENCH_DIST: env.VARIANT_DIST },
+    kind: 'bearer',
+    base: 'variant-public',
+    noop: 'noop-bearer',
+    peer: 'peer-bearer',
+    ref: 'ours-bearer',
+    optional: 'VARIANT_DIST',
+  },
+  {
+    id: 'variant-bearer-unique',
+    label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: Bearer, a new token per request`,
+    server: 'demo',
+    env: { BENCH_DIST: env.VARIANT_DIST },
+    kind: 'bearer-unique',
+    base: 'variant-public',
+    noop: 'noop-bearer',
+    peer: 'peer-bearer-unique',
+    floor: 'rs256',
+    ref: 'ours-bearer-unique',
+    optional: 'VARIANT_DIST',
+  },
+  {
+    id: 'variant-dpop',
+    label: `variant ${env.VARIANT_LABEL ?? env.VARIANT_DIST ?? ''}: DPoP, a new proof per request`,
+    server: 'demo',
+    env: { BENCH_DIST: env.VARIANT_DIST },
+    kind: 'dpop',
+    base: 'variant-public',
+    noop: 'noop-bearer',
+    peer: 'peer-dpop',
+    floor: 'es256',
+    ref: 'ours-dpop',
+    optional: 'VARIANT_DIST',
+  },
 ];
 // The memory runs: ours as `npm start` runs it, and the peer in the same demo app.
 // The peer's demo app is built by the demo's createApp, which imports this library's Express adapter too.
@@ -178,7 +243,7 @@ if (!MEMORY_SERVERS.some((m) => m.id === MEM_PEER)) throw new Error(`MEM_PEER: u
 const selected = env.CASES ? new Set(env.CASES.split(',').map((s) => s.trim())) : undefined;
 const wanted = new Set(CASES.filter((c) => (selected ? selected.has(c.id) : !c.optional || env[c.optional])).map((c) => c.id));
 for (const id of selected ?? []) if (!CASES.some((c) => c.id === id)) throw new Error(`CASES: unknown case ${id} (known: ${CASES.map((c) => c.id).join(', ')})`);
-for (let grew = true; grew; ) {
+for (let grew = true; grew;) {
   grew = false;
   for (const c of CASES) {
     if (!wanted.has(c.id)) continue;
@@ -228,8 +293,7 @@ async function poolFor(c, s, seconds) {
   return undefined;
 }
 
-const headersFor = (kind) =>
-  kind === 'bearer' ? { authorization: `Bearer ${bearerToken}` } : kind === 'dpop' ? { authorization: `DPoP ${boundToken}` } : {};
+const headersFor = (kind) => (kind === 'bearer' ? { authorization: `Bearer ${bearerToken}` } : kind === 'dpop' ? { authorization: `DPoP ${boundToken}` } : {});
 const pathFor = (kind) => (kind === 'public' ? '/api/public' : '/api/private');
 
 // --- floors --------------------------------------------------------------------------------------------------------
@@ -338,9 +402,7 @@ async function measure(c, s, round, seconds, rate = 0) {
     // Noise indicators: how often the server was preempted, and how many cores everything else (not the server,
     // not the load generator) kept busy during the window.
     preemptedPer1k: ((after.preempted - before.preempted) * 1000) / r.total,
-    otherCores: machine0 && machine1 && r.clientCpu !== undefined
-      ? (machine1.busy - machine0.busy - (after.cpu - before.cpu) - r.clientCpu) / wall
-      : undefined,
+    otherCores: machine0 && machine1 && r.clientCpu !== undefined ? (machine1.busy - machine0.busy - (after.cpu - before.cpu) - r.clientCpu) / wall : undefined,
     stealCores: machine0 && machine1 ? (machine1.steal - machine0.steal) / wall : undefined,
     rss: after.rss,
     poolSize: pool?.values.length,
@@ -353,11 +415,13 @@ async function measure(c, s, round, seconds, rate = 0) {
   bestRate[c.id] = Math.max(bestRate[c.id] ?? 0, r.rps);
   maxRate = Math.max(maxRate, r.rps);
   if (run.non2xx || run.errors || run.timeouts || run.wrapped) failures++;
-  log(`${String(round).padEnd(7)} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
-    ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
-    ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
-    (pool ? ` pool=${pool.offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : '') +
-    (rate ? ` rate=${rate}${run.belowRate ? ' BELOW THE RATE' : ''}` : ''));
+  log(
+    `${String(round).padEnd(7)} ${c.id.padEnd(19)} cpu/req=${run.cpuPerReq.toFixed(1).padStart(6)} µs` +
+      ` (proc ${run.procCpuPerReq?.toFixed(0) ?? '?'}) req/s=${r.rps.toFixed(0).padStart(5)} p99=${r.p99.toFixed(1)} ms` +
+      ` client=${run.clientCpuPerReq?.toFixed(0) ?? '?'} µs/req other=${run.otherCores?.toFixed(2) ?? '?'} cores non2xx=${r.non2xx} err=${r.errors + r.timeouts}` +
+      (pool ? ` pool=${pool.offset + r.taken}/${pool.values.length}${run.wrapped ? ' WRAPPED' : ''}` : '') +
+      (rate ? ` rate=${rate}${run.belowRate ? ' BELOW THE RATE' : ''}` : ''),
+  );
   return run;
 }
 
@@ -446,9 +510,14 @@ async function memoryRuns(m) {
 
 // --- run -------------------------------------------------------------------------------------------------------------
 const estimate = cases.length * ROUNDS * (WARM + CYCLES * (REWARM + (RATE > 0 ? 2 : 1) * (SLICE + 0.6)) + 1) + (env.SKIP_MEMORY ? 0 : MEMORY_SERVERS.length * (2 * MEM_DUR + 8));
-log(`${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${CYCLES} interleaved slices of ${SLICE} s${RATE > 0 ? ` at ${RATE} req/s (CPU) and as many closed-loop (throughput)` : ''}), c=${CONN}, ${pinning ? `server core ${pinning.server}, client core ${pinning.client}` : 'unpinned'}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`);
+log(
+  `${cases.length} cases × ${ROUNDS} rounds × (${WARM} s warm-up + ${CYCLES} interleaved slices of ${SLICE} s${RATE > 0 ? ` at ${RATE} req/s (CPU) and as many closed-loop (throughput)` : ''}), c=${CONN}, ${pinning ? `server core ${pinning.server}, client core ${pinning.client}` : 'unpinned'}, client ${CLIENT}${CLIENT === 'wrk' ? ` (${THREADS} thread)` : ''}; memory runs 2 × ${MEM_DUR} s for ${MEMORY_SERVERS.map((m) => m.id).join(', ')}${QUICK ? ' [BENCH_QUICK]' : ''}; about ${Math.ceil(estimate / 60)} min`,
+);
 if (loadAtStart[0] > machineCores / 2) log(`warning: load average ${loadAtStart[0].toFixed(2)} at start: other work shares the ${machineCores} cores, which inflates CPU per request (see "other cores" in the report)`);
-if (CLIENT !== 'wrk') log(`${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`);
+if (CLIENT !== 'wrk')
+  log(
+    `${env.BENCH_CLIENT === 'autocannon' ? 'BENCH_CLIENT=autocannon' : 'wrk is not installed (Debian: apt-get install wrk)'}: autocannon drives the load from this process and takes more CPU from the server; CPU per request is still measured on the server`,
+  );
 for (let round = 0; round < ROUNDS; round++) {
   const f = measureFloors();
   floorRuns.push(f);
@@ -498,7 +567,10 @@ const meta = {
   cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
   cores: machineCores,
   pinning: pinning ? `server on core ${pinning.server}, load generator and this process on ${pinning.client}` : 'none',
-  loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  loadavg: os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' '),
   loadavgStart: loadAtStart.map((x) => x.toFixed(2)).join(' '),
   rounds: ROUNDS,
   duration: DUR,
@@ -527,7 +599,32 @@ if (failures) {
 }
 
 function commandLine() {
-  const knobs = ['BENCH_QUICK', 'ROUNDS', 'SLICE', 'CYCLES', 'REWARM', 'DUR', 'PIN', 'WARM', 'RATE', 'RATE_CONN', 'CONN', 'WRK_THREADS', 'BENCH_CLIENT', 'MEM_DUR', 'MEM_PEER', 'CASES', 'REDIS', 'CREATEAPP', 'PLAIN', 'VARIANT_DIST', 'PROFILE', 'MICRO', 'FLOODS', 'SKIP_MEMORY'];
+  const knobs = [
+    'BENCH_QUICK',
+    'ROUNDS',
+    'SLICE',
+    'CYCLES',
+    'REWARM',
+    'DUR',
+    'PIN',
+    'WARM',
+    'RATE',
+    'RATE_CONN',
+    'CONN',
+    'WRK_THREADS',
+    'BENCH_CLIENT',
+    'MEM_DUR',
+    'MEM_PEER',
+    'CASES',
+    'REDIS',
+    'CREATEAPP',
+    'PLAIN',
+    'VARIANT_DIST',
+    'PROFILE',
+    'MICRO',
+    'FLOODS',
+    'SKIP_MEMORY',
+  ];
   const set = knobs.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
   return [...set, 'npm run bench'].join(' ');
 }

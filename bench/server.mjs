@@ -53,9 +53,7 @@ const demoApp = async () => ({ ...(await load('demo/app.js', 'the demo app (crea
 
 // BENCH_ISSUER_ORIGIN: an issuer already running (run.mjs hosts one for all the servers of a round, so that several
 // servers on different ports accept the same tokens); otherwise this process starts its own on BENCH_ISSUER_PORT.
-const issuer = process.env.BENCH_ISSUER_ORIGIN
-  ? sharedIssuer(process.env.BENCH_ISSUER_ORIGIN)
-  : await startIssuer({ port: issuerPort, jwks: JSON.parse(process.env.BENCH_JWKS) });
+const issuer = process.env.BENCH_ISSUER_ORIGIN ? sharedIssuer(process.env.BENCH_ISSUER_ORIGIN) : await startIssuer({ port: issuerPort, jwks: JSON.parse(process.env.BENCH_JWKS) });
 function sharedIssuer(origin) {
   return { origin, issuer: `${origin}/`, jwksUri: `${origin}/.well-known/jwks.json`, counts: {} };
 }
@@ -112,9 +110,7 @@ if (mode === 'demo' || mode === 'demo-koa' || mode === 'demo-hapi') {
     req.auth = { payload: { sub: 'auth0|bench-user' }, token: '' };
     next();
   };
-  const middleware = mode === 'demo-stub'
-    ? stub
-    : (await import('express-oauth2-jwt-bearer')).auth({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE, tokenSigningAlg: 'RS256', dpop: { enabled: true } });
+  const middleware = mode === 'demo-stub' ? stub : (await import('express-oauth2-jwt-bearer')).auth({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE, tokenSigningAlg: 'RS256', dpop: { enabled: true } });
   // What a tsoa user of express-oauth2-jwt-bearer writes: expressAuthentication resolves once the middleware ran.
   // The stand-in is a real Auth0Api (so that install() registers it however the library does) whose authorize()
   // runs the middleware instead; tsoa's expressAuthentication calls authorize().

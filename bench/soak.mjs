@@ -52,7 +52,10 @@ function accessToken(provider, issuer, claims = {}, header = {}) {
 
 const proofKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const proofJwk = (({ kty, crv, x, y }) => ({ kty, crv, x, y }))(proofKey.publicKey.export({ format: 'jwk' }));
-const jkt = crypto.createHash('sha256').update(JSON.stringify({ crv: proofJwk.crv, kty: proofJwk.kty, x: proofJwk.x, y: proofJwk.y })).digest('base64url');
+const jkt = crypto
+  .createHash('sha256')
+  .update(JSON.stringify({ crv: proofJwk.crv, kty: proofJwk.kty, x: proofJwk.x, y: proofJwk.y }))
+  .digest('base64url');
 const ath = (token) => crypto.createHash('sha256').update(token).digest('base64url');
 
 function proof(htu, token) {
@@ -92,7 +95,11 @@ async function startProvider(provider, { down = false } = {}) {
       if (state.down) state.fault = FAULTS[state.flaps % FAULTS.length];
       state.flaps++;
     },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
   };
 }
 
@@ -283,7 +290,11 @@ for (const p of phases) {
   timeouts += to;
   const p50 = Math.max(...p.results.map((r) => r.latency.p50));
   const p99 = Math.max(...p.results.map((r) => r.latency.p99));
-  lines.push(`| ${p.name} | ${req} | ${(req / p.seconds).toFixed(0)} | ${p50} | ${p99} | ${err} | ${to} | ${Object.entries(st).map(([c, n]) => `${c}: ${n}`).join(', ')} |`);
+  lines.push(
+    `| ${p.name} | ${req} | ${(req / p.seconds).toFixed(0)} | ${p50} | ${p99} | ${err} | ${to} | ${Object.entries(st)
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ')} |`,
+  );
   for (const [kind, statuses] of Object.entries(p.tally)) {
     for (const [code, n] of Object.entries(statuses)) {
       if (!KINDS[kind]?.allowed.includes(Number(code))) violations.push(`${p.name}: ${kind} got ${code} ×${n}`);
@@ -292,17 +303,37 @@ for (const p of phases) {
 }
 lines.push('', '| kind | allowed | observed |', '|---|---|---|');
 const byKind = {};
-for (const p of phases) for (const [kind, statuses] of Object.entries(p.tally)) for (const [code, n] of Object.entries(statuses)) ((byKind[kind] ??= {})[code] = (byKind[kind][code] ?? 0) + n);
+for (const p of phases) for (const [kind, statuses] of Object.entries(p.tally)) for (const [code, n] of Object.entries(statuses)) (byKind[kind] ??= {})[code] = (byKind[kind][code] ?? 0) + n;
 for (const [kind, statuses] of Object.entries(byKind)) {
-  lines.push(`| ${kind} | ${KINDS[kind].allowed.join('/')} | ${Object.entries(statuses).map(([c, n]) => `${c}: ${n}`).join(', ')} |`);
+  lines.push(
+    `| ${kind} | ${KINDS[kind].allowed.join('/')} | ${Object.entries(statuses)
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ')} |`,
+  );
 }
 const unexpectedStatuses = Object.keys(statusTotals).filter((c) => ![200, 401, 403, 503].includes(Number(c)));
-lines.push('', `- total: ${requests} requests; statuses ${Object.entries(statusTotals).map(([c, n]) => `${c}: ${n}`).join(', ')}; errors ${errors}, timeouts ${timeouts}`);
-lines.push(`- 5xx other than 503: ${Object.entries(statusTotals).filter(([c]) => Number(c) >= 500 && Number(c) !== 503).reduce((n, [, v]) => n + v, 0)}; unexpected statuses: ${unexpectedStatuses.join(', ') || 'none'}; per-kind violations: ${violations.length}`);
+lines.push(
+  '',
+  `- total: ${requests} requests; statuses ${Object.entries(statusTotals)
+    .map(([c, n]) => `${c}: ${n}`)
+    .join(', ')}; errors ${errors}, timeouts ${timeouts}`,
+);
+lines.push(
+  `- 5xx other than 503: ${Object.entries(statusTotals)
+    .filter(([c]) => Number(c) >= 500 && Number(c) !== 503)
+    .reduce((n, [, v]) => n + v, 0)}; unexpected statuses: ${unexpectedStatuses.join(', ') || 'none'}; per-kind violations: ${violations.length}`,
+);
 lines.push(`- provider A: ${issuerA.state.flaps} flaps, discovery ${issuerA.state.counts.discovery}, JWKS ${issuerA.state.counts.jwks}, faulty answers ${issuerA.state.counts.failedAnswers}`);
 lines.push(`- provider B (cold start while down): ${issuerB.state.flaps} flaps, discovery ${issuerB.state.counts.discovery}, JWKS ${issuerB.state.counts.jwks}, faulty answers ${issuerB.state.counts.failedAnswers}`);
-lines.push(`- events: ${Object.entries(events).sort().map(([k, n]) => `${k} ×${n}`).join(', ')}`);
-lines.push(`- memory (${gc ? 'after forced GC' : 'no GC forced'}; load generator and servers share this process): RSS ${MB(before.rss)} → ${MB(after.rss)} MB (peak ${MB(peakRss)}), heap ${MB(before.heapUsed)} → ${MB(after.heapUsed)} MB, external ${MB(before.external)} → ${MB(after.external)} MB`);
+lines.push(
+  `- events: ${Object.entries(events)
+    .sort()
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ')}`,
+);
+lines.push(
+  `- memory (${gc ? 'after forced GC' : 'no GC forced'}; load generator and servers share this process): RSS ${MB(before.rss)} → ${MB(after.rss)} MB (peak ${MB(peakRss)}), heap ${MB(before.heapUsed)} → ${MB(after.heapUsed)} MB, external ${MB(before.external)} → ${MB(after.external)} MB`,
+);
 lines.push(`- after each phase: ${phases.map((p) => `${p.name}: RSS ${MB(p.memory.rss)} / heap ${MB(p.memory.heapUsed)} MB`).join('; ')}`);
 lines.push(`- crashes: ${crashes.length}; server 5xx logs: ${serverErrors.length}`);
 for (const v of violations.slice(0, 20)) lines.push(`  - violation: ${v}`);

@@ -57,16 +57,20 @@ for (let r = 0; r < ROUNDS; r++) {
     const res = results[v.admission];
     globalThis.gc();
     const gcsBefore = majorGcs;
-    res.oneShot.push(await cpu(async () => {
-      for (const t of oneShot) await v.verifier.verify(t, request);
-    }, N));
+    res.oneShot.push(
+      await cpu(async () => {
+        for (const t of oneShot) await v.verifier.verify(t, request);
+      }, N),
+    );
     let hits = 0;
-    res.mix.push(await cpu(async () => {
-      for (let i = 0; i < N; i++) {
-        if ((await v.verifier.verify(popular[i % POPULAR], request)).cacheHit) hits++;
-        await v.verifier.verify(flood[i], request);
-      }
-    }, 2 * N));
+    res.mix.push(
+      await cpu(async () => {
+        for (let i = 0; i < N; i++) {
+          if ((await v.verifier.verify(popular[i % POPULAR], request)).cacheHit) hits++;
+          await v.verifier.verify(flood[i], request);
+        }
+      }, 2 * N),
+    );
     res.hitRate.push(hits / N);
     res.gcs += majorGcs - gcsBefore;
     globalThis.gc();

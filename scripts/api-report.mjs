@@ -61,10 +61,14 @@ for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
     configObjectFullPath: undefined,
     packageJsonFullPath: join(root, 'package.json'),
   });
-  const result = Extractor.invoke(config, { localBuild: update, showVerboseMessages: false, messageCallback: (message) => {
-    if (message.logLevel === 'error') console.error(`${name}: ${message.text}${message.sourceFilePath ? ` (${message.sourceFilePath}:${message.sourceFileLine})` : ''}`);
-    message.handled = message.logLevel !== 'error' && message.logLevel !== 'warning' ? message.handled : message.logLevel !== 'warning';
-  } });
+  const result = Extractor.invoke(config, {
+    localBuild: update,
+    showVerboseMessages: false,
+    messageCallback: (message) => {
+      if (message.logLevel === 'error') console.error(`${name}: ${message.text}${message.sourceFilePath ? ` (${message.sourceFilePath}:${message.sourceFileLine})` : ''}`);
+      message.handled = message.logLevel !== 'error' && message.logLevel !== 'warning' ? message.handled : message.logLevel !== 'warning';
+    },
+  });
   if (!result.succeeded) {
     failed = true;
     console.error(`${name}: ${result.apiReportChanged ? `the public API changed: review api/${name}.api.md (node scripts/api-report.mjs --update)` : `${result.errorCount} error(s)`}`);

@@ -92,11 +92,18 @@ function buildPackage() {
 
   const srcDir = join(root, 'src');
   const outDir = join(root, 'build/lib');
-  const rootNames = sourceFiles(srcDir, skip.map((folder) => join(root, folder)));
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => fail(ts, [diagnostic]),
-  });
+  const rootNames = sourceFiles(
+    srcDir,
+    skip.map((folder) => join(root, folder)),
+  );
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => fail(ts, [diagnostic]),
+    },
+  );
   // No source maps: tsc's ES2022 output is the TypeScript minus its types, so maps would add size, not insight.
   const base = {
     ...parsed.options,
@@ -167,8 +174,7 @@ function importMetaForCommonJs(ts, srcDir, outDir) {
   const f = ts.factory;
   const requireCall = (name) => f.createCallExpression(f.createIdentifier('require'), undefined, [f.createStringLiteral(name)]);
   const call = (callee, name, ...callArgs) => f.createCallExpression(f.createPropertyAccessExpression(callee, name), undefined, callArgs);
-  const constant = (name, value) =>
-    f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, value)], ts.NodeFlags.Const));
+  const constant = (name, value) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, value)], ts.NodeFlags.Const));
 
   return (context) => (sourceFile) => {
     const names = { url: f.createUniqueName('importMetaUrl'), filename: f.createUniqueName('importMetaFilename'), dirname: f.createUniqueName('importMetaDirname') };
@@ -190,7 +196,9 @@ function importMetaForCommonJs(ts, srcDir, outDir) {
 
     const relativeJs = relative(srcDir, sourceFile.fileName).replace(/\.ts$/, '.js');
     // From build/lib/cjs/<dir> to build/lib/esm/<dir>/<file>.js, with forward slashes (path.join accepts them everywhere).
-    const twin = relative(dirname(join(outDir, 'cjs', relativeJs)), join(outDir, 'esm', relativeJs)).split(sep).join('/');
+    const twin = relative(dirname(join(outDir, 'cjs', relativeJs)), join(outDir, 'esm', relativeJs))
+      .split(sep)
+      .join('/');
     const header = [
       constant(names.filename, call(requireCall('node:path'), 'join', f.createIdentifier('__dirname'), f.createStringLiteral(twin))),
       constant(names.dirname, call(requireCall('node:path'), 'dirname', names.filename)),

@@ -49,9 +49,7 @@ export async function generateSdk(options = {}) {
     console.log = log;
   }
   if (skippedDpop > 0 && !options.quiet) {
-    console.log(
-      'note: @hey-api/openapi-ts does not support the `http` DPoP scheme; send DPoP with heyApiDpopInterceptor() from auth0-tsoa-api/client',
-    );
+    console.log('note: @hey-api/openapi-ts does not support the `http` DPoP scheme; send DPoP with heyApiDpopInterceptor() from auth0-tsoa-api/client');
   }
   return output;
 }

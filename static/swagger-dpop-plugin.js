@@ -394,9 +394,11 @@
 
     var inner = request.userFetch;
     request.userFetch = async function (target, init) {
-      var send = inner || function (a, b) {
-        return fetch(a, b);
-      };
+      var send =
+        inner ||
+        function (a, b) {
+          return fetch(a, b);
+        };
       var response = await send(target, init);
       var nonce = await dpop.nonceToRetryWith(response);
       var seen = response.headers.get('DPoP-Nonce');
@@ -594,12 +596,7 @@
             var h = s.React.createElement;
             var flow = (props.schema && props.schema.get('flow')) || '';
             var authorized = props.authorized && props.authorized.get(props.name);
-            return h(
-              'div',
-              { className: 'auth0-tsoa-api-oauth2-flow', 'data-flow': flow },
-              h(Original, oauth2Props(props)),
-              config().dpop && !authorized ? h(DpopOptIn) : null,
-            );
+            return h('div', { className: 'auth0-tsoa-api-oauth2-flow', 'data-flow': flow }, h(Original, oauth2Props(props)), config().dpop && !authorized ? h(DpopOptIn) : null);
           };
         },
       },

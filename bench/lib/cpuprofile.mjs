@@ -10,10 +10,21 @@ const AREAS = [
   ['jose', (u) => u.includes('/node_modules/jose/')],
   ['express-oauth2-jwt-bearer', (u) => u.includes('/node_modules/express-oauth2-jwt-bearer/')],
   ['tsoa runtime', (u) => u.includes('/node_modules/@tsoa/')],
-  ['express + router + body parsers', (u) => /\/node_modules\/(express|router|body-parser|raw-body|type-is|finalhandler|send|serve-static|qs|content-type|on-finished|path-to-regexp|mime-types|media-typer|iconv-lite|debug|swagger-ui-express|accepts|negotiator|encodeurl|etag|fresh|vary|parseurl|cookie|merge-descriptors|statuses|http-errors|depd|proxy-addr|forwarded|range-parser)\//.test(u)],
+  [
+    'express + router + body parsers',
+    (u) =>
+      /\/node_modules\/(express|router|body-parser|raw-body|type-is|finalhandler|send|serve-static|qs|content-type|on-finished|path-to-regexp|mime-types|media-typer|iconv-lite|debug|swagger-ui-express|accepts|negotiator|encodeurl|etag|fresh|vary|parseurl|cookie|merge-descriptors|statuses|http-errors|depd|proxy-addr|forwarded|range-parser)\//.test(
+        u,
+      ),
+  ],
   ['other node_modules', (u) => u.includes('/node_modules/')],
   ['node: crypto', (u) => /^node:internal\/crypto/.test(u)],
-  ['node: http/net/streams', (u) => /^node:(internal\/)?(http|_http|net|stream|internal\/streams|internal\/stream_base|events|buffer|internal\/buffer|timers|internal\/timers|internal\/process\/task_queues|internal\/async_hooks|internal\/event_target)/.test(u) || /^node:(_http_|internal\/http)/.test(u)],
+  [
+    'node: http/net/streams',
+    (u) =>
+      /^node:(internal\/)?(http|_http|net|stream|internal\/streams|internal\/stream_base|events|buffer|internal\/buffer|timers|internal\/timers|internal\/process\/task_queues|internal\/async_hooks|internal\/event_target)/.test(u) ||
+      /^node:(_http_|internal\/http)/.test(u),
+  ],
   ['node: other', (u) => u.startsWith('node:')],
   ['bench harness', (u) => u.includes('/bench/')],
   ['native / builtins', (u) => u === ''],

@@ -10,9 +10,7 @@ export async function startIssuer({ port = 0, jwks }) {
     const path = (req.url ?? '/').split('?')[0];
     counts[path] = (counts[path] ?? 0) + 1;
     if (path === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ issuer: `${origin}/`, jwks_uri: `${origin}/.well-known/jwks.json`, token_endpoint: `${origin}/oauth/token` }),
-      );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: `${origin}/`, jwks_uri: `${origin}/.well-known/jwks.json`, token_endpoint: `${origin}/oauth/token` }));
     } else if (path === '/.well-known/jwks.json') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     } else {

@@ -175,9 +175,7 @@ export function writePool(file, values) {
  */
 export async function drive({ url, path, headers = {}, pool, connections, duration, threads = 1, rate }) {
   // A fixed request rate needs autocannon (wrk only runs closed-loop, as fast as the server answers).
-  return loadGenerator() === 'wrk' && !rate
-    ? driveWrk({ url, path, headers, pool, connections, duration, threads })
-    : driveAutocannon({ url, path, headers, pool, connections, duration, rate });
+  return loadGenerator() === 'wrk' && !rate ? driveWrk({ url, path, headers, pool, connections, duration, threads }) : driveAutocannon({ url, path, headers, pool, connections, duration, rate });
 }
 
 async function driveWrk({ url, path, headers, pool, connections, duration, threads }) {
@@ -216,14 +214,16 @@ async function driveAutocannon({ url, path, headers, pool, connections, duration
   let taken = 0;
   if (pool) {
     const { values, header, prefix = '', offset = 0 } = pool;
-    options.requests = [{
-      method: 'GET',
-      path,
-      setupRequest: (req) => {
-        req.headers = { ...req.headers, [header]: prefix + values[(offset + taken++) % values.length] };
-        return req;
+    options.requests = [
+      {
+        method: 'GET',
+        path,
+        setupRequest: (req) => {
+          req.headers = { ...req.headers, [header]: prefix + values[(offset + taken++) % values.length] };
+          return req;
+        },
       },
-    }];
+    ];
   }
   const cpu0 = process.cpuUsage();
   const o = await autocannon(options);

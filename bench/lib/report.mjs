@@ -28,7 +28,11 @@ export function summarize(cases, results, floorRuns, throughput = {}) {
     const c = byId[id];
     if (!c?.base) return new Map();
     const base = perRound(c.base);
-    return new Map(runs(id).filter((r) => base.has(r.round)).map((r) => [r.round, r.cpuPerReq - base.get(r.round).cpuPerReq]));
+    return new Map(
+      runs(id)
+        .filter((r) => base.has(r.round))
+        .map((r) => [r.round, r.cpuPerReq - base.get(r.round).cpuPerReq]),
+    );
   };
   const rows = {};
   for (const c of cases) {
@@ -122,14 +126,25 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, throug
   md.push('# Authentication cost per request — latest `npm run bench`', '');
   if (meta.quick) md.push('> **BENCH_QUICK smoke run**: one short round per case, short memory runs. The figures are noisy and only show that the harness works; read the full run.', '');
   const busyAtStart = Number(String(meta.loadavgStart ?? '').split(' ')[0]);
-  if (busyAtStart > meta.cores / 2) md.push(`> **The machine was busy**: load average ${busyAtStart} at the start on ${meta.cores} cores. Other work inflates CPU per request (see "other cores" and "preempted" below); repeat on an idle machine before reading the figures.`, '');
+  if (busyAtStart > meta.cores / 2)
+    md.push(
+      `> **The machine was busy**: load average ${busyAtStart} at the start on ${meta.cores} cores. Other work inflates CPU per request (see "other cores" and "preempted" below); repeat on an idle machine before reading the figures.`,
+      '',
+    );
   md.push(`- command: \`${meta.command}\`; date: ${meta.date}; total run ${meta.elapsed} s`);
   md.push(`- machine: ${meta.cpus}; node ${meta.node}, OpenSSL ${meta.openssl}; load average at the start ${meta.loadavgStart}, at the end ${meta.loadavg}`);
-  md.push(`- load: ${meta.client}, ${meta.connections} connections on 127.0.0.1; ${meta.rounds} round(s); per round a fresh server process per case, all alive at once (${meta.pinning}), ${meta.warmup} s warm-up each, then ${meta.cycles} cycles in which every case gets a ${meta.slice} s slice (order rotated each cycle); a case is compared with its base, no-op and peer of the same cycle; medians over (round, cycle); peer: express-oauth2-jwt-bearer ${meta.eojb} in the same demo app (createApp, same tsoa routes)`);
-  md.push('- server CPU per request = user + system CPU time of the server process over all its threads (event loop, libuv thread pool, GC) during the window, from `process.cpuUsage()` in the server, divided by the requests completed; cross-checked against `/proc/<pid>/stat` (column "proc"). Authentication\'s CPU = the case minus the same app\'s unauthenticated route (same round); "beyond no-op" also subtracts what a no-op authenticator costs in the same tsoa app (tsoa\'s own `@Security` path).');
-  md.push(meta.rate > 0
-    ? `- CPU is measured with every case at the same fixed rate, **${meta.rate} req/s** (open loop: autocannon, ${meta.rateConnections} connections), so that a case and its base are compared at the same load: closed-loop, a slower case also runs at a lower request rate, and the server's cost per request depends on its load. Each cycle also gives every case a closed-loop slice (as fast as it answers) for the throughput table; their CPU per request is shown as "closed-loop µs/req".`
-    : '- CPU is measured in the same closed-loop slices as the throughput (RATE=0).', '');
+  md.push(
+    `- load: ${meta.client}, ${meta.connections} connections on 127.0.0.1; ${meta.rounds} round(s); per round a fresh server process per case, all alive at once (${meta.pinning}), ${meta.warmup} s warm-up each, then ${meta.cycles} cycles in which every case gets a ${meta.slice} s slice (order rotated each cycle); a case is compared with its base, no-op and peer of the same cycle; medians over (round, cycle); peer: express-oauth2-jwt-bearer ${meta.eojb} in the same demo app (createApp, same tsoa routes)`,
+  );
+  md.push(
+    '- server CPU per request = user + system CPU time of the server process over all its threads (event loop, libuv thread pool, GC) during the window, from `process.cpuUsage()` in the server, divided by the requests completed; cross-checked against `/proc/<pid>/stat` (column "proc"). Authentication\'s CPU = the case minus the same app\'s unauthenticated route (same round); "beyond no-op" also subtracts what a no-op authenticator costs in the same tsoa app (tsoa\'s own `@Security` path).',
+  );
+  md.push(
+    meta.rate > 0
+      ? `- CPU is measured with every case at the same fixed rate, **${meta.rate} req/s** (open loop: autocannon, ${meta.rateConnections} connections), so that a case and its base are compared at the same load: closed-loop, a slower case also runs at a lower request rate, and the server's cost per request depends on its load. Each cycle also gives every case a closed-loop slice (as fast as it answers) for the throughput table; their CPU per request is shown as "closed-loop µs/req".`
+      : '- CPU is measured in the same closed-loop slices as the throughput (RATE=0).',
+    '',
+  );
 
   md.push('## Targets', '', '| target | measured | goal | result |', '|---|---:|---:|:---:|');
   for (const t of targets) md.push(`| ${t.what} | ${t.shown} | ${t.goal} | ${t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : '**FAIL**'} |`);
@@ -137,13 +152,18 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, throug
 
   md.push('## Server CPU per request', '');
   md.push(`Floors (sync \`crypto.verify\`, CPU per call, median of ${floorRuns.length} round(s) in this run): RS256 (RSA-2048) **${fmt(floors.rs256, 1)} µs**, ES256 (P-256) **${fmt(floors.es256, 1)} µs**.`, '');
-  md.push('"other cores": CPU that everything except the server and the load generator used during the window (0 on an idle machine); "preempted": the server\'s involuntary context switches per 1,000 requests. Both high means the figures of that row are inflated by other work.', '');
-  md.push('| case | server CPU µs/req (range) | proc µs/req | authentication µs (− same app\'s /api/public) | beyond no-op µs | auth vs peer | auth vs floor | req/s | closed-loop µs/req | other cores | preempted /1k req |');
+  md.push(
+    '"other cores": CPU that everything except the server and the load generator used during the window (0 on an idle machine); "preempted": the server\'s involuntary context switches per 1,000 requests. Both high means the figures of that row are inflated by other work.',
+    '',
+  );
+  md.push("| case | server CPU µs/req (range) | proc µs/req | authentication µs (− same app's /api/public) | beyond no-op µs | auth vs peer | auth vs floor | req/s | closed-loop µs/req | other cores | preempted /1k req |");
   md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const r = rows[c.id];
     const range = r.rounds > 1 ? ` (${fmt(r.cpuMin, 0)}–${fmt(r.cpuMax, 0)})` : '';
-    md.push(`| ${r.label}${r.wrapped ? ' ⚠ pool wrapped' : ''} | ${fmt(r.cpu, 1)}${range} | ${fmt(r.procCpu, 0)} | ${r.base ? fmt(r.auth, 1) : '–'} | ${r.noop ? fmt(r.beyondNoop, 1) : '–'} | ${r.peer ? `${fmt(r.authVsPeer)}×` : '–'} | ${r.floor ? `${fmt(r.authVsFloor)}× ${r.floor.toUpperCase()}` : '–'} | ${fmt(r.cpuRps, 0)}${r.belowRate ? ` ⚠ ${r.belowRate} slice(s) below the rate` : ''} | ${fmt(r.closedCpu, 1)} | ${fmt(r.otherCores)} | ${fmt(r.preempted, 0)} |`);
+    md.push(
+      `| ${r.label}${r.wrapped ? ' ⚠ pool wrapped' : ''} | ${fmt(r.cpu, 1)}${range} | ${fmt(r.procCpu, 0)} | ${r.base ? fmt(r.auth, 1) : '–'} | ${r.noop ? fmt(r.beyondNoop, 1) : '–'} | ${r.peer ? `${fmt(r.authVsPeer)}×` : '–'} | ${r.floor ? `${fmt(r.authVsFloor)}× ${r.floor.toUpperCase()}` : '–'} | ${fmt(r.cpuRps, 0)}${r.belowRate ? ` ⚠ ${r.belowRate} slice(s) below the rate` : ''} | ${fmt(r.closedCpu, 1)} | ${fmt(r.otherCores)} | ${fmt(r.preempted, 0)} |`,
+    );
   }
   const refs = cases.filter((c) => c.ref);
   if (refs.length) {
@@ -154,7 +174,7 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, throug
 
   md.push('## Throughput', '');
   md.push('Requests per second swing between identical runs on this 2-core machine (the load generator shares the cores); read them as a secondary measure.', '');
-  md.push('| case | req/s | p50 ms | p99 ms | vs same app\'s /api/public | vs peer | non-2xx/errors | client CPU µs/req | runs (req/s) |');
+  md.push("| case | req/s | p50 ms | p99 ms | vs same app's /api/public | vs peer | non-2xx/errors | client CPU µs/req | runs (req/s) |");
   md.push('|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of cases) {
     const r = rows[c.id];
@@ -164,7 +184,10 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, throug
 
   if (memory?.length) {
     md.push('## Memory', '');
-    md.push(`Each server fresh; a run = ${memory[0].samples.length > 1 ? memory[0].seconds : '?'} s of load: a third each of Bearer with one reused token, Bearer with a new token per request, and DPoP with a new proof per request; then a second run of the same length. RSS as the OS reports it (no forced GC); heap after a forced GC at the end. The memory targets compare with \`${meta.memPeer ?? 'peer'}\` (MEM_PEER). The peer's demo app is built by the demo's createApp, which also loads this library's Express adapter, tsoa's routes and Swagger UI; \`PLAIN=1\` adds the peer in a plain Express app.`, '');
+    md.push(
+      `Each server fresh; a run = ${memory[0].samples.length > 1 ? memory[0].seconds : '?'} s of load: a third each of Bearer with one reused token, Bearer with a new token per request, and DPoP with a new proof per request; then a second run of the same length. RSS as the OS reports it (no forced GC); heap after a forced GC at the end. The memory targets compare with \`${meta.memPeer ?? 'peer'}\` (MEM_PEER). The peer's demo app is built by the demo's createApp, which also loads this library's Express adapter, tsoa's routes and Swagger UI; \`PLAIN=1\` adds the peer in a plain Express app.`,
+      '',
+    );
     md.push('| server | RSS at start MB | after run 1 MB | after run 2 MB | run 2 / run 1 | heap after GC MB | requests | non-2xx/errors |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const m of memory) {
       const [a, b, c] = m.samples;
@@ -186,7 +209,10 @@ export function writeReport({ dir, name = 'latest', meta, cases, results, throug
     md.push('');
   }
   md.push(`![chart](${name}.svg)`, '');
-  md.push(`Reproduce: \`${meta.command}\` (knobs: BENCH_QUICK=1, ROUNDS, DUR, WARM, CONN, BENCH_CLIENT, MEM_DUR, CASES, REDIS=1, CREATEAPP=1, PLAIN=1, VARIANT_DIST=<compiled tree>, PROFILE=<case>, MICRO=1, FLOODS=1; see bench/run.mjs).`, '');
+  md.push(
+    `Reproduce: \`${meta.command}\` (knobs: BENCH_QUICK=1, ROUNDS, DUR, WARM, CONN, BENCH_CLIENT, MEM_DUR, CASES, REDIS=1, CREATEAPP=1, PLAIN=1, VARIANT_DIST=<compiled tree>, PROFILE=<case>, MICRO=1, FLOODS=1; see bench/run.mjs).`,
+    '',
+  );
   const markdown = md.join('\n');
   writeFileSync(join(dir, `${name}.md`), markdown);
   writeFileSync(join(dir, `${name}.svg`), chart(s, memory, meta));
@@ -254,7 +280,7 @@ function chart({ rows, floors }, memory, meta) {
   group('Bearer, a new token per request', 'ours-bearer-unique', 'rs256', 0.6);
   group('DPoP, a new proof per request (token reused)', 'ours-dpop', 'es256', 0.4);
   const cpuMax = Math.max(50, ...groups.flatMap((g) => g.bars.flatMap((b) => [b.value, b.target])).filter(Number.isFinite));
-  if (groups.length) panel('Authentication CPU per request, µs (server CPU − same app\'s unauthenticated route; lower is better)', groups, 'µs', niceMax(cpuMax));
+  if (groups.length) panel("Authentication CPU per request, µs (server CPU − same app's unauthenticated route; lower is better)", groups, 'µs', niceMax(cpuMax));
   if (memory?.length) {
     const mem = memory.map((m) => ({
       name: m.label,

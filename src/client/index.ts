@@ -4,26 +4,5 @@
  * Uses only WebCrypto; no Node.js modules.
  * @packageDocumentation
  */
-export {
-  accessTokenHash,
-  createDpopFetch,
-  createDpopKeyPair,
-  createDpopProof,
-  dpopHtu,
-  DpopNonceStore,
-  heyApiDpopInterceptor,
-  jwkThumbprint,
-  nonceToRetryWith,
-  openapiFetchDpopMiddleware,
-  publicJwk,
-} from './dpop.js';
-export type {
-  AccessTokenSource,
-  DpopClientOptions,
-  DpopFetch,
-  DpopKeyPair,
-  DpopProofOptions,
-  DpopPublicJwk,
-  FetchOptionsLike,
-  WebCryptoKey,
-} from './dpop.js';
+export { accessTokenHash, createDpopFetch, createDpopKeyPair, createDpopProof, dpopHtu, DpopNonceStore, heyApiDpopInterceptor, jwkThumbprint, nonceToRetryWith, openapiFetchDpopMiddleware, publicJwk } from './dpop.js';
+export type { AccessTokenSource, DpopClientOptions, DpopFetch, DpopKeyPair, DpopProofOptions, DpopPublicJwk, FetchOptionsLike, WebCryptoKey } from './dpop.js';

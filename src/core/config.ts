@@ -20,10 +20,7 @@ export type { ApiOptions, DomainsResolver, DomainsResolverContext, DpopMode, Dpo
 export { isLoopbackHost, normalizeDomain } from './issuer/domain.js';
 
 /** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
-export type DomainSource =
-  | { kind: 'single'; origin: string }
-  | { kind: 'list'; origins: readonly string[] }
-  | { kind: 'resolver'; resolve: DomainsResolver };
+export type DomainSource = { kind: 'single'; origin: string } | { kind: 'list'; origins: readonly string[] } | { kind: 'resolver'; resolve: DomainsResolver };
 
 /** DPoP settings with defaults applied and their parts built. */
 export interface ResolvedDpop {
@@ -92,9 +89,29 @@ function algorithmList(option: string, value: readonly string[] | undefined, fal
 }
 
 const KNOWN_OPTIONS = new Set([
-  'domain', 'domains', 'audience', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'scopeClaim', 'scopes', 'fetch',
-  'timeout', 'cooldown', 'cacheMaxAge', 'maxStaleness', 'maxResponseBytes', 'dpop', 'mtls', 'publicUrl',
-  'resourceMetadataPath', 'tokenCache', 'onEvent', 'policies', 'tokenExchange',
+  'domain',
+  'domains',
+  'audience',
+  'algorithms',
+  'clockTolerance',
+  'maxTokenAge',
+  'strict',
+  'scopeClaim',
+  'scopes',
+  'fetch',
+  'timeout',
+  'cooldown',
+  'cacheMaxAge',
+  'maxStaleness',
+  'maxResponseBytes',
+  'dpop',
+  'mtls',
+  'publicUrl',
+  'resourceMetadataPath',
+  'tokenCache',
+  'onEvent',
+  'policies',
+  'tokenExchange',
 ]);
 const KNOWN_DPOP_OPTIONS = new Set(['mode', 'algorithms', 'iatLeeway', 'iatOffset', 'replayStore', 'nonce', 'onStoreError']);
 

@@ -320,6 +320,9 @@ export class ProviderFetchError extends Error {
  * slashes, anything else outside the set is dropped; long text is cut.
  */
 export function sanitizeDescription(text: string): string {
-  const cleaned = text.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '');
+  const cleaned = text
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '');
   return cleaned.length > 200 ? `${cleaned.slice(0, 197)}...` : cleaned;
 }

@@ -7,7 +7,6 @@
  * Swagger 2.0 (read only, for scope discovery).
  */
 
-
 /** A security requirement: scheme name → scopes (OpenAPI 3.1 §4.8.30; 3.0 §4.7.30). */
 export type SecurityRequirement = Record<string, string[]>;
 

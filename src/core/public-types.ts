@@ -8,7 +8,17 @@ export type { IncomingRequest, RequestSettings } from './http/request.js';
 export type { TrustProxySetting, TrustProxyFunction } from './http/trust-proxy.js';
 export type { ErrorResponse, ResponseFacts } from './http/error-response.js';
 export type { AuthErrorCode, AuthErrorDetails, AuthFailureReason, AuthScheme, ProviderFetchFailure, StepUpChallenge } from './errors.js';
-export type { AuthEvent, AuthEventType, RequestRejectedEvent, ProviderFetchFailedEvent, KeysRefreshedEvent, StaleKeysServedEvent, ReplayStoreFailedEvent, ReplayStoreWarningEvent, DomainsResolverFailedEvent } from './observability/events.js';
+export type {
+  AuthEvent,
+  AuthEventType,
+  RequestRejectedEvent,
+  ProviderFetchFailedEvent,
+  KeysRefreshedEvent,
+  StaleKeysServedEvent,
+  ReplayStoreFailedEvent,
+  ReplayStoreWarningEvent,
+  DomainsResolverFailedEvent,
+} from './observability/events.js';
 export type { ApiOptions, DpopOptions, MtlsOptions, DpopMode, ScopeClaim, DomainsResolver, DomainsResolverContext } from './options.js';
 export type { Algorithm } from './token/jws.js';
 export type { MtlsMode } from './token/confirmation.js';

@@ -109,7 +109,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const rawDomain = env.AUTH0_DOMAIN?.trim();
   const multipleDomains = Boolean(rawDomains);
   const domains = rawDomains
-    ? rawDomains.split(',').map((d) => d.trim()).filter(Boolean).map((d) => normalizeDomain(d, 'AUTH0_DOMAINS'))
+    ? rawDomains
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean)
+        .map((d) => normalizeDomain(d, 'AUTH0_DOMAINS'))
     : rawDomain
       ? [normalizeDomain(rawDomain, 'AUTH0_DOMAIN')]
       : [];

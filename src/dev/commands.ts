@@ -193,7 +193,12 @@ async function dev(args: string[], io: CommandIo): Promise<number> {
   const audience = first || io.env.AUTH0_AUDIENCE?.trim() || DEFAULT_AUDIENCE;
   const scopes =
     values.scopes !== undefined
-      ? Object.fromEntries(values.scopes.split(/[\s,]+/).filter(Boolean).map((scope) => [scope, '']))
+      ? Object.fromEntries(
+          values.scopes
+            .split(/[\s,]+/)
+            .filter(Boolean)
+            .map((scope) => [scope, '']),
+        )
       : readSpecScopes(values.spec ?? findTsoaSpec(io.cwd), io.cwd);
   const origins = (values.origin ?? ['http://127.0.0.1:3000', 'http://localhost:3000']).map(parseOrigin);
   const organizations = (values.org ?? []).map(parseOrganization);

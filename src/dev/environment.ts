@@ -36,8 +36,6 @@ export class DevIssuerRefusedError extends Error {
 export function assertDevelopmentEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   const reason = devIssuerRefusalReason(env);
   if (reason) {
-    throw new DevIssuerRefusedError(
-      `auth0-tsoa-api: the development issuer does not run when ${reason}: set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com`,
-    );
+    throw new DevIssuerRefusedError(`auth0-tsoa-api: the development issuer does not run when ${reason}: set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com`);
   }
 }

@@ -13,15 +13,7 @@
  * ```
  * @packageDocumentation
  */
-export {
-  startDevIssuer,
-  docsRedirectUri,
-  MissingOidcProviderError,
-  SPA_CLIENT_ID,
-  type DevIssuer,
-  type DevIssuerOptions,
-  type DevOrganization,
-} from './issuer.js';
+export { startDevIssuer, docsRedirectUri, MissingOidcProviderError, SPA_CLIENT_ID, type DevIssuer, type DevIssuerOptions, type DevOrganization } from './issuer.js';
 export { requestDevToken, DevTokenError, DEFAULT_DEV_ISSUER, type DevTokenRequest } from './token.js';
 export { isProductionLike, devIssuerRefusalReason, assertDevelopmentEnvironment, DevIssuerRefusedError } from './environment.js';
 export { scopesFromSpec, SpecError } from './spec.js';

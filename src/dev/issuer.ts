@@ -236,10 +236,7 @@ async function loadOidcProvider(): Promise<OidcProviderModule> {
     const { code, message } = error as NodeJS.ErrnoException;
     // Only oidc-provider itself missing; a broken install of one of its dependencies keeps its own error.
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${OIDC_PROVIDER}'`)) {
-      throw new MissingOidcProviderError(
-        'auth0-tsoa-api: the development issuer needs the oidc-provider package: npm install --save-dev oidc-provider',
-        { cause: error },
-      );
+      throw new MissingOidcProviderError('auth0-tsoa-api: the development issuer needs the oidc-provider package: npm install --save-dev oidc-provider', { cause: error });
     }
     throw error;
   }
@@ -423,8 +420,7 @@ async function loadOrCreateGrant(ctx: KoaContext, audience: string, apiScopes: s
 
 /** Claims Auth0 adds to its access tokens, which some APIs read; `org_id` (and `org_name`) for `organization=`. */
 function auth0Claims(ctx: KoaContext, token: ClientToken, organizations: readonly DevOrganization[]): Record<string, string> {
-  const claims: Record<string, string> =
-    token.kind === 'ClientCredentials' ? { azp: token.clientId, gty: 'client-credentials' } : { azp: token.clientId };
+  const claims: Record<string, string> = token.kind === 'ClientCredentials' ? { azp: token.clientId, gty: 'client-credentials' } : { azp: token.clientId };
   const named = token.kind === 'ClientCredentials' ? requestedOrganization(ctx) : undefined;
   const organization = named === undefined ? undefined : findOrganization(organizations, named);
   if (organization) {
@@ -442,10 +438,7 @@ function requestedOrganization(ctx: KoaContext): string | undefined {
 
 /** Auth0 accepts the ID (exact) or the name (names are case-insensitive). */
 function findOrganization(organizations: readonly DevOrganization[], named: string): DevOrganization | undefined {
-  return (
-    organizations.find((organization) => organization.id === named) ??
-    organizations.find((organization) => organization.name !== undefined && organization.name.toLowerCase() === named.toLowerCase())
-  );
+  return organizations.find((organization) => organization.id === named) ?? organizations.find((organization) => organization.name !== undefined && organization.name.toLowerCase() === named.toLowerCase());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,7 +504,9 @@ async function generateSigningKey(): Promise<RsaPrivateJwk> {
 
 /** RFC 7638 §3: SHA-256 over the required members in lexicographic order, no whitespace; base64url. */
 function rsaThumbprint(n: string, e: string): string {
-  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify({ e, kty: 'RSA', n }))
+    .digest('base64url');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,9 +119,7 @@ export function manualSteps(name: string, audience: string, scopes: Record<strin
   const scopeList = Object.entries(scopes);
   return [
     `1. Auth0 Dashboard → Applications → APIs → "+ Create API": Name "${name}", Identifier ${audience}, JSON Web Token signing algorithm RS256.`,
-    scopeList.length > 0
-      ? `2. In that API's "Permissions" tab, add each scope (permission), with a description of your choice:`
-      : '2. Your OpenAPI document requires no scopes: nothing to add in the API\'s "Permissions" tab.',
+    scopeList.length > 0 ? `2. In that API's "Permissions" tab, add each scope (permission), with a description of your choice:` : '2. Your OpenAPI document requires no scopes: nothing to add in the API\'s "Permissions" tab.',
     ...scopeList.map(([scope, description]) => `     ${scope}${description ? `  —  ${description}` : ''}`),
     '3. Write your tenant domain (Dashboard → Settings → Domain, or your custom domain) and the identifier to .env:',
     '     AUTH0_DOMAIN=your-tenant.us.auth0.com',

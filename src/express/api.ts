@@ -67,7 +67,6 @@ export interface RequireAuthOptions {
   optional?: boolean;
 }
 
-
 /** The Express integration of one API configuration. Create it with `createAuth0Api`. */
 export class Auth0Api {
   /** The framework-free validator doing the work. */
@@ -303,7 +302,6 @@ function withStepUp(requirement: AuthorizationRequirement, stepUp: StepUpRule | 
   if (requirement.stepUp !== undefined) throw new ConfigurationError('requireAuth.stepUp', `policy "${requirement.policy}" has a stepUp rule already; give stepUp in the policy or in requireAuth, not both`);
   return { ...requirement, stepUp: resolveStepUp(stepUp, 'requireAuth.stepUp') };
 }
-
 
 /** Creates the Express integration for one API configuration. Throws a ConfigurationError on bad options. */
 export function createAuth0Api(options: ApiOptions): Auth0Api {

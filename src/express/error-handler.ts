@@ -49,4 +49,3 @@ export function notFoundHandler(): RequestHandler {
     res.status(404).json(NOT_FOUND_BODY);
   };
 }
-

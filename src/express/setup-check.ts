@@ -20,9 +20,8 @@ export function markErrorHandler<T extends ErrorRequestHandler>(handler: T): T {
 
 /** The line of a missing or misplaced `errorHandler()`. */
 export const MISSING_ERROR_HANDLER =
-  'auth0-tsoa-api: no errorHandler() after your routes: add app.use(errorHandler()) after RegisterRoutes(app) (and your other routes); without it refused requests get Express\'s HTML error page instead of the JSON error and WWW-Authenticate challenge';
-export const EARLY_ERROR_HANDLER =
-  'auth0-tsoa-api: errorHandler() is mounted before your routes, so it never sees their errors: move app.use(errorHandler()) after RegisterRoutes(app)';
+  "auth0-tsoa-api: no errorHandler() after your routes: add app.use(errorHandler()) after RegisterRoutes(app) (and your other routes); without it refused requests get Express's HTML error page instead of the JSON error and WWW-Authenticate challenge";
+export const EARLY_ERROR_HANDLER = 'auth0-tsoa-api: errorHandler() is mounted before your routes, so it never sees their errors: move app.use(errorHandler()) after RegisterRoutes(app)';
 
 interface Layer {
   handle?: unknown;

@@ -87,7 +87,6 @@ export interface SwaggerUiHandlerOptions {
 /** The path, under the mount point, of the package's browser files. */
 export const SWAGGER_ASSETS_PATH = '/auth0-tsoa-api';
 
-
 /** What this package uses of `swagger-ui-express`. */
 export interface SwaggerUiExpress {
   serveFiles(spec: Record<string, unknown>, options: Record<string, unknown>): ((req: Request, res: Response, next: () => void) => void)[];
@@ -147,8 +146,7 @@ export function assetFiles(): Map<string, string[]> {
  */
 function specDpopMode(spec: Record<string, unknown>): DpopMode {
   const schemes = securitySchemes(spec);
-  const namesOf = (scheme: string) =>
-    new Set(Object.keys(schemes).filter((name) => schemes[name]?.type === 'http' && String(schemes[name]?.scheme).toLowerCase() === scheme));
+  const namesOf = (scheme: string) => new Set(Object.keys(schemes).filter((name) => schemes[name]?.type === 'http' && String(schemes[name]?.scheme).toLowerCase() === scheme));
   const dpop = namesOf('dpop');
   const bearer = namesOf('bearer');
   const offered = new Set(securityRequirements(spec).flatMap((r) => Object.keys(r)));
@@ -174,9 +172,7 @@ function dpopSettings(spec: Record<string, unknown>, option: SwaggerUiHandlerOpt
     throw new Error(`swaggerUiHandlers: dpop.mode must be 'allowed', 'required' or 'disabled', got ${JSON.stringify(mode)}`);
   }
   if (mode === 'required' && detailed.oauth2 === false) {
-    throw new Error(
-      'swaggerUiHandlers: dpop.oauth2 is false but DPoP is required (the API would refuse unbound tokens): remove dpop.oauth2, or set dpop.mode to allowed',
-    );
+    throw new Error('swaggerUiHandlers: dpop.oauth2 is false but DPoP is required (the API would refuse unbound tokens): remove dpop.oauth2, or set dpop.mode to allowed');
   }
   if (mode === 'disabled') return { dpop: false, dpopOAuth2: false, dpopOAuth2Required: false };
   return { dpop: true, dpopOAuth2: mode === 'required' || detailed.oauth2 !== false, dpopOAuth2Required: mode === 'required' };
@@ -204,10 +200,7 @@ export function swaggerUiOptions(spec: Record<string, unknown>, options: Swagger
   const swaggerOptions: Record<string, unknown> = {
     persistAuthorization: options.persistAuthorization ?? true,
     // Our plugin next to the download-URL plugin that swagger-ui-express installs by default.
-    plugins: [
-      browserFunction('system', 'return SwaggerUIBundle.plugins.DownloadUrl(system);'),
-      browserFunction('system', 'return window.auth0TsoaApiSwagger.plugin(system);'),
-    ],
+    plugins: [browserFunction('system', 'return SwaggerUIBundle.plugins.DownloadUrl(system);'), browserFunction('system', 'return window.auth0TsoaApiSwagger.plugin(system);')],
     requestInterceptor: browserFunction('request', 'return window.auth0TsoaApiSwagger.requestInterceptor(request);'),
     auth0TsoaApi: {
       ...dpop,

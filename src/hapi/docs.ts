@@ -22,8 +22,7 @@ export function serveDocs(server: Server, auth0: HapiAuth0Api, spec: Record<stri
   auth0.describeScopes(site.scopes).documentedAt(path);
   const send = (h: ResponseToolkit, body: string | Buffer, type: string) => h.response(body).type(type).header('Cache-Control', 'no-cache');
   const page = async (_request: Request, h: ResponseToolkit) => send(h, (await site.page()).html, TYPES['.html']!);
-  const route = (routePath: string, handler: (request: Request, h: ResponseToolkit) => unknown) =>
-    server.route({ method: 'GET', path: routePath, options: { auth: false }, handler: handler as never });
+  const route = (routePath: string, handler: (request: Request, h: ResponseToolkit) => unknown) => server.route({ method: 'GET', path: routePath, options: { auth: false }, handler: handler as never });
 
   route(options.specPath ?? '/openapi.json', async (_request, h) => h.response((await site.page()).spec));
   route(path, (_request, h) => h.redirect(`${path}/`).code(301)); // the page's relative URLs need the slash

@@ -11,7 +11,6 @@ import { documentationSource, swaggerUiOptions, type ServeDocsOptions } from '..
 import { assetFiles, loadSwaggerUiExpress, SWAGGER_ASSETS_PATH } from '../express/swagger.js';
 import type { KoaAuth0Api } from './api.js';
 
-
 interface Page {
   html: string;
   init: string;
@@ -32,7 +31,11 @@ function swaggerPage(spec: Record<string, unknown>, options: Parameters<typeof s
 function distFiles(): Map<string, string> {
   const fromUi = createRequire(createRequire(import.meta.url).resolve('swagger-ui-express'));
   const dir = (fromUi('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
-  return new Map(readdirSync(dir).filter((name) => /\.(js|css|png|html)$/.test(name) && name !== 'index.html').map((name) => [name, join(dir, name)]));
+  return new Map(
+    readdirSync(dir)
+      .filter((name) => /\.(js|css|png|html)$/.test(name) && name !== 'index.html')
+      .map((name) => [name, join(dir, name)]),
+  );
 }
 
 const TYPES: Record<string, string> = { '.js': 'application/javascript', '.css': 'text/css', '.png': 'image/png', '.html': 'text/html' };

@@ -11,7 +11,6 @@ import { scopesOfSpec, type ServeDocsOptions } from './docs.js';
 import { finalizeSpec } from './security.js';
 import type { ApiValidator } from '../core/validator.js';
 
-
 /** Content types of the files the docs serve, by extension. */
 export const DOCS_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.js': 'text/javascript; charset=utf-8',

@@ -11,7 +11,6 @@ import { splitSecurityName } from '../core/authorization/security-names.js';
 import type { ApiDocumentation } from '../core/validator.js';
 import type { Discovery } from '../core/issuer/issuer.js';
 
-
 /** Options of `serveDocs` (Express and Koa). */
 export interface ServeDocsOptions {
   /** Where Swagger UI is served. Default `/docs`. */

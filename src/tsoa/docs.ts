@@ -13,7 +13,6 @@ import type { Auth0Api } from '../express/api.js';
 import { swaggerUiHandlers } from '../express/swagger.js';
 import { documentationSource, type ServeDocsOptions } from './docs-source.js';
 
-
 export { scopesOfSpec, type ServeDocsOptions } from './docs-source.js';
 
 /**

@@ -28,7 +28,6 @@ export interface SecuritySchemeOptions {
   name?: string;
 }
 
-
 /** Security schemes: `auth0` (OAuth2 with the scopes), `bearer` (RFC 6750) and `dpop` (RFC 9449). */
 export function securityDefinitions(options: SecuritySchemeOptions): Record<string, Record<string, unknown>> {
   const scopes = { ...options.scopes };
@@ -51,8 +50,7 @@ export function securityDefinitions(options: SecuritySchemeOptions): Record<stri
     dpop: {
       type: 'http',
       scheme: 'DPoP',
-      description:
-        'DPoP-bound JWT access token sent as `Authorization: DPoP <token>` with a fresh `DPoP` proof header per request (RFC 9449).',
+      description: 'DPoP-bound JWT access token sent as `Authorization: DPoP <token>` with a fresh `DPoP` proof header per request (RFC 9449).',
     },
   };
 }
@@ -128,11 +126,7 @@ function union(a: readonly string[] | undefined, b: readonly string[]): string[]
  * Resolves the security names of one operation: the general name and policies become the `oauth2` requirement
  * (plus Bearer/DPoP alternatives per mode), `-optional` names also allow `{}`, other defined schemes stay as they are.
  */
-function translate(
-  security: Requirement[],
-  where: string,
-  context: { name: string; mode: DpopMode; policies: ReadonlyMap<string, ResolvedPolicy>; definedSchemes: ReadonlySet<string>; scopesOnAnyScheme: boolean },
-): Translated {
+function translate(security: Requirement[], where: string, context: { name: string; mode: DpopMode; policies: ReadonlyMap<string, ResolvedPolicy>; definedSchemes: ReadonlySet<string>; scopesOnAnyScheme: boolean }): Translated {
   const { name, mode, policies } = context;
   const out: Translated = { alternatives: [], secured: false, anonymous: false, policies: [] };
   for (const requirement of security) {
@@ -156,10 +150,7 @@ function translate(
       } else if (context.definedSchemes.has(key)) {
         translated[key] = list;
       } else {
-        throw new ConfigurationError(
-          'policies',
-          `@Security('${key}') on ${where} names no security scheme or policy; define the policy in createAuth0Api({ policies }) and pass the same policies to finalizeSpec`,
-        );
+        throw new ConfigurationError('policies', `@Security('${key}') on ${where} names no security scheme or policy; define the policy in createAuth0Api({ policies }) and pass the same policies to finalizeSpec`);
       }
     }
     out.alternatives.push(translated);
@@ -237,12 +228,12 @@ export function finalizeSpec<T extends Record<string, unknown>>(spec: T, options
     };
   }
 
-  const components = ((doc.components as Record<string, unknown> | undefined) ?? {});
+  const components = (doc.components as Record<string, unknown> | undefined) ?? {};
   // All schemes stay defined in every mode (docs/decisions.md D10); the DPoP mode decides which ones operations offer.
   // The OAuth2 scheme offers every scope the app can require: the described ones and the policies' scopes.
   const schemeOptions = { ...options, scopes: withPolicyScopes(options.scopes, policies) };
-  components.securitySchemes = { ...((components.securitySchemes) ?? {}), ...securityDefinitions(schemeOptions) };
-  components.schemas = { ...((components.schemas) ?? {}), AuthError: ERROR_SCHEMA };
+  components.securitySchemes = { ...(components.securitySchemes ?? {}), ...securityDefinitions(schemeOptions) };
+  components.schemas = { ...(components.schemas ?? {}), AuthError: ERROR_SCHEMA };
   doc.components = components;
   return doc as T;
 }
@@ -258,9 +249,7 @@ function stepUpUnauthorized(response: Record<string, unknown>, policies: readonl
     return example?.error === 'insufficient_user_authentication' ? earlier! : response;
   }
   const needs = rules.map((rule) =>
-    [rule.acr ? `\`acr\` ${rule.acr.map((value) => `\`${value}\``).join(' or ')}` : undefined, rule.maxAge !== undefined ? `\`max_age\` ${rule.maxAge} seconds (\`auth_time\` at most that old)` : undefined]
-      .filter(Boolean)
-      .join(' and '),
+    [rule.acr ? `\`acr\` ${rule.acr.map((value) => `\`${value}\``).join(' or ')}` : undefined, rule.maxAge !== undefined ? `\`max_age\` ${rule.maxAge} seconds (\`auth_time\` at most that old)` : undefined].filter(Boolean).join(' and '),
   );
   const content = response.content as Record<string, Record<string, unknown>>;
   return {

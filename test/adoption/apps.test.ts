@@ -10,21 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  exec,
-  freePort,
-  npm,
-  packedTarball,
-  PINNED,
-  PINNED_EXPRESS4,
-  PINNED_TYPESCRIPT7,
-  PINNED_KOA,
-  readmeInstall,
-  readmeSnippets,
-  seconds,
-  startProcess,
-  type Running,
-} from './support.js';
+import { exec, freePort, npm, packedTarball, PINNED, PINNED_EXPRESS4, PINNED_TYPESCRIPT7, PINNED_KOA, readmeInstall, readmeSnippets, seconds, startProcess, type Running } from './support.js';
 
 interface AppKind {
   /** Unique per app (folder names, logs). */
@@ -91,9 +77,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
   // The README's files for this kind of app: tsconfig.json in the kind's variant, other variant files by module system.
   // A framework's files come after the shared ones in the README, so they replace them.
   const snippets = readmeSnippets().filter((s) =>
-    s.path === 'tsconfig.json'
-      ? s.variant === kind.tsconfig
-      : s.variant === undefined || s.variant === kind.variant || (kind.framework !== undefined && s.variant === kind.framework) || s.path === 'package.json',
+    s.path === 'tsconfig.json' ? s.variant === kind.tsconfig : s.variant === undefined || s.variant === kind.variant || (kind.framework !== undefined && s.variant === kind.framework) || s.path === 'package.json',
   );
   let scripts: Record<string, string> = {};
   for (const snippet of snippets) {
@@ -145,8 +129,7 @@ async function setUpApp(kind: AppKind): Promise<AppRun> {
   const audience = (await dev.waitFor(/^AUTH0_AUDIENCE=(\S+)$/m))[1]!;
   await dev.waitFor(/curl/);
   writeFileSync(join(dir, '.env'), `AUTH0_DOMAIN=${domain}\nAUTH0_AUDIENCE=${audience}\nPORT=${port}\n`);
-  const token = async (scope: string) =>
-    (await exec('npx', ['auth0-tsoa-api', 'token', '--issuer', domain, '--scope', scope], { cwd: dir, env: shellEnv() })).trim();
+  const token = async (scope: string) => (await exec('npx', ['auth0-tsoa-api', 'token', '--issuer', domain, '--scope', scope], { cwd: dir, env: shellEnv() })).trim();
   const [readToken, writeOnlyToken, readWriteToken] = await Promise.all([token('read:messages'), token('write:messages'), token('read:messages write:messages')]);
   timings.devAndTokens = seconds(step);
 
@@ -174,7 +157,11 @@ beforeAll(async () => {
   for (const [index, result] of settled.entries()) {
     if (result.status === 'fulfilled') {
       const t = result.value.timings;
-      console.log(`adoption ${APPS[index]!.id}: ${Object.entries(t).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
+      console.log(
+        `adoption ${APPS[index]!.id}: ${Object.entries(t)
+          .map(([k, v]) => `${k} ${v} s`)
+          .join(', ')}`,
+      );
     }
   }
   console.log(`adoption: ${APPS.length} apps ready in ${seconds(began)} s`);
@@ -197,8 +184,7 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
     ({ dir, domain, url, readToken, writeOnlyToken, readWriteToken } = await runs.get(kind.id)!);
   });
 
-  const call = (path: string, token?: string, init: RequestInit = {}) =>
-    fetch(`${url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
+  const call = (path: string, token?: string, init: RequestInit = {}) => fetch(`${url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
 
   it(`compiles with TypeScript ${kind.pins.typescript} (the app's tsc) while the tsoa CLI uses the TypeScript 5 it depends on`, async () => {
     const appTsc = await exec(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '--version'], { cwd: dir });
@@ -284,13 +270,14 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
   });
 
   // Only ES-module apps have the snippet (it uses top-level await): defined, not skipped, for them alone.
-  if (kind.variant === 'esm') it('the README’s "from code" snippet starts an issuer, gets a token and stops', async () => {
-    const out = await exec(process.execPath, ['dist/src/dev-token.js'], { cwd: dir, env: shellEnv(), timeout: 30_000 });
-    const token = /^Authorization: Bearer (\S+)$/m.exec(out)?.[1];
-    expect(token).toBeDefined();
-    const claims = JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    expect(claims).toMatchObject({ aud: 'https://api.example.com', scope: 'read:messages', sub: 'demo-client' });
-  });
+  if (kind.variant === 'esm')
+    it('the README’s "from code" snippet starts an issuer, gets a token and stops', async () => {
+      const out = await exec(process.execPath, ['dist/src/dev-token.js'], { cwd: dir, env: shellEnv(), timeout: 30_000 });
+      const token = /^Authorization: Bearer (\S+)$/m.exec(out)?.[1];
+      expect(token).toBeDefined();
+      const claims = JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      expect(claims).toMatchObject({ aud: 'https://api.example.com', scope: 'read:messages', sub: 'demo-client' });
+    });
 
   it('Swagger UI is served at /docs with the package’s DPoP plugin', async () => {
     const page = await call('/docs/');

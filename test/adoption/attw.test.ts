@@ -66,7 +66,11 @@ describe('the tarball', () => {
     expect(outside.sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     expect(files.filter((path) => /\.map$|\/demo\/|^src\/|^test\//.test(path))).toEqual([]);
     // Each build has the same modules, with declarations.
-    const modules = (build: string) => files.filter((path) => path.startsWith(`build/lib/${build}/`) && path.endsWith('.js')).map((path) => path.slice(`build/lib/${build}/`.length)).sort();
+    const modules = (build: string) =>
+      files
+        .filter((path) => path.startsWith(`build/lib/${build}/`) && path.endsWith('.js'))
+        .map((path) => path.slice(`build/lib/${build}/`.length))
+        .sort();
     expect(modules('cjs')).toEqual(modules('esm'));
     for (const js of modules('esm')) expect(files).toContain(`build/lib/esm/${js.replace(/\.js$/, '.d.ts')}`);
     console.log(`tarball: ${files.length} files, ${Math.round(packed.unpackedSize / 1024)} KiB unpacked`);

@@ -50,7 +50,9 @@ interface Block {
 
 /** README.md and every page under docs/ (not the generated API reference). */
 function pages(): string[] {
-  const docs = readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+  const docs = readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`);
   return ['README.md', ...docs];
 }
 
@@ -121,16 +123,12 @@ afterAll(() => {
 
 describe('the snippets of README.md and docs/', () => {
   it('are found: the quick start’s files are marked for the app builds, the others compiled here', () => {
-    expect(blocks.filter((block) => block.file !== undefined).map((block) => block.file)).toEqual(
-      expect.arrayContaining(['src/authentication.ts', 'src/controllers/messages-controller.ts', 'src/app.ts', 'src/server.ts']),
-    );
+    expect(blocks.filter((block) => block.file !== undefined).map((block) => block.file)).toEqual(expect.arrayContaining(['src/authentication.ts', 'src/controllers/messages-controller.ts', 'src/app.ts', 'src/server.ts']));
     expect(compiled.length).toBeGreaterThanOrEqual(10);
   });
 
   it.each(compiled.map((block) => [`${block.page}:${block.line}`, block] as const))('%s compiles', (_where, block) => {
-    const own = diagnostics
-      .split('\n')
-      .filter((line) => line.startsWith(`${relative(ROOT, join(dir, nameOf(block)))}(`) || line.startsWith(`${nameOf(block)}(`) || line.includes(`/${nameOf(block)}(`));
+    const own = diagnostics.split('\n').filter((line) => line.startsWith(`${relative(ROOT, join(dir, nameOf(block)))}(`) || line.startsWith(`${nameOf(block)}(`) || line.includes(`/${nameOf(block)}(`));
     expect(own).toEqual([]);
   });
 

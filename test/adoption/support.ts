@@ -109,7 +109,11 @@ export function readmeInstall(framework?: string): { dependencies: string[]; dev
   const marker = framework ? `<!-- install \\(${framework}\\) -->` : '<!-- install -->';
   const block = new RegExp(`${marker}\\n\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``).exec(readme)?.[1];
   if (!block) throw new Error(`README.md has no ${marker} block`);
-  const names = (line: string) => line.split(/\s+/).slice(2).filter((word) => !word.startsWith('-') && !word.endsWith('.tgz'));
+  const names = (line: string) =>
+    line
+      .split(/\s+/)
+      .slice(2)
+      .filter((word) => !word.startsWith('-') && !word.endsWith('.tgz'));
   const [deps = '', devDeps = ''] = block.split('\n');
   return { dependencies: names(deps), devDependencies: names(devDeps) };
 }
@@ -191,4 +195,3 @@ export async function exec(command: string, args: string[], options: { cwd: stri
 
 /** Seconds since `began`, one decimal. */
 export const seconds = (began: number): number => Math.round((Date.now() - began) / 100) / 10;
-

@@ -139,11 +139,7 @@ beforeAll(async () => {
   const appPort = await freePort();
   appUrl = `http://127.0.0.1:${appPort}`;
   const bin = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['auth0-tsoa-api']!;
-  issuerProcess = startProcess(
-    process.execPath,
-    [join(ROOT, bin), 'dev', '--port', '0', '--origin', appUrl, '--audience', AUDIENCE, '--scopes', SCOPES],
-    { cwd: ROOT, env: shellEnv() },
-  );
+  issuerProcess = startProcess(process.execPath, [join(ROOT, bin), 'dev', '--port', '0', '--origin', appUrl, '--audience', AUDIENCE, '--scopes', SCOPES], { cwd: ROOT, env: shellEnv() });
   domain = (await issuerProcess.waitFor(/^AUTH0_DOMAIN=(\S+)$/m))[1]!;
   audience = (await issuerProcess.waitFor(/^AUTH0_AUDIENCE=(\S+)$/m))[1]!;
   const client = await issuerProcess.waitFor(/client_id=(\S+) client_secret=(\S+)/);
@@ -164,7 +160,11 @@ beforeAll(async () => {
   received = recordRequests(appServer);
   timings.app = seconds(step);
   timings.setUp = seconds(began);
-  console.log(`cross-app set-up: ${Object.entries(timings).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
+  console.log(
+    `cross-app set-up: ${Object.entries(timings)
+      .map(([k, v]) => `${k} ${v} s`)
+      .join(', ')}`,
+  );
 }, 120_000);
 
 afterAll(async () => {

@@ -16,15 +16,7 @@ import { EmbeddedJWK, calculateJwkThumbprint, importJWK, jwtVerify, type JWK, ty
 /** Where screenshots go (git-ignored). */
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Starts headless Chromium (close it in afterAll) and makes sure the screenshot folder exists. */
 export async function launchChromium(): Promise<Browser> {
@@ -151,10 +143,7 @@ function httpScheme(page: Page, dialog: Locator, scheme: 'bearer' | 'dpop'): Loc
  * Client credentials through the dialog. `dpop` true/false sets the bind switch first; left out, the switch is
  * not touched (its default applies). Screenshot of the authorized dialog as `<screenshot>.png` when given.
  */
-export async function authorizeClientCredentials(
-  page: Page,
-  options: { dpop?: boolean; clientId?: string; clientSecret?: string; screenshot?: string },
-): Promise<void> {
+export async function authorizeClientCredentials(page: Page, options: { dpop?: boolean; clientId?: string; clientSecret?: string; screenshot?: string }): Promise<void> {
   const dialog = await openAuthorizeDialog(page);
   const flow = oauth2Flow(dialog, 'clientCredentials');
   if (options.clientId !== undefined) await flow.locator('input[data-name="clientId"]').fill(options.clientId);

@@ -134,9 +134,7 @@ describe('Swagger UI with pasted tokens (demo + test issuer)', () => {
       const jkt = await evaluate<string>(page, 'window.auth0TsoaApiSwagger.thumbprint()');
       expect(jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(await evaluate<boolean>(page, 'window.auth0TsoaApiSwagger.keyPair().then((k) => k.privateKey.extractable)')).toBe(false);
-      expect(
-        await evaluate<string>(page, "window.auth0TsoaApiSwagger.keyPair().then((k) => crypto.subtle.exportKey('jwk', k.privateKey)).then(() => 'exported', (e) => e.name)"),
-      ).toBe('InvalidAccessError');
+      expect(await evaluate<string>(page, "window.auth0TsoaApiSwagger.keyPair().then((k) => crypto.subtle.exportKey('jwk', k.privateKey)).then(() => 'exported', (e) => e.name)")).toBe('InvalidAccessError');
 
       const dialog = await openAuthorizeDialog(page);
       // The dialog shows the DPoP scheme (not "unsupported scheme") with the key thumbprint to bind tokens to.
@@ -624,8 +622,7 @@ describe('swaggerUiOptions: DPoP settings of the page', () => {
     paths: { '/things': { get: { security: [{ auth0: ['read:things'] }], responses: { '200': { description: 'OK' } } } } },
   };
   const specFor = (dpopMode: 'allowed' | 'required' | 'disabled') => finalizeSpec(generated, { scopes: { 'read:things': 'Read things' }, dpopMode });
-  const settings = (spec: Record<string, unknown>, options: Parameters<typeof swaggerUiOptions>[1] = {}) =>
-    (swaggerUiOptions(spec, options).swaggerOptions as { auth0TsoaApi: Record<string, unknown> }).auth0TsoaApi;
+  const settings = (spec: Record<string, unknown>, options: Parameters<typeof swaggerUiOptions>[1] = {}) => (swaggerUiOptions(spec, options).swaggerOptions as { auth0TsoaApi: Record<string, unknown> }).auth0TsoaApi;
 
   it('reads the mode from what the operations offer (finalizeSpec defines every scheme in every mode): bound by default, locked when required, off when disabled', () => {
     expect(settings(specFor('allowed'))).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: false });
@@ -641,9 +638,7 @@ describe('swaggerUiOptions: DPoP settings of the page', () => {
   });
 
   it('refuses unbound OAuth2 tokens in required mode with one line naming the setting', () => {
-    expect(() => settings(specFor('required'), { dpop: { oauth2: false } })).toThrow(
-      /^swaggerUiHandlers: dpop\.oauth2 is false but DPoP is required .*: remove dpop\.oauth2, or set dpop\.mode to allowed$/,
-    );
+    expect(() => settings(specFor('required'), { dpop: { oauth2: false } })).toThrow(/^swaggerUiHandlers: dpop\.oauth2 is false but DPoP is required .*: remove dpop\.oauth2, or set dpop\.mode to allowed$/);
     expect(() => settings(specFor('allowed'), { dpop: { mode: 'sometimes' as 'allowed' } })).toThrow(/dpop\.mode must be 'allowed', 'required' or 'disabled'/);
   });
 });

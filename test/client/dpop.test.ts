@@ -6,18 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, exportJWK, jwtVerify } from 'jose';
-import {
-  accessTokenHash,
-  createDpopFetch,
-  createDpopKeyPair,
-  createDpopProof,
-  dpopHtu,
-  DpopNonceStore,
-  jwkThumbprint,
-  nonceToRetryWith,
-  publicJwk,
-  type DpopKeyPair,
-} from '../../src/client/index.js';
+import { accessTokenHash, createDpopFetch, createDpopKeyPair, createDpopProof, dpopHtu, DpopNonceStore, jwkThumbprint, nonceToRetryWith, publicJwk, type DpopKeyPair } from '../../src/client/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { AUDIENCE, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
@@ -42,7 +31,7 @@ describe('keys and proofs', () => {
     await expect(crypto.subtle.exportKey('jwk', privateKey)).rejects.toThrow();
     await expect(crypto.subtle.exportKey('pkcs8', privateKey)).rejects.toThrow();
     // The public key is exportable (WebCrypto always makes it so); that is what goes into proofs.
-    expect((await publicJwk(keys))).toEqual({ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
+    expect(await publicJwk(keys)).toEqual({ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
   });
 
   it('gives a stable RFC 7638 thumbprint, equal to jose’s, and different per key', async () => {
@@ -85,9 +74,7 @@ describe('keys and proofs', () => {
   });
 
   it('leaves ath and nonce out when not given, and never repeats a jti', async () => {
-    const proofs = await Promise.all(
-      Array.from({ length: 50 }, () => createDpopProof(keys, { url: new URL('http://127.0.0.1:4000/oauth/token'), method: 'POST' })),
-    );
+    const proofs = await Promise.all(Array.from({ length: 50 }, () => createDpopProof(keys, { url: new URL('http://127.0.0.1:4000/oauth/token'), method: 'POST' })));
     const payloads = await Promise.all(proofs.map(async (p) => (await verifyProof(p)).payload));
     expect(Object.keys(payloads[0]!).sort()).toEqual(['htm', 'htu', 'iat', 'jti']);
     expect(new Set(payloads.map((p) => p.jti)).size).toBe(50);

@@ -12,14 +12,7 @@ import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { EmbeddedJWK, jwtVerify } from 'jose';
 import createOpenapiFetchClient from 'openapi-fetch';
-import {
-  createDpopKeyPair,
-  DpopNonceStore,
-  heyApiDpopInterceptor,
-  jwkThumbprint,
-  openapiFetchDpopMiddleware,
-  type DpopKeyPair,
-} from '../../src/client/index.js';
+import { createDpopKeyPair, DpopNonceStore, heyApiDpopInterceptor, jwkThumbprint, openapiFetchDpopMiddleware, type DpopKeyPair } from '../../src/client/index.js';
 import { TestIssuer } from '../support/test-issuer.js';
 import { finalizeSpec } from '../../src/tsoa/index.js';
 import { SCOPES } from '../../src/demo/scopes.js';

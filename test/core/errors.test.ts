@@ -4,15 +4,7 @@
  * option; ReplayStoreError's Retry-After; ProviderFetchError's fields.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  AUTH_FAILURE_REASONS,
-  AuthError,
-  ConfigurationError,
-  ProviderFetchError,
-  ReplayStoreError,
-  sanitizeDescription,
-  type AuthErrorCode,
-} from '../../src/core/errors.js';
+import { AUTH_FAILURE_REASONS, AuthError, ConfigurationError, ProviderFetchError, ReplayStoreError, sanitizeDescription, type AuthErrorCode } from '../../src/core/errors.js';
 
 describe('AuthError: status per code', () => {
   it.each([
@@ -31,7 +23,7 @@ describe('AuthError: status per code', () => {
     expect(error.code).toBe(code);
   });
 
-  it('ignores an assignment to statusCode (http-errors assigns it; the status is the code\'s)', () => {
+  it("ignores an assignment to statusCode (http-errors assigns it; the status is the code's)", () => {
     const error = new AuthError('insufficient_scope', 'scope.insufficient', 'Insufficient scope');
     (error as { statusCode: number }).statusCode = 500;
     expect(error.statusCode).toBe(403);

@@ -168,8 +168,14 @@ describe('optional authentication: isAnonymous, then verifyRequest', () => {
     ['the DPoP scheme without a proof', async () => request('DPoP abc'), 400, 'invalid_request'],
   ])('refuses %s exactly as verifyRequest does (never anonymous)', async (_what, make, status, code) => {
     const context = await make();
-    const optional = await verifyOptional(context).then(() => undefined, (e: unknown) => e as AuthError);
-    const required = await validator.verifyRequest(context).then(() => undefined, (e: unknown) => e as AuthError);
+    const optional = await verifyOptional(context).then(
+      () => undefined,
+      (e: unknown) => e as AuthError,
+    );
+    const required = await validator.verifyRequest(context).then(
+      () => undefined,
+      (e: unknown) => e as AuthError,
+    );
     expect(optional).toBeInstanceOf(AuthError);
     expect({ status: optional!.status, code: optional!.code }).toEqual({ status, code });
     expect({ status: optional!.status, code: optional!.code, reason: optional!.reason, scheme: optional!.scheme }).toEqual({

@@ -135,10 +135,14 @@ describe('credentials missing or malformed', () => {
 describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
   const now = () => Math.floor(Date.now() / 1000);
   const rows: Array<[string, () => Promise<string>, string, Partial<ApiOptions>?]> = [
-    ['a tampered signature', async () => {
-      const token = await issuer.token(AUDIENCE);
-      return `${token.slice(0, -6)}${token.slice(-6) === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}`;
-    }, 'token.signature'],
+    [
+      'a tampered signature',
+      async () => {
+        const token = await issuer.token(AUDIENCE);
+        return `${token.slice(0, -6)}${token.slice(-6) === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}`;
+      },
+      'token.signature',
+    ],
     ['a signature by an unpublished key under a published kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { kid: 'key-1' } }), 'token.signature'],
     ['an unknown kid', () => issuer.token(AUDIENCE, {}, { key: unpublished }), 'token.unknown_kid'],
     ['no kid', () => issuer.token(AUDIENCE, {}, { header: { kid: undefined } }), 'token.kid_missing'],
@@ -147,10 +151,11 @@ describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
     // Keys under 2048 bits are never imported from the key set, so the kid is unknown.
     ['a 1024-bit RSA key', async () => rawJws({ alg: 'RS256', kid: 'weak-1' }, payload(), weak.privateKey), 'token.unknown_kid'],
     ['alg none', async () => `${Buffer.from('{"alg":"none","kid":"key-1"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload())).toString('base64url')}.c2ln`, 'token.alg_not_allowed'],
-    ['HS256 keyed with the public RSA key (key confusion)', () =>
-      new SignJWT(payload()).setProtectedHeader({ alg: 'HS256', kid: 'key-1' }).sign(
-        new TextEncoder().encode(createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }) as string),
-      ), 'token.alg_not_allowed'],
+    [
+      'HS256 keyed with the public RSA key (key confusion)',
+      () => new SignJWT(payload()).setProtectedHeader({ alg: 'HS256', kid: 'key-1' }).sign(new TextEncoder().encode(createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }) as string)),
+      'token.alg_not_allowed',
+    ],
     ['typ dpop+jwt', () => issuer.token(AUDIENCE, {}, { header: { typ: 'dpop+jwt' } }), 'token.typ'],
     ['an expired token', () => issuer.token(AUDIENCE, { iat: now() - 7200, exp: now() - 3600 }), 'token.expired'],
     ['nbf in the future', () => issuer.token(AUDIENCE, { nbf: now() + 3600 }), 'token.not_yet_valid'],
@@ -163,8 +168,7 @@ describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
     ['a header that is not JSON', async () => `${Buffer.from('{"alg":').toString('base64url')}.e30.c2ln`, 'token.malformed_header'],
     ['a segment that is not canonical base64url', async () => 'abc.def.ghi', 'token.malformed'],
     ['not a JWT at all', async () => 'opaque-token-value', 'token.malformed'],
-    ['a DPoP-bound token (cnf.jkt) sent as Bearer', async () =>
-      issuer.token(AUDIENCE, { cnf: { jkt: await calculateJwkThumbprint(ec.publicJwk) } }), 'token.bound_as_bearer'],
+    ['a DPoP-bound token (cnf.jkt) sent as Bearer', async () => issuer.token(AUDIENCE, { cnf: { jkt: await calculateJwkThumbprint(ec.publicJwk) } }), 'token.bound_as_bearer'],
     ['an embedded jwk with an attacker kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { jwk: unpublished.publicJwk } }), 'token.unknown_kid'],
     ['an embedded jwk next to our kid', () => issuer.token(AUDIENCE, {}, { key: unpublished, header: { kid: 'key-1', jwk: unpublished.publicJwk } }), 'token.signature'],
   ];
@@ -181,10 +185,14 @@ describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
 
   it('never fetches a key from a jku/x5u the token names', async () => {
     attacker.resetCounts();
-    const token = await issuer.token(AUDIENCE, {}, {
-      key: unpublished,
-      header: { jku: `${attacker.origin}${attacker.jwksPath}`, x5u: `${attacker.origin}/cert.pem` },
-    });
+    const token = await issuer.token(
+      AUDIENCE,
+      {},
+      {
+        key: unpublished,
+        header: { jku: `${attacker.origin}${attacker.jwksPath}`, x5u: `${attacker.origin}/cert.pem` },
+      },
+    );
     expectRejected(await rejection(validator().verifyRequest(request(`Bearer ${token}`))), 401, 'invalid_token');
     expect(attacker.counts).toEqual({});
   });

@@ -40,14 +40,7 @@ let jkt: string;
 describeFrameworks(() => {
   beforeAll(async () => {
     issuer = await TestIssuer.start();
-    const started = await Promise.all(
-      MODES.map((mode) =>
-        startTestDemo(
-          { AUTH0_DOMAIN: issuer.origin, AUTH0_DPOP: mode },
-          { onEvent: (event) => void (event.type === 'request_rejected' && rejections[mode].push(event.reason)) },
-        ),
-      ),
-    );
+    const started = await Promise.all(MODES.map((mode) => startTestDemo({ AUTH0_DOMAIN: issuer.origin, AUTH0_DPOP: mode }, { onEvent: (event) => void (event.type === 'request_rejected' && rejections[mode].push(event.reason)) })));
     MODES.forEach((mode, i) => (demos[mode] = started[i]!));
     client = await generateKeyPair('ES256', { extractable: true });
     jkt = await calculateJwkThumbprint(await exportJWK(client.publicKey));
@@ -157,15 +150,21 @@ describeFrameworks(() => {
       ['a DPoP-bound token sent as Bearer', async () => ({ authorization: `Bearer ${await boundToken()}` })],
       ['the DPoP scheme without a proof', async () => ({ authorization: `DPoP ${await boundToken()}` })],
       ['a DPoP proof for another URL', async (m) => dpopRequest(m, '/api/elsewhere', await boundToken())],
-      ['a DPoP proof by another key', async (m, p) => {
-        const token = await boundToken();
-        const stranger = await generateKeyPair('ES256');
-        return { authorization: `DPoP ${token}`, dpop: await generateProof(stranger, `${demos[m].url}${p}`, 'GET', undefined, token) };
-      }],
-      ['a DPoP proof for another method', async (m, p) => {
-        const token = await boundToken();
-        return { authorization: `DPoP ${token}`, dpop: await generateProof(client, `${demos[m].url}${p}`, 'POST', undefined, token) };
-      }],
+      [
+        'a DPoP proof by another key',
+        async (m, p) => {
+          const token = await boundToken();
+          const stranger = await generateKeyPair('ES256');
+          return { authorization: `DPoP ${token}`, dpop: await generateProof(stranger, `${demos[m].url}${p}`, 'GET', undefined, token) };
+        },
+      ],
+      [
+        'a DPoP proof for another method',
+        async (m, p) => {
+          const token = await boundToken();
+          return { authorization: `DPoP ${token}`, dpop: await generateProof(client, `${demos[m].url}${p}`, 'POST', undefined, token) };
+        },
+      ],
     ];
 
     // With DPoP disabled a stray DPoP header next to a Bearer token is ignored (docs/decisions.md D5): not a failure there.

@@ -148,7 +148,10 @@ describeFrameworks(() => {
       const reply = await rawRequest(demo.url, `GET /api/private HTTP/1.1\r\nHost: ${host}\r\n${first}: Bearer ${token}\r\n${second}: Bearer ${token}`);
       expect(reply.status).toBe(400);
       expectErrorBody(reply.body, 'invalid_request');
-      const challenge = reply.headers.filter(([name]) => name === 'www-authenticate').map(([, v]) => v).join(', ');
+      const challenge = reply.headers
+        .filter(([name]) => name === 'www-authenticate')
+        .map(([, v]) => v)
+        .join(', ');
       expect(parseChallenges(challenge)[0]).toMatchObject({ scheme: 'Bearer', params: { error: 'invalid_request' } });
     });
 
@@ -195,17 +198,20 @@ describeFrameworks(() => {
   describe('invalid tokens → 401 invalid_token with error= on Bearer', () => {
     const payload = (overrides: Record<string, unknown> = {}) => ({ iss: issuer.issuer, sub: 'auth0|user-1', aud: AUDIENCE, iat: now(), exp: now() + 600, ...overrides });
     const rows: Array<[string, () => Promise<string>]> = [
-      ['signature', async () => {
-        const [h, , s] = (await issuer.token(AUDIENCE)).split('.');
-        return `${h}.${Buffer.from(JSON.stringify(payload({ sub: 'admin' }))).toString('base64url')}.${s}`;
-      }],
+      [
+        'signature',
+        async () => {
+          const [h, , s] = (await issuer.token(AUDIENCE)).split('.');
+          return `${h}.${Buffer.from(JSON.stringify(payload({ sub: 'admin' }))).toString('base64url')}.${s}`;
+        },
+      ],
       ['kid (unknown)', () => issuer.token(AUDIENCE, {}, { key: unpublished })],
       ['kid (missing)', () => issuer.token(AUDIENCE, {}, { header: { kid: undefined } })],
       ['alg (ES256, not allowed)', () => issuer.token(AUDIENCE, {}, { key: ec })],
-      ['alg (HS256 with the public key as secret)', () =>
-        new SignJWT(payload()).setProtectedHeader({ alg: 'HS256', kid: 'key-1' }).sign(
-          new TextEncoder().encode(createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }) as string),
-        )],
+      [
+        'alg (HS256 with the public key as secret)',
+        () => new SignJWT(payload()).setProtectedHeader({ alg: 'HS256', kid: 'key-1' }).sign(new TextEncoder().encode(createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }) as string)),
+      ],
       ['typ (dpop+jwt)', () => issuer.token(AUDIENCE, {}, { header: { typ: 'dpop+jwt' } })],
       ['exp (expired)', () => issuer.token(AUDIENCE, { iat: now() - 7200, exp: now() - 60 })],
       ['nbf (future)', () => issuer.token(AUDIENCE, { nbf: now() + 600 })],
@@ -249,16 +255,22 @@ describeFrameworks(() => {
 
   type ScopeRow = [string, Record<string, unknown>, number];
   describe.each([
-    ['permissions', [
-      ['permissions grant', { scope: undefined, permissions: ['read:data', 'write:data'] }, 200],
-      ['scope alone does not', { scope: 'read:data write:data', permissions: [] }, 403],
-    ]],
-    ['scope,permissions', [
-      ['the union grants', { scope: 'read:data', permissions: ['write:data'] }, 200],
-      ['scope alone grants', { scope: 'read:data write:data' }, 200],
-      ['permissions alone grant', { scope: undefined, permissions: ['read:data', 'write:data'] }, 200],
-      ['a scope in neither claim is missing', { scope: 'read:data', permissions: ['read:messages'] }, 403],
-    ]],
+    [
+      'permissions',
+      [
+        ['permissions grant', { scope: undefined, permissions: ['read:data', 'write:data'] }, 200],
+        ['scope alone does not', { scope: 'read:data write:data', permissions: [] }, 403],
+      ],
+    ],
+    [
+      'scope,permissions',
+      [
+        ['the union grants', { scope: 'read:data', permissions: ['write:data'] }, 200],
+        ['scope alone grants', { scope: 'read:data write:data' }, 200],
+        ['permissions alone grant', { scope: undefined, permissions: ['read:data', 'write:data'] }, 200],
+        ['a scope in neither claim is missing', { scope: 'read:data', permissions: ['read:messages'] }, 403],
+      ],
+    ],
   ] as Array<[string, ScopeRow[]]>)('AUTH0_SCOPE_CLAIM=%s', (scopeClaim, rows) => {
     let scoped: RunningDemo;
     beforeAll(async () => {
@@ -312,29 +324,26 @@ describeFrameworks(() => {
     ['discovery names another issuer', { discoveryOverrides: { issuer: 'https://evil.example.com/' } }],
     ['the key set answers 502', { jwksFault: { kind: 'status', status: 502 } }],
     ['the key set is not JSON', { jwksFault: { kind: 'body', body: '<html>down</html>', contentType: 'text/html' } }],
-  ] as Array<[string, Partial<Pick<TestIssuer, 'discoveryFault' | 'jwksFault' | 'discoveryOverrides'>>]>)(
-    'identity provider down (%s) and no cached key → 503',
-    (_what, faults) => {
-      let down: TestIssuer;
-      let demoDown: RunningDemo;
-      beforeAll(async () => {
-        down = Object.assign(await TestIssuer.start(), faults);
-        demoDown = await startTestDemo({ AUTH0_DOMAIN: down.origin });
-      });
-      afterAll(async () => {
-        await demoDown?.close();
-        await down?.close();
-      });
+  ] as Array<[string, Partial<Pick<TestIssuer, 'discoveryFault' | 'jwksFault' | 'discoveryOverrides'>>]>)('identity provider down (%s) and no cached key → 503', (_what, faults) => {
+    let down: TestIssuer;
+    let demoDown: RunningDemo;
+    beforeAll(async () => {
+      down = Object.assign(await TestIssuer.start(), faults);
+      demoDown = await startTestDemo({ AUTH0_DOMAIN: down.origin });
+    });
+    afterAll(async () => {
+      await demoDown?.close();
+      await down?.close();
+    });
 
-      it('answers 503 temporarily_unavailable with Retry-After, never 401 or 500', async () => {
-        const reply = await call(demoDown.url, '/api/private', bearer(await down.token(AUDIENCE)));
-        expect(reply.status).toBe(503);
-        expectErrorBody(reply.body, 'temporarily_unavailable');
-        expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-        expect(down.discoveryFetches).toBe(1);
-      });
-    },
-  );
+    it('answers 503 temporarily_unavailable with Retry-After, never 401 or 500', async () => {
+      const reply = await call(demoDown.url, '/api/private', bearer(await down.token(AUDIENCE)));
+      expect(reply.status).toBe(503);
+      expectErrorBody(reply.body, 'temporarily_unavailable');
+      expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(down.discoveryFetches).toBe(1);
+    });
+  });
 
   describe('every error uses the JSON shape', () => {
     it('404 for an unknown route', async () => {

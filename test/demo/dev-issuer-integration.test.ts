@@ -40,15 +40,10 @@ async function discover(demo: RunningDemo): Promise<Setup> {
 }
 
 /** Client credentials with oauth4webapi (HTTP Basic unless told otherwise); returns the processed token response. */
-async function clientCredentials(
-  setup: Setup,
-  parameters: Record<string, string>,
-  options: { dpop?: oauth.DPoPHandle; auth?: oauth.ClientAuth } = {},
-): Promise<oauth.TokenEndpointResponse> {
+async function clientCredentials(setup: Setup, parameters: Record<string, string>, options: { dpop?: oauth.DPoPHandle; auth?: oauth.ClientAuth } = {}): Promise<oauth.TokenEndpointResponse> {
   const { as, client } = setup;
   const auth = options.auth ?? oauth.ClientSecretBasic(CLIENT_SECRET);
-  const request = () =>
-    oauth.clientCredentialsGrantRequest(as, client, auth, parameters, { ...insecure, ...(options.dpop ? { DPoP: options.dpop } : {}) });
+  const request = () => oauth.clientCredentialsGrantRequest(as, client, auth, parameters, { ...insecure, ...(options.dpop ? { DPoP: options.dpop } : {}) });
   let response = await request();
   try {
     return await oauth.processClientCredentialsResponse(as, client, response);

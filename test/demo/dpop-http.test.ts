@@ -37,12 +37,7 @@ describeFrameworks(() => {
   beforeAll(async () => {
     issuer = await TestIssuer.start();
     const [allowed, required, disabled] = await Promise.all(
-      (['allowed', 'required', 'disabled'] as const).map((mode) =>
-        startTestDemo(
-          { AUTH0_DOMAIN: issuer.origin, AUTH0_DPOP: mode },
-          { onEvent: (event) => void (event.type === 'request_rejected' && rejections[mode].push(event.reason)) },
-        ),
-      ),
+      (['allowed', 'required', 'disabled'] as const).map((mode) => startTestDemo({ AUTH0_DOMAIN: issuer.origin, AUTH0_DPOP: mode }, { onEvent: (event) => void (event.type === 'request_rejected' && rejections[mode].push(event.reason)) })),
     );
     Object.assign(demos, { allowed, required, disabled });
     client = await generateKeyPair('ES256', { extractable: true });
@@ -145,20 +140,32 @@ describeFrameworks(() => {
   const BROKEN_PROOFS: Array<[string, string, (url: string, token: string) => Promise<string>]> = [
     ['typ JWT', 'proof.typ', (u, t) => brokenProof(u, t, { header: { typ: 'JWT' } })],
     ['typ missing', 'proof.typ', (u, t) => brokenProof(u, t, { header: { typ: undefined } })],
-    ['alg RS256 (not allowed)', 'proof.alg_not_allowed', async (u, t) => {
-      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      return brokenProof(u, t, { header: { alg: 'RS256', jwk: rsa.publicKey.export({ format: 'jwk' }) }, signWith: rsa.privateKey });
-    }],
-    ['alg none', 'proof.alg_not_allowed', async (u, t) => {
-      const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-      const [, payload] = (await brokenProof(u, t)).split('.');
-      return `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: clientJwk })}.${payload}.AAAA`;
-    }],
+    [
+      'alg RS256 (not allowed)',
+      'proof.alg_not_allowed',
+      async (u, t) => {
+        const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        return brokenProof(u, t, { header: { alg: 'RS256', jwk: rsa.publicKey.export({ format: 'jwk' }) }, signWith: rsa.privateKey });
+      },
+    ],
+    [
+      'alg none',
+      'proof.alg_not_allowed',
+      async (u, t) => {
+        const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        const [, payload] = (await brokenProof(u, t)).split('.');
+        return `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: clientJwk })}.${payload}.AAAA`;
+      },
+    ],
     ['jwk missing', 'proof.jwk_missing', (u, t) => brokenProof(u, t, { header: { jwk: undefined } })],
-    ['jwk private (d)', 'proof.jwk_private', async (u, t) => {
-      const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      return brokenProof(u, t, { header: { jwk: ec.privateKey.export({ format: 'jwk' }) }, signWith: ec.privateKey });
-    }],
+    [
+      'jwk private (d)',
+      'proof.jwk_private',
+      async (u, t) => {
+        const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        return brokenProof(u, t, { header: { jwk: ec.privateKey.export({ format: 'jwk' }) }, signWith: ec.privateKey });
+      },
+    ],
     ['bad signature (signed by another key)', 'proof.signature', (u, t) => brokenProof(u, t, { signWith: stranger.privateKey })],
     ['htm lower-case', 'proof.htm', (u, t) => brokenProof(u, t, { claims: { htm: 'get' } })],
     ['htm POST for a GET', 'proof.htm', (u, t) => brokenProof(u, t, { claims: { htm: 'POST' } })],

@@ -119,12 +119,14 @@ describe('nonce flow (in-memory secret)', () => {
     expectOk(await call(memory, fresh));
   });
 
-  it.each([['garbage', 'garbage'], ['empty', ''], ['oversized', 'x'.repeat(100)], ['a future window', `${'z'.repeat(8)}.${'A'.repeat(32)}`]])(
-    'refuses a %s nonce with use_dpop_nonce',
-    async (_name, nonce) => {
-      expectNonceDemanded(await call(memory, nonce));
-    },
-  );
+  it.each([
+    ['garbage', 'garbage'],
+    ['empty', ''],
+    ['oversized', 'x'.repeat(100)],
+    ['a future window', `${'z'.repeat(8)}.${'A'.repeat(32)}`],
+  ])('refuses a %s nonce with use_dpop_nonce', async (_name, nonce) => {
+    expectNonceDemanded(await call(memory, nonce));
+  });
 
   it('refuses a non-string nonce claim with use_dpop_nonce', async () => {
     const proof = await generateProof(client, HTU, 'GET', undefined, token, { nonce: 12345 });

@@ -111,7 +111,7 @@ describe('two instances with in-memory stores (the contrast)', () => {
     await Promise.all([a?.close(), b?.close()]);
   });
 
-  it('each refuses its own replays but cannot see the other\'s', async () => {
+  it("each refuses its own replays but cannot see the other's", async () => {
     const proof = await newProof();
     expectOk(await call(a, proof));
     expectReplayRefused(await call(a, proof));
@@ -191,10 +191,7 @@ describe('store outage (own redis-server)', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedisServer(port);
-    demo = await startTestDemo(
-      { AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC },
-      { onEvent: (event) => void (event.type === 'replay_store_failed' && storeFailures.push(event)) },
-    );
+    demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC }, { onEvent: (event) => void (event.type === 'replay_store_failed' && storeFailures.push(event)) });
   });
   afterAll(async () => {
     await demo?.close();

@@ -101,7 +101,7 @@ describeFrameworks(() => {
 
     it.each([
       ['another authority', () => 'http://evil.example/api/private'],
-      ['the demo\'s own authority', () => `http://${hostPort}/api/private`],
+      ["the demo's own authority", () => `http://${hostPort}/api/private`],
       ['https and a port', () => 'https://evil.example:8443/api/private?x=1'],
     ])('absolute-form target with %s → 400 JSON, never a 401 or 200 judged against a glued URL', async (_name, target) => {
       for (const authorization of [[], [`Authorization: Bearer ${token}`], ['Authorization: Bearer not-a-token']]) {

@@ -75,14 +75,7 @@ describe('demo with AUTH0_DOMAINS=a,b', () => {
   });
 
   it('unlisted-issuer variants (path, query, credentials, other port, https) cause zero requests to it', async () => {
-    const variants = [
-      `${c.origin}/`,
-      `${c.origin}/tenant/`,
-      `${c.origin}/?x=1`,
-      c.origin.replace('http://', 'http://user:pw@'),
-      c.origin.replace('http://', 'https://'),
-      c.issuer.replace('127.0.0.1', 'localhost'),
-    ];
+    const variants = [`${c.origin}/`, `${c.origin}/tenant/`, `${c.origin}/?x=1`, c.origin.replace('http://', 'http://user:pw@'), c.origin.replace('http://', 'https://'), c.issuer.replace('127.0.0.1', 'localhost')];
     for (const iss of variants) expectInvalidTokenReply(await get(await c.token(AUDIENCE, { iss })));
     expect(totalRequests(c)).toBe(0);
   });
@@ -261,10 +254,25 @@ describe('core: domains as a resolver', () => {
   describe('resolver failures: 503 temporarily_unavailable (never 500), a domains_resolver_failed event, no internals', () => {
     const SECRET = 'db password hunter2 at http://10.0.0.7:5432';
     const failing: Array<[string, DomainsResolver]> = [
-      ['throws', () => { throw new Error(SECRET); }],
-      ['rejects', async () => { throw new Error(SECRET); }],
-      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a user's resolver may throw a non-Error; this case proves it is still a 503
-      ['throws a non-Error', () => { throw SECRET; }],
+      [
+        'throws',
+        () => {
+          throw new Error(SECRET);
+        },
+      ],
+      [
+        'rejects',
+        async () => {
+          throw new Error(SECRET);
+        },
+      ],
+      [
+        'throws a non-Error',
+        () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- a user's resolver may throw a non-Error; this case proves it is still a 503
+          throw SECRET;
+        },
+      ],
       ['returns undefined', () => undefined as unknown as string[]],
       ['returns null', () => null as unknown as string[]],
       ['returns a string', () => a.origin as unknown as string[]],

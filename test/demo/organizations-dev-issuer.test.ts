@@ -21,8 +21,7 @@ afterAll(async () => {
   await demo?.close();
 });
 
-const token = (organization: string | undefined, scope = 'read:messages') =>
-  requestDevToken({ issuer: demo.issuer!.issuer, audience: AUDIENCE, scope, ...(organization ? { organization } : {}) });
+const token = (organization: string | undefined, scope = 'read:messages') => requestDevToken({ issuer: demo.issuer!.issuer, audience: AUDIENCE, scope, ...(organization ? { organization } : {}) });
 
 async function get(path: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${demo.url}${path}`, { headers });
@@ -100,8 +99,7 @@ describe('a DPoP-bound token from the development issuer with organization=acme'
     const keyPair = await generateKeyPair('ES256');
     const accessToken = await dpopToken(keyPair, 'acme');
     expect(decodeJwt(accessToken)).toMatchObject({ org_id: 'org_abc123', org_name: 'acme', cnf: { jkt: expect.any(String) } });
-    const call = async (path: string) =>
-      get(path, { authorization: `DPoP ${accessToken}`, dpop: await generateProof(keyPair, `${demo.url}${path}`, 'GET', undefined, accessToken) });
+    const call = async (path: string) => get(path, { authorization: `DPoP ${accessToken}`, dpop: await generateProof(keyPair, `${demo.url}${path}`, 'GET', undefined, accessToken) });
 
     expect(await call('/api/orgs/acme/messages')).toMatchObject({ status: 200, body: { org: 'acme' } });
     const other = await call('/api/orgs/globex/messages');

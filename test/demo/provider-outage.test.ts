@@ -25,7 +25,6 @@ describe('over HTTP: the demo answers 503 JSON with Retry-After and no internals
       expect(body).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
       for (const pattern of INTERNAL_TEXT) expect(body.error_description).not.toMatch(pattern);
       expect(events).toContainEqual(expect.objectContaining({ type: 'provider_fetch_failed', reason: 'status' }));
-
     } finally {
       await demo.close();
       await down.close();

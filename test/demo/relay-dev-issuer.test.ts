@@ -21,12 +21,10 @@ let downstreamValidator: ApiValidator | undefined;
 
 beforeAll(async () => {
   downstream = createServer((req, res) => {
-    downstreamValidator!
-      .verifyRequest({ method: 'GET', url: `http://127.0.0.1${req.url}`, headers: req.headers })
-      .then(
-        ({ claims }) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: claims.sub, act: claims.act, aud: claims.aud, scope: claims.scope })),
-        (error: { status?: number }) => res.writeHead(error.status ?? 500, { 'content-type': 'application/json' }).end('{"error":"refused"}'),
-      );
+    downstreamValidator!.verifyRequest({ method: 'GET', url: `http://127.0.0.1${req.url}`, headers: req.headers }).then(
+      ({ claims }) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: claims.sub, act: claims.act, aud: claims.aud, scope: claims.scope })),
+      (error: { status?: number }) => res.writeHead(error.status ?? 500, { 'content-type': 'application/json' }).end('{"error":"refused"}'),
+    );
   });
   await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
   const downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/items`;

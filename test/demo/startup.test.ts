@@ -202,7 +202,11 @@ describe('the development issuer never starts in a production-like setting (docs
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const line = await refused(child, () => err, () => out);
+    const line = await refused(
+      child,
+      () => err,
+      () => out,
+    );
     expect(line).toMatch(reason);
     expect(line).toMatch(/^auth0-tsoa-api: the development issuer does not run when .*: set AUTH0_DOMAIN/);
   });

@@ -35,8 +35,7 @@ afterAll(async () => {
 async function call(claims: Record<string, unknown>, scheme: 'bearer' | 'dpop' = 'bearer') {
   const url = `${demo.url}/api/payments`;
   const token = await issuer.token(AUDIENCE, { scope: 'read:data', ...(scheme === 'dpop' ? { cnf: { jkt } } : {}), ...claims });
-  const headers: Record<string, string> =
-    scheme === 'dpop' ? { authorization: `DPoP ${token}`, dpop: await generateProof(client, url, 'GET', undefined, token) } : { authorization: `Bearer ${token}` };
+  const headers: Record<string, string> = scheme === 'dpop' ? { authorization: `DPoP ${token}`, dpop: await generateProof(client, url, 'GET', undefined, token) } : { authorization: `Bearer ${token}` };
   const response = await fetch(url, { headers });
   const header = response.headers.get('www-authenticate');
   return { status: response.status, body: (await response.json()) as Record<string, unknown>, challenges: parseChallenges(header) };
@@ -49,8 +48,7 @@ const stepUpCases: Array<[string, Record<string, unknown>, string]> = [
   ['no auth_time', { acr: MFA }, 'step_up.auth_time'],
   ['auth_time 400 s old', { acr: MFA, auth_time: -400 }, 'step_up.auth_time'],
 ];
-const resolve = (claims: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, k === 'auth_time' ? (v === 'now' ? now() : typeof v === 'number' ? now() + v : v) : v]));
+const resolve = (claims: Record<string, unknown>) => Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, k === 'auth_time' ? (v === 'now' ? now() : typeof v === 'number' ? now() + v : v) : v]));
 
 describe('GET /api/payments', () => {
   it.each(['bearer', 'dpop'] as const)('%s: a recent multi-factor sign-in with read:data → 200 with the user and payments', async (scheme) => {

@@ -310,9 +310,7 @@ describe('no OTEL_* variable', () => {
   it('loads only @opentelemetry/api (the library’s no-op), and the SDK when asked to', async () => {
     expect(loadedPackages({})).toEqual(['api']);
     const port = await closedPort();
-    expect(loadedPackages({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(port) })).toEqual(
-      expect.arrayContaining(['api', 'exporter-prometheus', 'sdk-metrics']),
-    );
+    expect(loadedPackages({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(port) })).toEqual(expect.arrayContaining(['api', 'exporter-prometheus', 'sdk-metrics']));
   });
 
   it.each<[string, string[], Record<string, string>, RegExp]>([
@@ -320,7 +318,12 @@ describe('no OTEL_* variable', () => {
     ['a port of 0', [], { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' }, /OTEL_EXPORTER_PROMETHEUS_PORT.*1 to 65535/],
     // An SDK the process registered itself (node --import): the demo's own would silently not be the one used.
     ['a tracer provider already registered', ['--import', './bench/lib/otel-sdk.mjs'], { OTEL_TRACES_EXPORTER: 'console', BENCH_OTEL: 'traces' }, /OTEL_TRACES_EXPORTER.*already registered/],
-    ['a Prometheus port in use', [], { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: 'busy' }, /OTEL_EXPORTER_PROMETHEUS_PORT.*cannot serve metrics on 127\.0\.0\.1:\d+ .*choose a free port/],
+    [
+      'a Prometheus port in use',
+      [],
+      { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: 'busy' },
+      /OTEL_EXPORTER_PROMETHEUS_PORT.*cannot serve metrics on 127\.0\.0\.1:\d+ .*choose a free port/,
+    ],
   ])('refuses %s with one line naming the variable', async (_what, nodeArgs, vars, message) => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));

@@ -24,9 +24,18 @@ afterAll(() => rmSync(temp, { recursive: true, force: true }));
 describe('--help', () => {
   it.each([
     [['--help'], ['dev', 'token', 'setup']],
-    [['dev', '--help'], ['--port N', '--audience URL', '--scopes "a b c"', '--spec openapi.json', '--origin URL', '--client-id ID', '--client-secret SECRET', '--org ID[:NAME]']],
-    [['token', '--help'], ['--issuer URL', '--audience URL', '--scope "a b"', '--client-id ID', '--client-secret SECRET', '--org']],
-    [['setup', '--help'], ['--audience URL', '--spec openapi.json', 'Auth0 CLI']],
+    [
+      ['dev', '--help'],
+      ['--port N', '--audience URL', '--scopes "a b c"', '--spec openapi.json', '--origin URL', '--client-id ID', '--client-secret SECRET', '--org ID[:NAME]'],
+    ],
+    [
+      ['token', '--help'],
+      ['--issuer URL', '--audience URL', '--scope "a b"', '--client-id ID', '--client-secret SECRET', '--org'],
+    ],
+    [
+      ['setup', '--help'],
+      ['--audience URL', '--spec openapi.json', 'Auth0 CLI'],
+    ],
   ])('auth0-tsoa-api %j lists its options and exits 0', async (args, expected) => {
     const run = await runCli(args);
     expect(run.code).toBe(0);
@@ -44,14 +53,7 @@ describe('--help', () => {
 describe('dev, then token', () => {
   let dev: RunningDev;
   beforeAll(async () => {
-    dev = await startDevCommand([
-      '--port', '0',
-      '--audience', AUDIENCE,
-      '--scopes', 'read:messages write:messages',
-      '--origin', APP_ORIGIN,
-      '--org', 'org_abc123:acme',
-      '--client-id', 'my-client', '--client-secret', 'my-secret',
-    ]);
+    dev = await startDevCommand(['--port', '0', '--audience', AUDIENCE, '--scopes', 'read:messages write:messages', '--origin', APP_ORIGIN, '--org', 'org_abc123:acme', '--client-id', 'my-client', '--client-secret', 'my-secret']);
   });
   afterAll(async () => {
     await dev?.stop();

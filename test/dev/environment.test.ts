@@ -4,26 +4,18 @@
  * naming AUTH0_DOMAIN.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DevIssuerRefusedError,
-  assertDevelopmentEnvironment,
-  devIssuerRefusalReason,
-  isProductionLike,
-} from '../../src/dev/environment.js';
+import { DevIssuerRefusedError, assertDevelopmentEnvironment, devIssuerRefusalReason, isProductionLike } from '../../src/dev/environment.js';
 
 describe('isProductionLike', () => {
   it.each(['production', ' PRODUCTION ', 'Prod', 'prod\n', 'PROD', '\tProduction'])('%j counts as production', (value) => {
     expect(isProductionLike({ NODE_ENV: value })).toBe(true);
   });
 
-  it.each([undefined, '', 'development', 'test', 'staging', 'producti0n', 'preprod', 'production2', 'pro d', 'prd'])(
-    '%j does not',
-    (value) => {
-      expect(isProductionLike({ NODE_ENV: value })).toBe(false);
-    },
-  );
+  it.each([undefined, '', 'development', 'test', 'staging', 'producti0n', 'preprod', 'production2', 'pro d', 'prd'])('%j does not', (value) => {
+    expect(isProductionLike({ NODE_ENV: value })).toBe(false);
+  });
 
-  it('ignores AUTH0_PUBLIC_URL (that is the refusal reason\'s job)', () => {
+  it("ignores AUTH0_PUBLIC_URL (that is the refusal reason's job)", () => {
     expect(isProductionLike({ NODE_ENV: 'development', AUTH0_PUBLIC_URL: 'https://api.example.com' })).toBe(false);
   });
 
@@ -73,9 +65,7 @@ describe('assertDevelopmentEnvironment', () => {
     }
     expect(error).toBeInstanceOf(DevIssuerRefusedError);
     expect((error as Error).name).toBe('DevIssuerRefusedError');
-    expect((error as Error).message).toBe(
-      'auth0-tsoa-api: the development issuer does not run when NODE_ENV is "prod": set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com',
-    );
+    expect((error as Error).message).toBe('auth0-tsoa-api: the development issuer does not run when NODE_ENV is "prod": set AUTH0_DOMAIN (and AUTH0_AUDIENCE) to your Auth0 tenant, e.g. tenant.us.auth0.com');
   });
 
   it('throws for an https:// public URL', () => {

@@ -65,7 +65,16 @@ async function signIn(browser: Browser, extra: Record<string, string>, expectLog
   const spa: oauth.Client = { client_id: issuer.spaClientId, token_endpoint_auth_method: 'none' };
   const verifier = oauth.generateRandomCodeVerifier();
   const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({ client_id: spa.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid read:messages', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', audience: AUDIENCE, ...extra }).toString();
+  url.search = new URLSearchParams({
+    client_id: spa.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid read:messages',
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    audience: AUDIENCE,
+    ...extra,
+  }).toString();
   let next = location(await browser.fetch(url));
   const loggedIn = next.pathname.startsWith('/interaction/');
   expect(loggedIn).toBe(expectLogin);
@@ -167,7 +176,11 @@ describe('token exchange (RFC 8693)', () => {
   it('only the confidential client may use the grant, with its secret', async () => {
     const user = await signIn(new Browser(), {}, true);
     expect((await exchange(user.token, {}, issuer.clientId, 'wrong-secret')).status).toBe(401);
-    const spa = await fetch(issuer.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: issuer.spaClientId, grant_type: EXCHANGE, subject_token: user.token, subject_token_type: ACCESS_TOKEN }) });
+    const spa = await fetch(issuer.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: issuer.spaClientId, grant_type: EXCHANGE, subject_token: user.token, subject_token_type: ACCESS_TOKEN }),
+    });
     expect(spa.status).toBe(400);
   });
 });

@@ -216,13 +216,7 @@ describe('DPoP (RFC 9449)', () => {
   it('binds the token to the proof key with oauth4webapi', async () => {
     const keyPair = await oauth.generateKeyPair('ES256');
     const DPoP = oauth.DPoP(demoClient(), keyPair);
-    const response = await oauth.clientCredentialsGrantRequest(
-      as,
-      demoClient(),
-      oauth.ClientSecretBasic(issuer.clientSecret),
-      { audience: AUDIENCE },
-      { ...insecure, DPoP },
-    );
+    const response = await oauth.clientCredentialsGrantRequest(as, demoClient(), oauth.ClientSecretBasic(issuer.clientSecret), { audience: AUDIENCE }, { ...insecure, DPoP });
     const result = await oauth.processClientCredentialsResponse(as, demoClient(), response);
     expect(result.token_type).toBe('dpop');
     const claims = await verifyAccessToken(result.access_token);
@@ -357,15 +351,7 @@ describe('authorization code + PKCE for demo-spa', () => {
     const callbackParams = oauth.validateAuthResponse(as, spa, callbackUrl, state);
 
     // 4. Exchange the code with the PKCE verifier, as Swagger UI does.
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      spa,
-      oauth.None(),
-      callbackParams,
-      SPA_REDIRECT_URI,
-      codeVerifier,
-      insecure,
-    );
+    const response = await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), callbackParams, SPA_REDIRECT_URI, codeVerifier, insecure);
     const result = await oauth.processAuthorizationCodeResponse(as, spa, response);
     // `scope` in the response describes the access token: API scopes only (openid went into the ID token).
     expect(result.scope?.split(' ').sort()).toEqual(['read:messages', 'write:data']);
@@ -595,8 +581,7 @@ describe('startup', () => {
   it('generates a new key per start without keyFile', async () => {
     const other = await startDevIssuer(options);
     try {
-      const kid = async (url: string) =>
-        ((await (await fetch(url)).json()) as { keys: { kid: string }[] }).keys[0]!.kid;
+      const kid = async (url: string) => ((await (await fetch(url)).json()) as { keys: { kid: string }[] }).keys[0]!.kid;
       expect(await kid(other.jwksUri)).not.toBe(await kid(issuer.jwksUri));
     } finally {
       await other.close();

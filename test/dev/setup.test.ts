@@ -88,7 +88,12 @@ function setState(state: Partial<State>): void {
   writeFileSync(stateFile, JSON.stringify({ loggedIn: true, tenant: TENANT, apis: [], ...state }));
 }
 const state = (): State => JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-const calls = (): string[][] => readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as string[]);
+const calls = (): string[][] =>
+  readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as string[]);
 const envFile = () => readFileSync(join(app, '.env'), 'utf8');
 
 /** Runs setup in the app folder with the stand-in first on PATH (or with no auth0 at all). */
@@ -127,9 +132,7 @@ describe('with the Auth0 CLI installed and logged in (a stand-in: the real one n
       ['apis', 'show', AUDIENCE, '--json', '--no-input'],
       ['apis', 'create', '--name', 'my-app API', '--identifier', AUDIENCE, '--json', '--scopes', 'read:messages,write:messages', '--no-input'],
     ]);
-    expect(state().apis).toEqual([
-      expect.objectContaining({ identifier: AUDIENCE, name: 'my-app API', scopes: [{ value: 'read:messages' }, { value: 'write:messages' }] }),
-    ]);
+    expect(state().apis).toEqual([expect.objectContaining({ identifier: AUDIENCE, name: 'my-app API', scopes: [{ value: 'read:messages' }, { value: 'write:messages' }] })]);
     expect(envFile()).toBe(`# my settings\nPORT=4000\nAUTH0_DOMAIN=${TENANT}\nexport OTHER="x y"\nAUTH0_AUDIENCE=${AUDIENCE}\n`);
     expect(run.stdout).toContain(`Created the Auth0 API "my-app API" (${AUDIENCE}) on ${TENANT} with the scopes read:messages, write:messages.`);
     expect(run.stdout).toContain(`npx auth0-tsoa-api token --issuer https://${TENANT} --audience ${AUDIENCE}`);
@@ -192,8 +195,7 @@ describe('with the Auth0 CLI installed and logged in (a stand-in: the real one n
 describe('.env values: quoted for Node --env-file and dotenv alike, every duplicate replaced, control characters refused', () => {
   const file = () => join(temp, 'values.env');
   /** What Node's own --env-file loader reads for `key` (Node uses the last line of a key). */
-  const nodeReads = (key: string) =>
-    JSON.parse(execFileSync(process.execPath, [`--env-file=${file()}`, '-e', `process.stdout.write(JSON.stringify(process.env[${JSON.stringify(key)}] ?? null))`], { env: {} }).toString()) as string | null;
+  const nodeReads = (key: string) => JSON.parse(execFileSync(process.execPath, [`--env-file=${file()}`, '-e', `process.stdout.write(JSON.stringify(process.env[${JSON.stringify(key)}] ?? null))`], { env: {} }).toString()) as string | null;
 
   it.each([
     ['plain', 'https://api.example.com/v1'],

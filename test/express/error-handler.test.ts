@@ -97,7 +97,7 @@ describe('AuthError responses come from the Auth0Api that refused the request', 
     expect(parseChallenges(reply.headers.get('www-authenticate')).map((c) => c.scheme)).toEqual(['Bearer']);
   });
 
-  it("an AuthError thrown by app code on an app with no Auth0Api still gets a challenge (defaults: DPoP allowed)", async () => {
+  it('an AuthError thrown by app code on an app with no Auth0Api still gets a challenge (defaults: DPoP allowed)', async () => {
     const app = express();
     app.get('/mine', () => {
       throw new AuthError('insufficient_scope', 'scope.insufficient', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });

@@ -286,7 +286,7 @@ describe('the certificate from a trusted proxy (RFC 9440 Client-Cert), trust pro
     expectRefused(reply, proxied, 'token.certificate_missing');
   });
 
-  it('never mixed: the trusted proxy\'s own TLS certificate is not the client\'s (header only)', async () => {
+  it("never mixed: the trusted proxy's own TLS certificate is not the client's (header only)", async () => {
     // The proxy (127.0.0.1) connects with certificate A and forwards no Client-Cert: missing, not A.
     expectRefused(await call(tlsBehindProxy, { from: '127.0.0.1', cert: certA, headers: bearer(await bound(certA.x5tS256)) }), tlsBehindProxy, 'token.certificate_missing');
     // With A on the connection and B in the header, B is the client's certificate.

@@ -93,9 +93,7 @@ describe('tsoa authentication without auth0.install(app)', () => {
     app.use(errorHandler());
     expect(await served(app, ['/secured', '/secured', '/secured'])).toEqual([500, 500, 500]);
     expect(error.mock.calls).toEqual([
-      [
-        'auth0-tsoa-api: expressAuthentication found no Auth0Api on this app: call auth0.install(app) before RegisterRoutes(app) (or pass the Auth0Api to createExpressAuthentication); these requests get 500 until then',
-      ],
+      ['auth0-tsoa-api: expressAuthentication found no Auth0Api on this app: call auth0.install(app) before RegisterRoutes(app) (or pass the Auth0Api to createExpressAuthentication); these requests get 500 until then'],
     ]);
   });
 });

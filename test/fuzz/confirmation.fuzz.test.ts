@@ -76,22 +76,10 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Arbitraries
 
-const member = fc.oneof(
-  fc.constantFrom('jkt', 'x5t#S256', 'jwk', 'x5t', 'jku', 'kid', '__proto__', 'constructor', 'toString', ''),
-  fc.string({ maxLength: 12 }),
-);
-const memberValue = fc.oneof(
-  fc.constant(undefined),
-  fc.constantFrom<unknown>(null, true, 0, -1, 1e308, '', 'x', [], {}, [1, 2]),
-  fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.jsonValue({ maxDepth: 2 }),
-);
+const member = fc.oneof(fc.constantFrom('jkt', 'x5t#S256', 'jwk', 'x5t', 'jku', 'kid', '__proto__', 'constructor', 'toString', ''), fc.string({ maxLength: 12 }));
+const memberValue = fc.oneof(fc.constant(undefined), fc.constantFrom<unknown>(null, true, 0, -1, 1e308, '', 'x', [], {}, [1, 2]), fc.string({ unit: 'binary', maxLength: 60 }), fc.jsonValue({ maxDepth: 2 }));
 /** `cnf` values: objects of plausible and random members, or not an object at all. */
-const cnfValue = fc.oneof(
-  fc.dictionary(member, memberValue, { maxKeys: 4 }),
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constant<unknown>({}),
-);
+const cnfValue = fc.oneof(fc.dictionary(member, memberValue, { maxKeys: 4 }), fc.jsonValue({ maxDepth: 2 }), fc.constant<unknown>({}));
 
 /** Client-Cert header values: random text, RFC 9440-looking byte sequences, near misses, big ones. */
 const clientCertValue = (real: () => TestCertificate) =>
@@ -148,8 +136,7 @@ function expectClear4xxOr200(reply: Reply, context: unknown): void {
 }
 
 /** A cnf that is satisfied by a Bearer request with `certificate` (x5t#S256 only, exactly). */
-const satisfiedBy = (cnf: unknown, thumbprint: string | undefined) =>
-  cnf !== null && typeof cnf === 'object' && !Array.isArray(cnf) && Object.keys(cnf).length === 1 && (cnf as Record<string, unknown>)['x5t#S256'] === thumbprint;
+const satisfiedBy = (cnf: unknown, thumbprint: string | undefined) => cnf !== null && typeof cnf === 'object' && !Array.isArray(cnf) && Object.keys(cnf).length === 1 && (cnf as Record<string, unknown>)['x5t#S256'] === thumbprint;
 
 describe('random cnf shapes and Client-Cert headers are never a 5xx', () => {
   it('the demo (mtls disabled): any cnf on a Bearer token is a 401 invalid_token, never accepted', async () => {
@@ -168,16 +155,23 @@ describe('random cnf shapes and Client-Cert headers are never a 5xx', () => {
 
   it('behind a trusted proxy (mtls allowed): random cnf × random Client-Cert is a clear 4xx, 200 only for the bound certificate', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(cnfValue, fc.constant(null).map(() => ({ 'x5t#S256': cert.x5tS256 }))), clientCertValue(() => cert), async (cnf, header) => {
-        const token = await issuer.token(AUDIENCE, { cnf });
-        const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { cnf?: unknown };
-        const reply = await send(proxied.url, { authorization: `Bearer ${token}`, 'client-cert': header });
-        expectClear4xxOr200(reply, { cnf, header: header.slice(0, 80) });
-        if (reply.status === 200 && payload.cnf !== undefined) {
-          expect(satisfiedBy(payload.cnf, cert.x5tS256)).toBe(true);
-          expect(header.trim()).toBe(cert.clientCertHeader);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          cnfValue,
+          fc.constant(null).map(() => ({ 'x5t#S256': cert.x5tS256 })),
+        ),
+        clientCertValue(() => cert),
+        async (cnf, header) => {
+          const token = await issuer.token(AUDIENCE, { cnf });
+          const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { cnf?: unknown };
+          const reply = await send(proxied.url, { authorization: `Bearer ${token}`, 'client-cert': header });
+          expectClear4xxOr200(reply, { cnf, header: header.slice(0, 80) });
+          if (reply.status === 200 && payload.cnf !== undefined) {
+            expect(satisfiedBy(payload.cnf, cert.x5tS256)).toBe(true);
+            expect(header.trim()).toBe(cert.clientCertHeader);
+          }
+        },
+      ),
       RUNS,
     );
     expect(proxied.internal).toEqual([]);
@@ -187,11 +181,15 @@ describe('random cnf shapes and Client-Cert headers are never a 5xx', () => {
     // 127.0.0.1 is trusted here ('loopback'), so the header is what counts; the property is the absence of 5xx (and
     // of internal errors). Which certificate counts for whom is test/express/mtls.test.ts' job.
     await fc.assert(
-      fc.asyncProperty(clientCertValue(() => cert), fc.boolean(), async (header, withCert) => {
-        const token = await issuer.token(AUDIENCE, { cnf: { 'x5t#S256': cert.x5tS256 } });
-        const reply = await send(tls.url, { authorization: `Bearer ${token}`, 'client-cert': header }, withCert);
-        expectClear4xxOr200(reply, { header: header.slice(0, 80), withCert });
-      }),
+      fc.asyncProperty(
+        clientCertValue(() => cert),
+        fc.boolean(),
+        async (header, withCert) => {
+          const token = await issuer.token(AUDIENCE, { cnf: { 'x5t#S256': cert.x5tS256 } });
+          const reply = await send(tls.url, { authorization: `Bearer ${token}`, 'client-cert': header }, withCert);
+          expectClear4xxOr200(reply, { header: header.slice(0, 80), withCert });
+        },
+      ),
       { numRuns: 60 },
     );
     expect(tls.internal).toEqual([]);

@@ -54,14 +54,15 @@ function settle<T>(fn: () => T): T | AuthError {
 /** Any string: full unicode, lone surrogates, controls, CR/LF, quotes. */
 const anyString = fc.string({ unit: 'binary', maxLength: 300 });
 /** Strings built from the pieces that matter to the parsers. */
-const headerish = fc
-  .array(fc.constantFrom('Bearer', 'DPoP', 'bearer', 'Basic', ' ', '  ', '\t', ',', '"', '=', '.', 'eyJ', 'a', '-', '_', '+', '/', '~', '\r\n', '\u0000', 'é'), { maxLength: 40 })
-  .map((parts) => parts.join(''));
+const headerish = fc.array(fc.constantFrom('Bearer', 'DPoP', 'bearer', 'Basic', ' ', '  ', '\t', ',', '"', '=', '.', 'eyJ', 'a', '-', '_', '+', '/', '~', '\r\n', '\u0000', 'é'), { maxLength: 40 }).map((parts) => parts.join(''));
 /** A known scheme, spaces, then anything: the parser must still only ever hand out token68 tokens. */
-const schemeThenAnything = fc
-  .tuple(fc.constantFrom('Bearer', 'DPoP', 'bearer', 'dpop'), fc.constantFrom(' ', '  ', '\t'), fc.oneof(anyString, headerish))
-  .map((parts) => parts.join(''));
-const headerValue = fc.oneof(anyString, headerish, schemeThenAnything, fc.stringMatching(TOKEN68).map((t) => `Bearer ${t}`));
+const schemeThenAnything = fc.tuple(fc.constantFrom('Bearer', 'DPoP', 'bearer', 'dpop'), fc.constantFrom(' ', '  ', '\t'), fc.oneof(anyString, headerish)).map((parts) => parts.join(''));
+const headerValue = fc.oneof(
+  anyString,
+  headerish,
+  schemeThenAnything,
+  fc.stringMatching(TOKEN68).map((t) => `Bearer ${t}`),
+);
 const headerField = fc.oneof(headerValue, fc.array(headerValue, { maxLength: 3 }), fc.constant(undefined));
 
 const b64u = (text: string) => Buffer.from(text).toString('base64url');
@@ -155,7 +156,10 @@ describe('decodeAccessToken', () => {
   }
 
   it('arbitrary strings: only 401 invalid_token escapes', () => {
-    fc.assert(fc.property(fc.oneof(anyString, headerish), (s) => check(s)), RUNS);
+    fc.assert(
+      fc.property(fc.oneof(anyString, headerish), (s) => check(s)),
+      RUNS,
+    );
   });
 
   it('dot bombs and segment soups stay fast and are 401', () => {
@@ -174,11 +178,7 @@ describe('decodeAccessToken', () => {
     // Each member is mostly the valid value (or absent), sometimes a hostile one, sometimes any JSON: so that
     // tokens passing every check but one are common, and the one check is what the invariants test.
     const member = <T>(valid: fc.Arbitrary<T> | undefined, hostile: fc.Arbitrary<unknown>) =>
-      fc.oneof(
-        { weight: 6, arbitrary: valid ?? fc.constant(undefined) },
-        { weight: 2, arbitrary: hostile },
-        { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-      );
+      fc.oneof({ weight: 6, arbitrary: valid ?? fc.constant(undefined) }, { weight: 2, arbitrary: hostile }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
     const header = fc.record({
       alg: member(fc.constant('RS256'), fc.constantFrom('rs256', 'none', 'None', 'HS256', 'ES256', 'RS512', '')),
       typ: member(fc.constantFrom(undefined, 'at+jwt', 'AT+JWT', 'JWT', 'application/at+jwt'), fc.constantFrom('dpop+jwt', 'JOSE', '', 'at+jwt ')),
@@ -213,14 +213,29 @@ function mutation(): fc.Arbitrary<(token: string) => string> {
   const position = fc.nat();
   const char = fc.oneof(fc.constantFrom('.', '=', '-', '_', 'A', 'z', '0', '+', '/'), fc.string({ unit: 'binary', minLength: 1, maxLength: 2 }));
   return fc.oneof(
-    fc.tuple(position, char).map(([i, c]) => (t: string) => t.slice(0, i % t.length) + c + t.slice((i % t.length) + 1)),
-    fc.tuple(position, char).map(([i, c]) => (t: string) => t.slice(0, i % t.length) + c + t.slice(i % t.length)),
-    fc.tuple(position, fc.integer({ min: 1, max: 20 })).map(([i, n]) => (t: string) => t.slice(0, i % t.length) + t.slice((i % t.length) + n)),
+    fc.tuple(position, char).map(
+      ([i, c]) =>
+        (t: string) =>
+          t.slice(0, i % t.length) + c + t.slice((i % t.length) + 1),
+    ),
+    fc.tuple(position, char).map(
+      ([i, c]) =>
+        (t: string) =>
+          t.slice(0, i % t.length) + c + t.slice(i % t.length),
+    ),
+    fc.tuple(position, fc.integer({ min: 1, max: 20 })).map(
+      ([i, n]) =>
+        (t: string) =>
+          t.slice(0, i % t.length) + t.slice((i % t.length) + n),
+    ),
     fc.constantFrom(
       (t: string) => t.split('.').reverse().join('.'),
       (t: string) => t.split('.').slice(0, 2).join('.'),
       (t: string) => `${t}.${t.split('.')[2]}`,
-      (t: string) => { const [h, , s] = t.split('.'); return `${h}.${h}.${s}`; },
+      (t: string) => {
+        const [h, , s] = t.split('.');
+        return `${h}.${h}.${s}`;
+      },
       (t: string) => `${t.split('.').slice(0, 2).join('.')}.`,
     ),
   );
@@ -302,10 +317,7 @@ describe('normalizeHtu', () => {
   // URLs built from the pieces that normalization is about: case, ports, dot segments, percent-encodings, unicode.
   const host = fc.constantFrom('api.example.com', 'API.Example.COM', '127.0.0.1', '[::1]', 'xn--bcher-kva.example', 'bücher.example', 'a_b.example');
   const port = fc.constantFrom('', ':80', ':443', ':8080', ':0', ':65535');
-  const segment = fc.oneof(
-    fc.constantFrom('.', '..', '%2e', '%2E%2e', '.%2e', 'a%2e', '%7e', '%7E', '%41', '%2f', '%2F', '%25', '%zz', '%', 'é', '€', '^', '|', '[', ']', "!$&'()*+,;=:@", '%C3%A9', ''),
-    fc.string({ maxLength: 8 }),
-  );
+  const segment = fc.oneof(fc.constantFrom('.', '..', '%2e', '%2E%2e', '.%2e', 'a%2e', '%7e', '%7E', '%41', '%2f', '%2F', '%25', '%zz', '%', 'é', '€', '^', '|', '[', ']', "!$&'()*+,;=:@", '%C3%A9', ''), fc.string({ maxLength: 8 }));
   const url = fc
     .tuple(fc.constantFrom('http', 'https', 'HTTP', 'HtTpS'), host, port, fc.array(segment, { maxLength: 6 }), fc.constantFrom('', '?a=1', '#f', '?a=1#f', '?'))
     .map(([scheme, h, p, segments, tail]) => `${scheme}://${h}${p}/${segments.join('/')}${tail}`);
@@ -428,10 +440,7 @@ describe('HTTP fuzz against the demo', () => {
     const seen = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(field, async ({ authorization, dpop }) => {
-        const lines = [
-          ...authorization.map(([p, v]) => Buffer.concat([Buffer.from(`Authorization: ${p}`), v, Buffer.from('\r\n')])),
-          ...dpop.map((v) => Buffer.concat([Buffer.from('DPoP: '), v, Buffer.from('\r\n')])),
-        ];
+        const lines = [...authorization.map(([p, v]) => Buffer.concat([Buffer.from(`Authorization: ${p}`), v, Buffer.from('\r\n')])), ...dpop.map((v) => Buffer.concat([Buffer.from('DPoP: '), v, Buffer.from('\r\n')]))];
         const block = Buffer.concat(lines);
         const reply = await rawRequest(demo.url, block);
         for (const status of reply.statuses) expect([400, 401, 403, 431], reply.head).toContain(status);

@@ -82,17 +82,29 @@ async function startPair(apiOptions: ApiOptions, trustProxy?: TrustProxySetting)
   server.route({ method: 'POST', path: '/echo', handler: (request) => ({ keys: Object.keys(request.payload as object) }) });
   server.route({ method: 'POST', path: '/private', options: { auth: 'auth0' }, handler: () => ({ ok: true }) });
   server.route({ method: 'POST', path: '/optional', options: { auth: { strategy: 'auth0', mode: 'optional' } }, handler: (request) => ({ sub: getOptionalAuth(request)?.claims.sub ?? null }) });
-  server.route({ method: 'GET', path: '/thrown', handler: () => {
-    throw new AuthError('insufficient_scope', 'scope.insufficient', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });
-  } });
-  server.route({ method: 'GET', path: '/legacy', handler: () => {
-    const error = Boom.unauthorized('nope');
-    error.output.headers = { 'WWW-Authenticate': 'Basic realm="legacy"', 'Set-Cookie': 'session=evil' };
-    throw error;
-  } });
-  server.route({ method: 'GET', path: '/crash', handler: () => {
-    throw new Error('db password=hunter2');
-  } });
+  server.route({
+    method: 'GET',
+    path: '/thrown',
+    handler: () => {
+      throw new AuthError('insufficient_scope', 'scope.insufficient', 'Administrators only', { scheme: 'bearer', requiredScopes: ['admin'] });
+    },
+  });
+  server.route({
+    method: 'GET',
+    path: '/legacy',
+    handler: () => {
+      const error = Boom.unauthorized('nope');
+      error.output.headers = { 'WWW-Authenticate': 'Basic realm="legacy"', 'Set-Cookie': 'session=evil' };
+      throw error;
+    },
+  });
+  server.route({
+    method: 'GET',
+    path: '/crash',
+    handler: () => {
+      throw new Error('db password=hunter2');
+    },
+  });
   await server.start();
   return {
     express: `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}`,
@@ -209,9 +221,14 @@ describe('the same answers as Express', () => {
     try {
       const token = await issuer.token(AUDIENCE, { cnf: { jkt } });
       const nonces = new Map<string, string>();
-      const first = await both(nonced, '/private', async (base) => ({ headers: { authorization: `DPoP ${token}`, dpop: await dpop.generateProof(keys, `${base}/private`, 'GET', undefined, token) } }), (reply, base) => {
-        nonces.set(base, reply.headers['dpop-nonce'] as string);
-      });
+      const first = await both(
+        nonced,
+        '/private',
+        async (base) => ({ headers: { authorization: `DPoP ${token}`, dpop: await dpop.generateProof(keys, `${base}/private`, 'GET', undefined, token) } }),
+        (reply, base) => {
+          nonces.set(base, reply.headers['dpop-nonce'] as string);
+        },
+      );
       expect(first.status).toBe(401);
       expect(first['dpop-nonce']).toBe('NONCE');
       expect(parseChallenges(first['www-authenticate'] as string).find((c) => c.scheme === 'DPoP')!.params.error).toBe('use_dpop_nonce');

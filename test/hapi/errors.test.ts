@@ -17,14 +17,22 @@ beforeAll(async () => {
   const auth0 = createAuth0Api({ domain: 'https://issuer.example.com', audience: 'https://api.example.com', onError: (error, request) => reported.push({ error, path: request.path }) });
   await server.register(auth0.plugin);
   server.route({ method: 'POST', path: '/json', options: { payload: { allow: 'application/json' } }, handler: () => ({ ok: true }) });
-  server.route({ method: 'GET', path: '/crash', handler: () => {
-    throw new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2');
-  } });
-  server.route({ method: 'GET', path: '/validation', handler: () => {
-    // What tsoa's hapi route throws for a ValidateError: the error boomified, its field names possibly the client's.
-    const error = Boom.boomify(Object.assign(new Error('Validation'), { fields: { [`body.${'"x"\r\n'.repeat(50)}`]: { message: 'excess', value: 'secret' } } }), { statusCode: 400 });
-    throw error;
-  } });
+  server.route({
+    method: 'GET',
+    path: '/crash',
+    handler: () => {
+      throw new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2');
+    },
+  });
+  server.route({
+    method: 'GET',
+    path: '/validation',
+    handler: () => {
+      // What tsoa's hapi route throws for a ValidateError: the error boomified, its field names possibly the client's.
+      const error = Boom.boomify(Object.assign(new Error('Validation'), { fields: { [`body.${'"x"\r\n'.repeat(50)}`]: { message: 'excess', value: 'secret' } } }), { statusCode: 400 });
+      throw error;
+    },
+  });
   await server.start();
   base = server.info.uri;
 });

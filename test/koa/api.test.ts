@@ -190,11 +190,22 @@ describe('Koa answers exactly as Express', () => {
     const raw = async (base: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const url = new URL(base);
-        const req = httpRequest({ host: url.hostname, port: url.port, path: '/me', headers: [['Host', url.host], ['Host', 'evil.example']] as unknown as Record<string, string> }, (res) => {
-          let body = '';
-          res.on('data', (chunk) => (body += chunk));
-          res.on('end', () => resolve({ status: res.statusCode!, body }));
-        });
+        const req = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/me',
+            headers: [
+              ['Host', url.host],
+              ['Host', 'evil.example'],
+            ] as unknown as Record<string, string>,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        );
         req.on('error', reject);
         req.end();
       });

@@ -65,10 +65,18 @@ const json = (part: Part) => (part instanceof RawJson ? part.text : JSON.stringi
 const now = () => Math.floor(Date.now() / 1000);
 
 type Signer = (input: string) => string;
-const rs = (key: KeyObject, hash = 'sha256'): Signer => (input) => cryptoSign(hash, Buffer.from(input), key).toString('base64url');
-const es256 = (key: KeyObject, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): Signer => (input) =>
-  cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding }).toString('base64url');
-const hmac = (secret: string | Buffer): Signer => (input) => createHmac('sha256', secret).update(input).digest('base64url');
+const rs =
+  (key: KeyObject, hash = 'sha256'): Signer =>
+  (input) =>
+    cryptoSign(hash, Buffer.from(input), key).toString('base64url');
+const es256 =
+  (key: KeyObject, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): Signer =>
+  (input) =>
+    cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding }).toString('base64url');
+const hmac =
+  (secret: string | Buffer): Signer =>
+  (input) =>
+    createHmac('sha256', secret).update(input).digest('base64url');
 
 /** `base64url(header).base64url(payload).signature`, signed by `signer` (default: the issuer's real RSA key). */
 function forge(header: Part, payload: Part, signer: Signer = rs(rsa.privateKey)): string {
@@ -96,8 +104,7 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
 
 const rsHeader = (extra: Record<string, unknown> = {}) => ({ alg: 'RS256', typ: 'at+jwt', kid: 'key-1', ...extra });
 /** A token that differs from a valid one only by `claimOverrides`/`headerExtra`, signed by the real key. */
-const signed = (claimOverrides: Record<string, unknown> = {}, headerExtra: Record<string, unknown> = {}) =>
-  forge(rsHeader(headerExtra), claims(claimOverrides));
+const signed = (claimOverrides: Record<string, unknown> = {}, headerExtra: Record<string, unknown> = {}) => forge(rsHeader(headerExtra), claims(claimOverrides));
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP and assertions.
@@ -210,8 +217,7 @@ describe('#3 alg not allowed / alg-key mismatch (demo allows RS256 only)', () =>
     expectInvalidToken(await bearer(forge(rsHeader({ alg: 'RS512' }), claims(), rs(rsa.privateKey, 'sha512'))));
   });
   it('PS256 signed with the real key is 401 invalid_token', async () => {
-    const pss: Signer = (input) =>
-      cryptoSign('sha256', Buffer.from(input), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url');
+    const pss: Signer = (input) => cryptoSign('sha256', Buffer.from(input), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url');
     expectInvalidToken(await bearer(forge(rsHeader({ alg: 'PS256' }), claims(), pss)));
   });
   it('ES256 on the RSA kid is 401 invalid_token', async () => {
@@ -255,8 +261,7 @@ describe('#4-#6 ECDSA signatures (core validator configured for ES256 and RS256)
     expect(v.code).toBe('invalid_token');
     expect(v.challenge!.find((c) => c.scheme === 'Bearer')!.params.error).toBe('invalid_token');
   }
-  const withSignature = (token: string, signature: Buffer | string) =>
-    `${token.split('.').slice(0, 2).join('.')}.${typeof signature === 'string' ? signature : signature.toString('base64url')}`;
+  const withSignature = (token: string, signature: Buffer | string) => `${token.split('.').slice(0, 2).join('.')}.${typeof signature === 'string' ? signature : signature.toString('base64url')}`;
 
   it('control: a correct ES256 token is accepted by this validator', async () => {
     expect((await verdict(forge(ecHeader(), claims(), es256(ec.privateKey)))).status).toBe(200);
@@ -416,7 +421,10 @@ describe('#10 crit and b64', () => {
 describe('#11 duplicate JSON members: consistent last-wins', () => {
   const dup = (first: Record<string, unknown>, second: Record<string, unknown>) => {
     const base = JSON.stringify(claims(Object.fromEntries(Object.keys(first).map((k) => [k, undefined]))));
-    const extra = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
+    const extra = (o: Record<string, unknown>) =>
+      Object.entries(o)
+        .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+        .join(',');
     return new RawJson(`{${extra(first)},${extra(second)},${base.slice(1)}`);
   };
   it('iss = ours then attacker (attacker wins) is 401 invalid_token', async () => {
@@ -462,7 +470,13 @@ describe('#12 JWE, nested JWT, JSON serialization, wrong segment counts', () => 
     ['4 segments', () => `${signed()}.${b64u('x')}`],
     ['2 segments', () => signed().split('.').slice(0, 2).join('.')],
     ['1 segment', () => signed().split('.')[1]!],
-    ['empty middle segment', () => { const [h, , s] = signed().split('.'); return `${h}..${s}`; }],
+    [
+      'empty middle segment',
+      () => {
+        const [h, , s] = signed().split('.');
+        return `${h}..${s}`;
+      },
+    ],
     ['only dots', () => '..'],
   ])('%s is 401 invalid_token', async (_name, token) => {
     expectInvalidToken(await bearer(token()));
@@ -491,12 +505,9 @@ describe('#13 non-object payloads (signed by the real key)', () => {
 });
 
 describe('#14 typ confusion', () => {
-  it.each([['dpop+jwt'], ['application/dpop+jwt'], ['JOSE'], ['JOSE+JSON'], ['id_token+jwt'], ['logout+jwt'], ['JWT '], [1], [null], [['at+jwt']]])(
-    'typ %j is 401 invalid_token',
-    async (typ) => {
-      expectInvalidToken(await bearer(signed({}, { typ })));
-    },
-  );
+  it.each([['dpop+jwt'], ['application/dpop+jwt'], ['JOSE'], ['JOSE+JSON'], ['id_token+jwt'], ['logout+jwt'], ['JWT '], [1], [null], [['at+jwt']]])('typ %j is 401 invalid_token', async (typ) => {
+    expectInvalidToken(await bearer(signed({}, { typ })));
+  });
   it.each([['JWT'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt']])('typ %j is accepted in the default mode (docs/decisions.md D2)', async (typ) => {
     await expectAccepted(signed({}, { typ }));
   });

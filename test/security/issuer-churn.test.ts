@@ -129,7 +129,8 @@ describe('issuer churn cannot bypass the JWKS cooldown', () => {
     try {
       const [legit, ...others] = issuers.origins;
       expect((await callWith(url, legit!)).status).toBe(200);
-      const forged = (origin: string) => `${Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: issuers.key.kid })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: `${origin}/`, sub: 'x', aud: AUDIENCE, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url')}.c2ln`;
+      const forged = (origin: string) =>
+        `${Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: issuers.key.kid })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: `${origin}/`, sub: 'x', aud: AUDIENCE, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url')}.c2ln`;
       for (const [i, origin] of others.entries()) {
         const res = await fetch(`${url}/api/private`, { headers: { authorization: `Bearer ${forged(origin)}` } });
         expect(res.status).toBe(401); // a bad signature, after the issuer was loaded

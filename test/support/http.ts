@@ -15,15 +15,18 @@ export function send(base: string, path: string, options: { method?: string; hea
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: { host: url.host, ...options.headers }, setHost: false }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = text;
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, text, body });
-      });
+      res
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (text += chunk))
+        .on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = text;
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, text, body });
+        });
     });
     req.on('error', reject).end(options.body);
   });
@@ -35,10 +38,13 @@ export function sendRaw(base: string, head: string): Promise<{ status: number; b
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${head}\r\nConnection: close\r\n\r\n`));
     let data = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk)).on('end', () => {
-      const [top, ...rest] = data.split('\r\n\r\n');
-      resolve({ status: Number(top!.split(' ')[1]), body: JSON.parse(rest.join('\r\n\r\n')) });
-    });
+    socket
+      .setEncoding('utf8')
+      .on('data', (chunk: string) => (data += chunk))
+      .on('end', () => {
+        const [top, ...rest] = data.split('\r\n\r\n');
+        resolve({ status: Number(top!.split(' ')[1]), body: JSON.parse(rest.join('\r\n\r\n')) });
+      });
     socket.on('error', reject);
   });
 }

@@ -148,8 +148,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) ports.push(await freeRedisPort(ports));
 
-  const persistenceArgs = (mode: RedisClusterOptions['persistence']) =>
-    mode === 'aof-always' ? ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] : ['--save', '', '--appendonly', 'no'];
+  const persistenceArgs = (mode: RedisClusterOptions['persistence']) => (mode === 'aof-always' ? ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] : ['--save', '', '--appendonly', 'no']);
   const start = async (port: number, mode: RedisClusterOptions['persistence']) => {
     const nodeDir = join(dir, String(port));
     await mkdir(nodeDir, { recursive: true });

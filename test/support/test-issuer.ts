@@ -9,13 +9,7 @@ import { randomUUID, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, type JWK } from 'jose';
 
 export type Fault =
-  | { kind: 'none' }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'status'; status: number }
-  | { kind: 'redirect'; location: string }
-  | { kind: 'body'; body: string; contentType?: string }
-  | { kind: 'huge'; bytes: number }
-  | { kind: 'reset' };
+  { kind: 'none' } | { kind: 'delay'; ms: number } | { kind: 'status'; status: number } | { kind: 'redirect'; location: string } | { kind: 'body'; body: string; contentType?: string } | { kind: 'huge'; bytes: number } | { kind: 'reset' };
 
 export interface SigningKey {
   kid: string;
@@ -139,11 +133,7 @@ export class TestIssuer {
    * Mints an access token signed by `key` (default: the first key). Defaults are a valid Auth0-shaped token for
    * `audience`; `claims` overrides or (with `undefined`) removes claims, `header` overrides header parameters.
    */
-  async token(
-    audience: string | string[],
-    claims: Record<string, unknown> = {},
-    options: { key?: SigningKey; header?: Record<string, unknown> } = {},
-  ): Promise<string> {
+  async token(audience: string | string[], claims: Record<string, unknown> = {}, options: { key?: SigningKey; header?: Record<string, unknown> } = {}): Promise<string> {
     const key = options.key ?? this.keys[0]!;
     const now = Math.floor(Date.now() / 1000);
     const payload: Record<string, unknown> = {

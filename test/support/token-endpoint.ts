@@ -17,10 +17,7 @@ export interface RecordedRequest {
 }
 
 export type TokenAnswer =
-  | { kind: 'token'; expiresIn?: number | undefined; tokenType?: string; delayMs?: number }
-  | { kind: 'status'; status: number; body: string; headers?: Record<string, string> }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'reset' };
+  { kind: 'token'; expiresIn?: number | undefined; tokenType?: string; delayMs?: number } | { kind: 'status'; status: number; body: string; headers?: Record<string, string> } | { kind: 'delay'; ms: number } | { kind: 'reset' };
 
 export class TokenEndpoint {
   server!: Server;
@@ -38,35 +35,39 @@ export class TokenEndpoint {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       // void: a failure here stays an unhandled rejection, which fails the test run.
-      req.on('end', () => void (async () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        endpoint.requests.push({ method: req.method ?? '', headers: req.headers, raw, form: Object.fromEntries(new URLSearchParams(raw)) });
-        const answer = endpoint.answer;
-        if (answer.kind === 'reset') {
-          req.socket.destroy();
-          return;
-        }
-        if (answer.kind === 'delay') {
-          await new Promise((r) => setTimeout(r, answer.ms));
-          if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-          return;
-        }
-        if (answer.kind === 'status') {
-          res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
-          return;
-        }
-        if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
-        const token = `exchanged-${randomUUID()}`;
-        endpoint.issued.push(token);
-        endpoint.subjectOf.set(token, new URLSearchParams(raw).get('subject_token') ?? undefined);
-        const body = {
-          access_token: token,
-          issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-          token_type: answer.tokenType ?? 'Bearer',
-          ...(answer.expiresIn !== undefined ? { expires_in: answer.expiresIn } : {}),
-        };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      })());
+      req.on(
+        'end',
+        () =>
+          void (async () => {
+            const raw = Buffer.concat(chunks).toString('utf8');
+            endpoint.requests.push({ method: req.method ?? '', headers: req.headers, raw, form: Object.fromEntries(new URLSearchParams(raw)) });
+            const answer = endpoint.answer;
+            if (answer.kind === 'reset') {
+              req.socket.destroy();
+              return;
+            }
+            if (answer.kind === 'delay') {
+              await new Promise((r) => setTimeout(r, answer.ms));
+              if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+              return;
+            }
+            if (answer.kind === 'status') {
+              res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
+              return;
+            }
+            if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+            const token = `exchanged-${randomUUID()}`;
+            endpoint.issued.push(token);
+            endpoint.subjectOf.set(token, new URLSearchParams(raw).get('subject_token') ?? undefined);
+            const body = {
+              access_token: token,
+              issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+              token_type: answer.tokenType ?? 'Bearer',
+              ...(answer.expiresIn !== undefined ? { expires_in: answer.expiresIn } : {}),
+            };
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+          })(),
+      );
     });
     await new Promise<void>((resolve) => endpoint.server.listen(0, '127.0.0.1', resolve));
     endpoint.url = `http://127.0.0.1:${(endpoint.server.address() as AddressInfo).port}/oauth/token`;

@@ -143,9 +143,7 @@ describe('unknown and ambiguous names', () => {
     const error = reasonOf((await run([{ name }], await bearer()))[0]!);
     expect(error).toBeInstanceOf(Error);
     expect(error.status).toBe(500);
-    expect(error.message).toBe(
-      `expressAuthentication: no handler for @Security('${name}'); use 'auth0', 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '-optional'`,
-    );
+    expect(error.message).toBe(`expressAuthentication: no handler for @Security('${name}'); use 'auth0', 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '-optional'`);
   });
 
   it('a general security name that is also a policy → 500, rename the policy', async () => {

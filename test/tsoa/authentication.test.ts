@@ -104,7 +104,13 @@ describe('memoization per request', () => {
 
   it('checks scopes per alternative on the one verification', async () => {
     const calls = countVerifications();
-    const [scoped, plain] = await run([{ name: 'auth0', scopes: ['write:x'] }, { name: 'bearer', scopes: [] }], await bearer({ scope: 'read:x' }));
+    const [scoped, plain] = await run(
+      [
+        { name: 'auth0', scopes: ['write:x'] },
+        { name: 'bearer', scopes: [] },
+      ],
+      await bearer({ scope: 'read:x' }),
+    );
     expect(plain!.status).toBe('fulfilled');
     const error = reasonOf(scoped!);
     expect(error).toBeInstanceOf(Error);
@@ -201,7 +207,11 @@ describe('security names mean what they say', () => {
 
 describe('factory options', () => {
   it('takes the Auth0Api directly or through a function, and custom security names', async () => {
-    const url = await serve(createExpressAuthentication(() => auth0, { securityNames: ['jwt'] }), false, () => plan);
+    const url = await serve(
+      createExpressAuthentication(() => auth0, { securityNames: ['jwt'] }),
+      false,
+      () => plan,
+    );
     const [jwt, auth0Name] = await run([{ name: 'jwt' }, { name: 'auth0' }], await bearer(), url);
     expect((jwt as PromiseFulfilledResult<{ sub: string }>).value.sub).toBe('auth0|user-1');
     expect(reasonOf(auth0Name!).status).toBe(500);

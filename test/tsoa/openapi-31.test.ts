@@ -47,17 +47,9 @@ describe('finalizeSpec keeps the document’s version', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result).toMatchObject({ valid: true, version: '3.1' });
     expect(doc.paths['/api/messages'].get.security).toEqual([{ auth0: ['read:messages'] }, { bearer: ['read:messages'] }, { dpop: ['read:messages'] }]);
-    expect(doc.paths['/api/data'].post.security).toEqual([
-      { auth0: ['read:data', 'write:data'] },
-      { bearer: ['read:data', 'write:data'] },
-      { dpop: ['read:data', 'write:data'] },
-    ]);
+    expect(doc.paths['/api/data'].post.security).toEqual([{ auth0: ['read:data', 'write:data'] }, { bearer: ['read:data', 'write:data'] }, { dpop: ['read:data', 'write:data'] }]);
     // A policy's scopes come first, then the decorator's; all three alternatives need them.
-    expect(doc.paths['/api/orgs/{orgId}/messages'].get.security).toEqual([
-      { auth0: ['read:org', 'read:messages'] },
-      { bearer: ['read:org', 'read:messages'] },
-      { dpop: ['read:org', 'read:messages'] },
-    ]);
+    expect(doc.paths['/api/orgs/{orgId}/messages'].get.security).toEqual([{ auth0: ['read:org', 'read:messages'] }, { bearer: ['read:org', 'read:messages'] }, { dpop: ['read:org', 'read:messages'] }]);
     // Optional authentication: the token schemes, then anonymous.
     expect(doc.paths['/api/feed'].get.security).toEqual([{ auth0: [] }, { bearer: [] }, { dpop: [] }, {}]);
     // Finalizing twice changes nothing.

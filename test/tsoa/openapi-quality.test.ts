@@ -130,7 +130,10 @@ function describeDocument(load: () => { doc: Json; mode: Mode; endpoints: () => 
   it('secured operations are exactly those of the route table; each lists its scopes in an oauth2 requirement', () => {
     const { doc } = load();
     const all = operations(doc);
-    const secured = all.filter(({ op }) => isSecured(op)).map(({ key }) => key).sort();
+    const secured = all
+      .filter(({ op }) => isSecured(op))
+      .map(({ key }) => key)
+      .sort();
     expect(secured).toEqual(Object.keys(SECURED).sort());
     for (const key of PUBLIC) {
       const found = all.find((o) => o.key === key);
@@ -191,7 +194,10 @@ function describeDocument(load: () => { doc: Json; mode: Mode; endpoints: () => 
         const response = op.responses?.[status] as Json | undefined;
         expect(response, `${key} ${status}`).toBeDefined();
         expect(response!.content?.['application/json']?.schema, `${key} ${status}`).toEqual({ $ref: AUTH_ERROR_REF });
-        expect(Object.keys(response!.headers ?? {}).map((h) => h.toLowerCase()), `${key} ${status}`).toContain('www-authenticate');
+        expect(
+          Object.keys(response!.headers ?? {}).map((h) => h.toLowerCase()),
+          `${key} ${status}`,
+        ).toContain('www-authenticate');
       }
       if (!isSecured(op)) expect(op.responses?.['401'], `${key} is public`).toBeUndefined();
     }

@@ -293,10 +293,7 @@ function expectedOrganization(rule: OrganizationRule, facts: RequestFacts, polic
   if (typeof rule === 'string') return rule;
   const value = facts.params?.[rule.param];
   if (typeof value !== 'string') {
-    throw new PolicySetupError(
-      policy ? `policies.${policy}.organization` : 'organization',
-      `the route has no path parameter "${rule.param}"; use the policy on a route such as /orgs/{${rule.param}}/… or fix the parameter name`,
-    );
+    throw new PolicySetupError(policy ? `policies.${policy}.organization` : 'organization', `the route has no path parameter "${rule.param}"; use the policy on a route such as /orgs/{${rule.param}}/… or fix the parameter name`);
   }
   return value;
 }
@@ -464,10 +461,7 @@ export function findPolicy(policies: ReadonlyMap<string, ResolvedPolicy>, name: 
   const policy = policies.get(name);
   if (policy) return policy;
   const known = [...policies.keys()];
-  throw new PolicySetupError(
-    'policies',
-    `no policy named "${name}"; define it in createAuth0Api({ policies: { "${name}": { … } } })${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
-  );
+  throw new PolicySetupError('policies', `no policy named "${name}"; define it in createAuth0Api({ policies: { "${name}": { … } } })${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`);
 }
 
 function stepUpDescription(reason: 'step_up.acr' | 'step_up.auth_time', stepUp: StepUpRule): string {

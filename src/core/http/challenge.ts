@@ -29,7 +29,10 @@ function quoted(name: string, value: string): string {
 }
 
 function safeChars(value: string): string {
-  return value.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '');
+  return value
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '');
 }
 
 function params(entries: Array<[string, string | undefined]>): string {
@@ -54,12 +57,7 @@ export function buildChallenge(input: ChallengeInput): string {
   const errorScheme: AuthScheme = input.scheme ?? (mode === 'required' ? 'dpop' : 'bearer');
   const errorParams = (on: AuthScheme): Array<[string, string | undefined]> =>
     error && error.code !== 'unauthorized' && errorScheme === on
-      ? [
-          ['error', error.code],
-          ['error_description', error.description || undefined],
-          ['scope', error.scope && error.scope.length > 0 ? error.scope.join(' ') : undefined],
-          ...stepUpParams(error.stepUp),
-        ]
+      ? [['error', error.code], ['error_description', error.description || undefined], ['scope', error.scope && error.scope.length > 0 ? error.scope.join(' ') : undefined], ...stepUpParams(error.stepUp)]
       : [];
   const common: Array<[string, string | undefined]> = [['resource_metadata', input.resourceMetadata]];
   const realm: Array<[string, string | undefined]> = [['realm', input.realm]];
@@ -70,9 +68,7 @@ export function buildChallenge(input: ChallengeInput): string {
     challenges.push(p ? `Bearer ${p}` : 'Bearer');
   }
   if (mode !== 'disabled') {
-    challenges.push(
-      `DPoP ${params([...realm, ...errorParams('dpop'), ['algs', input.dpopAlgorithms.join(' ')], ...common])}`,
-    );
+    challenges.push(`DPoP ${params([...realm, ...errorParams('dpop'), ['algs', input.dpopAlgorithms.join(' ')], ...common])}`);
   }
   return challenges.join(', ');
 }

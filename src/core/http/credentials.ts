@@ -12,10 +12,7 @@ export type HeaderValue = string | readonly string[] | undefined;
 export type RequestHeaders = Readonly<Record<string, HeaderValue>>;
 
 /** What the Authorization header holds. */
-export type Credentials =
-  | { kind: 'none' }
-  | { kind: 'unsupported'; scheme: string }
-  | { kind: 'token'; scheme: AuthScheme; token: string };
+export type Credentials = { kind: 'none' } | { kind: 'unsupported'; scheme: string } | { kind: 'token'; scheme: AuthScheme; token: string };
 
 // credentials = auth-scheme [ 1*SP token68 ] (RFC 9110 §11.4); auth-scheme = token (§11.1)
 const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

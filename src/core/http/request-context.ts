@@ -129,10 +129,7 @@ export function proxiesNamed(setting: TrustProxySetting | undefined): boolean {
  */
 export function checkClientCertificateTrust(trust: TrustProxyFunction | undefined, described: string): void {
   if (!trustsEveryAddress(trust)) return;
-  throw new ConfigurationError(
-    'mtls.mode',
-    `the "trust proxy" setting (${described}) trusts every address, so anyone could send a Client-Cert header; name your proxies (e.g. '10.0.0.2') or set mtls.mode "disabled"`,
-  );
+  throw new ConfigurationError('mtls.mode', `the "trust proxy" setting (${described}) trusts every address, so anyone could send a Client-Cert header; name your proxies (e.g. '10.0.0.2') or set mtls.mode "disabled"`);
 }
 
 /**

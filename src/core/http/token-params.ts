@@ -13,7 +13,7 @@ const TOKEN_PARAM = 'access_token';
 export function isTokenParamName(name: string): boolean {
   if (!name.startsWith(TOKEN_PARAM)) return false;
   const next = name.charCodeAt(TOKEN_PARAM.length);
-  return Number.isNaN(next) || next === 0x5b /* [ */ || next === 0x2e /* . */;
+  return Number.isNaN(next) || next === 0x5b /* [ */ || next === 0x2e; /* . */
 }
 
 /** Percent-decoding as query parsers do it (`+` is a space); an undecodable name stays as it is, as in qs. */

@@ -12,7 +12,10 @@ export interface CachedResourceOptions {
 }
 
 export class Unavailable extends Error {
-  constructor(readonly retryAfterMs: number, override readonly cause?: unknown) {
+  constructor(
+    readonly retryAfterMs: number,
+    override readonly cause?: unknown,
+  ) {
     super('unavailable');
   }
 }
@@ -60,7 +63,8 @@ export class CachedResource<T> {
     const age = this.now() - this.fetchedAt;
     if (age <= this.options.maxAge) return value;
     if (age > this.options.maxAge + this.options.maxStaleness) return undefined;
-    if (this.mayAttempt()) this.refresh().catch(() => {}); // stale-while-revalidate
+    if (this.mayAttempt())
+      this.refresh().catch(() => {}); // stale-while-revalidate
     else if (this.lastFailure !== undefined) this.onStale?.(age);
     return value;
   }

@@ -116,11 +116,15 @@ export class IssuerClient {
       retryInterval: Math.min(options.cooldown * 1000, 5000),
     };
     const discoveryUrl = `${origin}/.well-known/openid-configuration`;
-    this.discovery = new CachedResource(() => this.loadDiscovery(discoveryUrl), timing, (age) =>
-      this.emit({ type: 'stale_keys_served', url: discoveryUrl, ageSeconds: Math.round(age / 1000) }),
+    this.discovery = new CachedResource(
+      () => this.loadDiscovery(discoveryUrl),
+      timing,
+      (age) => this.emit({ type: 'stale_keys_served', url: discoveryUrl, ageSeconds: Math.round(age / 1000) }),
     );
-    this.keys = new CachedResource(() => this.loadKeys(), timing, (age) =>
-      this.emit({ type: 'stale_keys_served', url: this.discovery.peek()?.jwksUri ?? origin, ageSeconds: Math.round(age / 1000) }),
+    this.keys = new CachedResource(
+      () => this.loadKeys(),
+      timing,
+      (age) => this.emit({ type: 'stale_keys_served', url: this.discovery.peek()?.jwksUri ?? origin, ageSeconds: Math.round(age / 1000) }),
     );
   }
 

@@ -36,8 +36,6 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 /** A client assertion lives one minute (RFC 7523 §3: a short `exp`). */
 const ASSERTION_TTL = 60;
 
-
-
 /** What to exchange the caller's token for. */
 export interface ExchangeRequest {
   /** The downstream API's identifier (RFC 8693 `audience`). */
@@ -182,7 +180,9 @@ export class TokenExchanger {
 
   private cacheKey(token: string, audience: string, scope: string | undefined): string {
     // NUL cannot occur in a token, an audience URI or scopes: the tuple is unambiguous.
-    return createHmac('sha256', this.hmacKey).update(`${token}\0${audience}\0${scope ?? ''}`).digest('base64url');
+    return createHmac('sha256', this.hmacKey)
+      .update(`${token}\0${audience}\0${scope ?? ''}`)
+      .digest('base64url');
   }
 
   private lookup(key: string): string | undefined {

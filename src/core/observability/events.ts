@@ -102,14 +102,7 @@ export interface ReplayStoreWarningEvent {
 }
 
 /** Everything `onEvent` receives. Switch on `type`. */
-export type AuthEvent =
-  | RequestRejectedEvent
-  | ProviderFetchFailedEvent
-  | KeysRefreshedEvent
-  | StaleKeysServedEvent
-  | ReplayStoreFailedEvent
-  | DomainsResolverFailedEvent
-  | ReplayStoreWarningEvent;
+export type AuthEvent = RequestRejectedEvent | ProviderFetchFailedEvent | KeysRefreshedEvent | StaleKeysServedEvent | ReplayStoreFailedEvent | DomainsResolverFailedEvent | ReplayStoreWarningEvent;
 
 /** The `type`s of {@link AuthEvent}. */
 export type AuthEventType = AuthEvent['type'];

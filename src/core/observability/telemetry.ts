@@ -107,8 +107,7 @@ const SUCCESS: Readonly<Record<AuthScheme, Attributes>> = {
 };
 /** scheme → error code → attributes, filled on first use (the codes are a small closed set). */
 const FAILURE: Record<TelemetryScheme, Record<string, Attributes>> = { bearer: {}, dpop: {}, none: {} };
-const failure = (scheme: TelemetryScheme, code: string): Attributes =>
-  (FAILURE[scheme][code] ??= freeze({ 'auth.scheme': scheme, 'auth.outcome': 'failure', 'error.type': code }));
+const failure = (scheme: TelemetryScheme, code: string): Attributes => (FAILURE[scheme][code] ??= freeze({ 'auth.scheme': scheme, 'auth.outcome': 'failure', 'error.type': code }));
 const GRANTED = freeze({ 'auth.outcome': 'granted' });
 const DENIED = freeze({ 'auth.outcome': 'denied' });
 const STEP_UP_REQUIRED = freeze({ 'auth.outcome': 'denied', 'error.type': 'insufficient_user_authentication' });

@@ -11,6 +11,12 @@ export class OrganizationController extends Controller {
   @Get('{orgId}/messages')
   @Security('orgMember', ['read:messages'])
   public getOrganizationMessages(@Path() orgId: string): { org: string; messages: Array<{ id: number; text: string }> } {
-    return { org: orgId, messages: [{ id: 1, text: `Welcome to ${orgId}` }, { id: 2, text: 'Only members of this organization can read this' }] };
+    return {
+      org: orgId,
+      messages: [
+        { id: 1, text: `Welcome to ${orgId}` },
+        { id: 2, text: 'Only members of this organization can read this' },
+      ],
+    };
   }
 }

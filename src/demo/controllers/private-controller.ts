@@ -44,7 +44,12 @@ export class PrivateController extends Controller {
   @Get('messages')
   @Security('auth0', ['read:messages'])
   public getMessages(): { messages: Array<{ id: number; text: string }> } {
-    return { messages: [{ id: 1, text: 'Hello, world' }, { id: 2, text: 'Scopes are checked' }] };
+    return {
+      messages: [
+        { id: 1, text: 'Hello, world' },
+        { id: 2, text: 'Scopes are checked' },
+      ],
+    };
   }
 
   /** Requires both `read:data` and `write:data`. The JSON body is optional. */

@@ -224,10 +224,7 @@ describe("organizationMatches: Auth0's rule (auth0-auth-js #200)", () => {
 });
 
 describe('evaluateAuthorization: scopes, then organization, then claim rules', () => {
-  const requirement = requirementOf(
-    { name: 'orgAdmin', scopes: ['read:messages'], organization: { param: 'orgId' }, claims: [claimIncludes('roles', 'admin')] },
-    ['write:messages'],
-  );
+  const requirement = requirementOf({ name: 'orgAdmin', scopes: ['read:messages'], organization: { param: 'orgId' }, claims: [claimIncludes('roles', 'admin')] }, ['write:messages']);
   const facts = { params: { orgId: 'acme' } };
   const evaluate = (c: AccessTokenClaims, f: typeof facts | { params: Record<string, string> } = facts) => evaluateAuthorization(c, requirement, { ...SCOPE, facts: f });
   const all = { scope: 'read:messages write:messages', org_name: 'acme', roles: ['admin'] };

@@ -61,7 +61,10 @@ describe('toScopeList', () => {
     ['', []],
     ['read:data', ['read:data']],
     ['read:data  write:data ', ['read:data', 'write:data']],
-    [['read:data', ' write:data', 'read:data', ''], ['read:data', 'write:data']],
+    [
+      ['read:data', ' write:data', 'read:data', ''],
+      ['read:data', 'write:data'],
+    ],
   ] as Array<[string | string[] | undefined, string[]]>)('%j → %j', (input, expected) => {
     expect(toScopeList(input)).toEqual(expected);
   });

@@ -4,13 +4,7 @@
  * `-optional` serves anonymous callers too. Names inherited from Object.prototype are not schemes.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  OPTIONAL_SUFFIX,
-  SCHEME_SECURITY_NAMES,
-  interpretSecurityName,
-  isSchemeName,
-  splitSecurityName,
-} from '../../../src/core/authorization/security-names.js';
+import { OPTIONAL_SUFFIX, SCHEME_SECURITY_NAMES, interpretSecurityName, isSchemeName, splitSecurityName } from '../../../src/core/authorization/security-names.js';
 
 describe('SCHEME_SECURITY_NAMES and isSchemeName', () => {
   it('maps bearer and dpop to their one scheme, frozen', () => {
@@ -80,9 +74,7 @@ describe('interpretSecurityName', () => {
 
   it('refuses an unknown name with one line naming the function, the name and every accepted name', () => {
     const message = interpret('oauth2');
-    expect(message).toBe(
-      "expressAuthentication: no handler for @Security('oauth2'); use 'auth0', 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '-optional'",
-    );
+    expect(message).toBe("expressAuthentication: no handler for @Security('oauth2'); use 'auth0', 'bearer', 'dpop' or a policy of createAuth0Api({ policies }), optionally followed by '-optional'");
   });
 
   it.each(['constructor', 'toString', '__proto__', 'constructor-optional'])('refuses the prototype name %j', (name) => {

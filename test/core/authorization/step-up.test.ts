@@ -22,8 +22,7 @@ const claims = (extra: Record<string, unknown>): AccessTokenClaims => {
 };
 const STEP_UP = resolveStepUp({ acr: [MFA], maxAge: 300 });
 const REQUIREMENT: AuthorizationRequirement = { scopes: ['read:data'], stepUp: STEP_UP };
-const evaluate = (extra: Record<string, unknown>, requirement = REQUIREMENT) =>
-  evaluateAuthorization(claims(extra), requirement, { scopeClaim: 'scope', clockTolerance: 5, now: NOW });
+const evaluate = (extra: Record<string, unknown>, requirement = REQUIREMENT) => evaluateAuthorization(claims(extra), requirement, { scopeClaim: 'scope', clockTolerance: 5, now: NOW });
 
 describe('step-up rules on claims', () => {
   it.each<[string, Record<string, unknown>, string | undefined]>([

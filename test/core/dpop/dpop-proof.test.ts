@@ -43,9 +43,7 @@ async function proof(options: { claims?: Record<string, unknown>; header?: Recor
   const alg = options.alg ?? 'ES256';
   const header: Record<string, unknown> = { alg, typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey), ...options.header };
   for (const [k, v] of Object.entries(header)) if (v === undefined) delete header[k];
-  return new SignJWT(validClaims(options.claims))
-    .setProtectedHeader(header as { alg: string })
-    .sign(options.key ?? ec256.privateKey);
+  return new SignJWT(validClaims(options.claims)).setProtectedHeader(header as { alg: string }).sign(options.key ?? ec256.privateKey);
 }
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
@@ -342,7 +340,10 @@ describe('verifyProof: signature encodings (attack catalogue #4-#6)', () => {
 
   it('refuses a DER-encoded ECDSA signature', async () => {
     const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec256.publicKey) };
-    await expectRefused(rawJws(header, validClaims(), (input) => cryptoSign('sha256', input, ec256.privateKey)), 'proof.signature');
+    await expectRefused(
+      rawJws(header, validClaims(), (input) => cryptoSign('sha256', input, ec256.privateKey)),
+      'proof.signature',
+    );
   });
 
   it('refuses padded or standard-base64 segments', async () => {

@@ -109,8 +109,23 @@ describe('NonceManager refuses forged and malformed nonces', () => {
     const nonce = await manager.current();
     const [index, mac] = nonce.split('.') as [string, string];
     const garbage: unknown[] = [
-      undefined, null, 42, {}, [nonce], '', '.', 'garbage', nonce.toUpperCase(), `${nonce}x`, ` ${nonce}`, `${index}.${mac.slice(1)}`,
-      `${index}.${mac}.${mac}`, `-1.${mac}`, `${index}..${mac}`, 'x'.repeat(10_000), `${'z'.repeat(13)}.${mac}`,
+      undefined,
+      null,
+      42,
+      {},
+      [nonce],
+      '',
+      '.',
+      'garbage',
+      nonce.toUpperCase(),
+      `${nonce}x`,
+      ` ${nonce}`,
+      `${index}.${mac.slice(1)}`,
+      `${index}.${mac}.${mac}`,
+      `-1.${mac}`,
+      `${index}..${mac}`,
+      'x'.repeat(10_000),
+      `${'z'.repeat(13)}.${mac}`,
     ];
     for (const value of garbage) expect(await manager.verify(value)).toBe('invalid');
   });
@@ -164,7 +179,7 @@ describe('NonceManager with the secret in Redis (real Redis on 127.0.0.1:6379)',
     for (const c of clients) c.disconnect();
   });
 
-  it('two managers on separate connections accept each other\'s nonces', async () => {
+  it("two managers on separate connections accept each other's nonces", async () => {
     const time = clock();
     const a = new NonceManager({ window: WINDOW, redis: await client(), redisKey, now: time.now });
     const b = new NonceManager({ window: WINDOW, redis: await client(), redisKey, now: time.now });
@@ -189,7 +204,7 @@ describe('NonceManager with the secret in Redis (real Redis on 127.0.0.1:6379)',
     }
   });
 
-  it('managers with different Redis secrets refuse each other\'s nonces', async () => {
+  it("managers with different Redis secrets refuse each other's nonces", async () => {
     const time = clock();
     const a = new NonceManager({ window: WINDOW, redis: await client(), redisKey, now: time.now });
     const b = new NonceManager({ window: WINDOW, redis: await client(), redisKey: otherKey, now: time.now });

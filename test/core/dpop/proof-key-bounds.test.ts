@@ -48,7 +48,10 @@ function proofWith(jwk: Record<string, unknown>, alg: string, sign: (input: Buff
 }
 
 const rsaSigner = (key: KeyObject) => (input: Buffer) => cryptoSign('sha256', input, key);
-const ecSigner = (key: KeyObject, hash = 'sha256') => (input: Buffer) => cryptoSign(hash, input, { key, dsaEncoding: 'ieee-p1363' });
+const ecSigner =
+  (key: KeyObject, hash = 'sha256') =>
+  (input: Buffer) =>
+    cryptoSign(hash, input, { key, dsaEncoding: 'ieee-p1363' });
 const jwkOf = (key: KeyObject) => key.export({ format: 'jwk' }) as Record<string, string>;
 
 /** The refusal reason of verifyProof, or 'accepted'. */
@@ -138,7 +141,12 @@ describe('RSA proof keys', () => {
   });
 
   it('bounds at the edges: e = 65537, e = 2^256 - 1, a 4096-bit and a 2048-bit modulus pass the member checks', () => {
-    for (const [bits, e] of [[2048, 65537n], [4096, 65537n], [2048, (1n << 256n) - 1n], [3072, 65539n]] as const) {
+    for (const [bits, e] of [
+      [2048, 65537n],
+      [4096, 65537n],
+      [2048, (1n << 256n) - 1n],
+      [3072, 65539n],
+    ] as const) {
       expect(() => jwkThumbprint({ kty: 'RSA', n: big(randomOdd(bits)).toString('base64url'), e: big(e).toString('base64url') }, PROOF_KEY_BOUNDS)).not.toThrow();
     }
   });
@@ -167,7 +175,12 @@ describe('EC and OKP proof keys', () => {
   it('controls: real P-256 (ES256), P-384 (ES384) and Ed25519 (EdDSA) keys are accepted', () => {
     expect(outcome(proofWith(p256Jwk, 'ES256', ecSigner(p256.privateKey)), ['ES256'])).toBe('accepted');
     expect(outcome(proofWith(jwkOf(p384.publicKey), 'ES384', ecSigner(p384.privateKey, 'sha384')), ['ES384'])).toBe('accepted');
-    expect(outcome(proofWith(jwkOf(ed.publicKey), 'EdDSA', (input) => cryptoSign(null, input, ed.privateKey)), ['EdDSA'])).toBe('accepted');
+    expect(
+      outcome(
+        proofWith(jwkOf(ed.publicKey), 'EdDSA', (input) => cryptoSign(null, input, ed.privateKey)),
+        ['EdDSA'],
+      ),
+    ).toBe('accepted');
   });
 
   it.each([
@@ -197,12 +210,22 @@ describe('EC and OKP proof keys', () => {
     ['x of 31 bytes', () => ({ ...jwkOf(ed.publicKey), x: randomBytes(31).toString('base64url') }), 'proof.jwk_invalid'],
     ['x of 33 bytes', () => ({ ...jwkOf(ed.publicKey), x: randomBytes(33).toString('base64url') }), 'proof.jwk_invalid'],
   ])('OKP %s is refused before import', (_name, jwk, reason) => {
-    expect(outcome(proofWith(jwk(), 'EdDSA', (input) => cryptoSign(null, input, ed.privateKey)), ['EdDSA'])).toBe(reason);
+    expect(
+      outcome(
+        proofWith(jwk(), 'EdDSA', (input) => cryptoSign(null, input, ed.privateKey)),
+        ['EdDSA'],
+      ),
+    ).toBe(reason);
     expect(imports.count).toBe(0);
   });
 
   it('an Ed25519 key with alg ES256, or a P-256 key with alg EdDSA, is an alg mismatch', () => {
-    expect(outcome(proofWith(jwkOf(ed.publicKey), 'ES256', (input) => cryptoSign(null, input, ed.privateKey)), ['ES256', 'EdDSA'])).toBe('proof.jwk_alg_mismatch');
+    expect(
+      outcome(
+        proofWith(jwkOf(ed.publicKey), 'ES256', (input) => cryptoSign(null, input, ed.privateKey)),
+        ['ES256', 'EdDSA'],
+      ),
+    ).toBe('proof.jwk_alg_mismatch');
     expect(outcome(proofWith(p256Jwk, 'EdDSA', ecSigner(p256.privateKey)), ['ES256', 'EdDSA'])).toBe('proof.jwk_alg_mismatch');
   });
 

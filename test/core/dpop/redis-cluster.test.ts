@@ -202,9 +202,7 @@ describe('Redis Cluster for real (three masters started by the test)', () => {
     await cluster.restart(victim);
     await cluster.waitHealthy();
     const healthy = Date.now();
-    await waitFor('a proof on the restarted master to be accepted', async () =>
-      outcomes.some((o) => o.port === victim && o.start > healthy && o.result === true),
-    );
+    await waitFor('a proof on the restarted master to be accepted', async () => outcomes.some((o) => o.port === victim && o.start > healthy && o.result === true));
     const recovered = Date.now();
     await sleep(500);
     clearInterval(ticker);

@@ -215,9 +215,7 @@ describe('RedisReplayStore (real Redis on 127.0.0.1:6379)', () => {
       const jwk = await exportJWK(keys.publicKey);
       const token = await issuer.token('https://api.example.com', { cnf: { jkt: await calculateJwkThumbprint(jwk) } });
       const url = 'https://api.example.com/api/private';
-      const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url, iat: Date.now() / 1000 - 0.5, ath: accessTokenHash(token) })
-        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-        .sign(keys.privateKey);
+      const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url, iat: Date.now() / 1000 - 0.5, ath: accessTokenHash(token) }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(keys.privateKey);
       expect(Number.isInteger(JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString()).iat)).toBe(false);
       const request = { method: 'GET', url, headers: { authorization: `DPoP ${token}`, dpop: proof } };
       await expect(validator.verifyRequest(request)).resolves.toBeDefined();

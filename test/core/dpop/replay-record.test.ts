@@ -28,7 +28,13 @@ function windowAccepts(iat: number, ms: number, iatOffset = 300, iatLeeway = 30)
   const token = 'tok';
   try {
     checkProofClaims({ jti: 'x', htm: 'GET', htu: 'https://a.example/p', iat, ath: accessTokenHash(token) }, 't', {
-      method: 'GET', url: 'https://a.example/p', accessTokenHash: accessTokenHash(token), algorithms: ['ES256'], iatLeeway, iatOffset, now: Math.floor(ms / 1000),
+      method: 'GET',
+      url: 'https://a.example/p',
+      accessTokenHash: accessTokenHash(token),
+      algorithms: ['ES256'],
+      iatLeeway,
+      iatOffset,
+      now: Math.floor(ms / 1000),
     });
     return true;
   } catch {
@@ -91,8 +97,7 @@ describe('the replay entry outlives the acceptance window', () => {
       vi.useRealTimers();
     });
 
-    const signProof = (token: string, iat: number, jti = randomUUID()) =>
-      new SignJWT({ jti, htm: 'GET', htu: URL_, iat, ath: accessTokenHash(token) }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(keys.privateKey);
+    const signProof = (token: string, iat: number, jti = randomUUID()) => new SignJWT({ jti, htm: 'GET', htu: URL_, iat, ath: accessTokenHash(token) }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(keys.privateKey);
 
     async function outcome(validator: ReturnType<typeof createValidator>, token: string, dpopProof: string): Promise<string> {
       try {
@@ -162,8 +167,7 @@ describe('distinct proofs are distinct (docs/decisions.md D21)', () => {
       const url = 'https://api.example.com/api/private';
       const validator = createValidator({ domain: issuer.origin, audience: 'https://api.example.com' });
       const token = await issuer.token('https://api.example.com', { cnf: { jkt: await calculateJwkThumbprint(jwk) } });
-      const make = (jti: string) =>
-        new SignJWT({ jti, htm: 'GET', htu: url, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(token) }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(keys.privateKey);
+      const make = (jti: string) => new SignJWT({ jti, htm: 'GET', htu: url, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(token) }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(keys.privateKey);
       const proofs = [await make('\ud800'), await make('\udbff')];
       // The payload carries the surrogates JSON-escaped (ASCII), as JSON.stringify writes them.
       expect(Buffer.from(proofs[0]!.split('.')[1]!, 'base64url').toString('latin1')).toContain('"jti":"\\ud800"');

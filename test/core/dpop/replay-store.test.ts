@@ -19,7 +19,10 @@ function clock(start = 1_000_000_000) {
 const record = (key: string, owner = 'owner-a', ttlSeconds = 60, iat = 1_000_000): ReplayRecord => ({ key, owner, iat, ttlMs: ttlSeconds * 1000 });
 
 async function refusal(promise: Promise<unknown>): Promise<ReplayStoreError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ReplayStoreError);
   return error as ReplayStoreError;
 }

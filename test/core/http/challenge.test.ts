@@ -40,16 +40,11 @@ describe('buildChallenge: no credentials (no error attribute)', () => {
 describe('buildChallenge: errors go on the scheme the client used', () => {
   it('invalid_token on Bearer', () => {
     const value = buildChallenge({ ...base, scheme: 'bearer', error: { code: 'invalid_token', description: 'The access token expired' } });
-    expect(value).toBe(
-      `Bearer error="invalid_token", error_description="The access token expired", resource_metadata="${META}", ` +
-        `DPoP algs="ES256", resource_metadata="${META}"`,
-    );
+    expect(value).toBe(`Bearer error="invalid_token", error_description="The access token expired", resource_metadata="${META}", ` + `DPoP algs="ES256", resource_metadata="${META}"`);
   });
 
   it('invalid_dpop_proof on DPoP', () => {
-    const [bearer, dpop] = parseChallenges(
-      buildChallenge({ ...base, scheme: 'dpop', error: { code: 'invalid_dpop_proof', description: 'The DPoP proof is invalid' } }),
-    );
+    const [bearer, dpop] = parseChallenges(buildChallenge({ ...base, scheme: 'dpop', error: { code: 'invalid_dpop_proof', description: 'The DPoP proof is invalid' } }));
     expect(bearer).toEqual({ scheme: 'Bearer', params: { resource_metadata: META } });
     expect(dpop).toEqual({
       scheme: 'DPoP',
@@ -58,24 +53,18 @@ describe('buildChallenge: errors go on the scheme the client used', () => {
   });
 
   it('insufficient_scope carries scope="<required scopes space-separated>"', () => {
-    const [bearer] = parseChallenges(
-      buildChallenge({ ...base, scheme: 'bearer', error: { code: 'insufficient_scope', description: 'Missing scope', scope: ['read:data', 'write:data'] } }),
-    );
+    const [bearer] = parseChallenges(buildChallenge({ ...base, scheme: 'bearer', error: { code: 'insufficient_scope', description: 'Missing scope', scope: ['read:data', 'write:data'] } }));
     expect(bearer!.params).toMatchObject({ error: 'insufficient_scope', scope: 'read:data write:data' });
   });
 
   it('defaults the error to Bearer, or to DPoP in required mode', () => {
     const error = { code: 'invalid_request', description: 'Malformed' } as const;
     expect(parseChallenges(buildChallenge({ ...base, error }))[0]).toMatchObject({ scheme: 'Bearer', params: { error: 'invalid_request' } });
-    expect(parseChallenges(buildChallenge({ ...base, mode: 'required', error }))).toEqual([
-      { scheme: 'DPoP', params: { error: 'invalid_request', error_description: 'Malformed', algs: 'ES256', resource_metadata: META } },
-    ]);
+    expect(parseChallenges(buildChallenge({ ...base, mode: 'required', error }))).toEqual([{ scheme: 'DPoP', params: { error: 'invalid_request', error_description: 'Malformed', algs: 'ES256', resource_metadata: META } }]);
   });
 
   it('leaves out an empty description and an empty scope list', () => {
-    expect(buildChallenge({ ...base, mode: 'disabled', error: { code: 'invalid_token', description: '', scope: [] } })).toBe(
-      `Bearer error="invalid_token", resource_metadata="${META}"`,
-    );
+    expect(buildChallenge({ ...base, mode: 'disabled', error: { code: 'invalid_token', description: '', scope: [] } })).toBe(`Bearer error="invalid_token", resource_metadata="${META}"`);
   });
 });
 

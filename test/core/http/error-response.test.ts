@@ -73,7 +73,7 @@ describe('errorResponse: challenges per DPoP mode', () => {
 });
 
 describe('errorResponse: 503 temporarily_unavailable', () => {
-  it('has Retry-After (the error\'s seconds) and no challenge', () => {
+  it("has Retry-After (the error's seconds) and no challenge", () => {
     const error = new AuthError('temporarily_unavailable', 'provider.unavailable', 'Try again later', { retryAfter: 12 });
     const response = errorResponse(error, facts('allowed'));
     expect(response).toEqual({

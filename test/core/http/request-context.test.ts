@@ -8,15 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigurationError, type AuthFailureReason } from '../../../src/core/errors.js';
-import {
-  checkClientCertificateTrust,
-  checkFraming,
-  clientCertificate,
-  proxiesNamed,
-  publicRequestUrl,
-  toRequestContext,
-  trustsEveryAddress,
-} from '../../../src/core/http/request-context.js';
+import { checkClientCertificateTrust, checkFraming, clientCertificate, proxiesNamed, publicRequestUrl, toRequestContext, trustsEveryAddress } from '../../../src/core/http/request-context.js';
 import type { IncomingRequest, RequestSettings } from '../../../src/core/http/request.js';
 import { compileTrustProxy } from '../../../src/core/http/trust-proxy.js';
 
@@ -105,9 +97,7 @@ describe('publicRequestUrl: the publicUrl setting', () => {
     const settings = { publicUrl: new URL('https://api.example.com/v1/') };
     expect(publicRequestUrl(request(['Host', 'internal:3000']), settings)).toBe('https://api.example.com/v1/orders?id=1');
     expect(publicRequestUrl(request([]), settings)).toBe('https://api.example.com/v1/orders?id=1');
-    expect(publicRequestUrl(request(['Host', 'a b', 'X-Forwarded-Host', 'evil.example']), { ...settings, ...trustLoopback })).toBe(
-      'https://api.example.com/v1/orders?id=1',
-    );
+    expect(publicRequestUrl(request(['Host', 'a b', 'X-Forwarded-Host', 'evil.example']), { ...settings, ...trustLoopback })).toBe('https://api.example.com/v1/orders?id=1');
   });
 
   it('still refuses ambiguous framing', () => {
@@ -145,9 +135,7 @@ describe('publicRequestUrl: X-Forwarded-* headers', () => {
   });
 
   it('ignores an invalid forwarded protocol from an untrusted peer', () => {
-    expect(publicRequestUrl(request(['Host', 'internal', 'X-Forwarded-Proto', 'ftp'], { remoteAddress: '203.0.113.9' }), trustLoopback)).toBe(
-      'http://internal/orders?id=1',
-    );
+    expect(publicRequestUrl(request(['Host', 'internal', 'X-Forwarded-Proto', 'ftp'], { remoteAddress: '203.0.113.9' }), trustLoopback)).toBe('http://internal/orders?id=1');
   });
 
   it.each(['shop', '/a/../b', '/..', '/./x', '/%2e%2e/x', '/a b', '/a?x', '//', '/a#b'])('ignores the unsafe prefix %j', (prefix) => {
@@ -198,7 +186,7 @@ describe('checkClientCertificateTrust (docs/decisions.md D27)', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).option).toBe('mtls.mode');
     expect((error as Error).message).toContain('(true) trusts every address');
-    expect((error as Error).message).toContain("name your proxies (e.g. '10.0.0.2') or set mtls.mode \"disabled\"");
+    expect((error as Error).message).toContain('name your proxies (e.g. \'10.0.0.2\') or set mtls.mode "disabled"');
     expect((error as Error).message).not.toMatch(/\n/);
   });
 
@@ -214,25 +202,22 @@ describe('clientCertificate (RFC 8705, RFC 9440)', () => {
   const connectionCert = Buffer.from('the connection certificate');
   const peerCertificate = () => new Uint8Array(connectionCert);
 
-  it('from an untrusted peer: the TLS connection\'s certificate, never the header', () => {
+  it("from an untrusted peer: the TLS connection's certificate, never the header", () => {
     const req = request(['Client-Cert', header], { remoteAddress: '203.0.113.9', peerCertificate });
     expect(Buffer.from(clientCertificate(req, trustLoopback)!)).toEqual(connectionCert);
     expect(clientCertificate(request(['Client-Cert', header], { remoteAddress: '203.0.113.9' }), trustLoopback)).toBeUndefined();
     expect(clientCertificate(request(['Client-Cert', header], { peerCertificate: () => new Uint8Array(0) }), {})).toBeUndefined();
   });
 
-  it('from a named trusted proxy: the Client-Cert header, never the connection\'s (the proxy\'s)', () => {
+  it("from a named trusted proxy: the Client-Cert header, never the connection's (the proxy's)", () => {
     const req = request(['Client-Cert', `  ${header} `], { peerCertificate });
     expect(Buffer.from(clientCertificate(req, trustLoopback)!)).toEqual(der);
     expect(clientCertificate(request([], { peerCertificate }), trustLoopback)).toBeUndefined();
   });
 
-  it.each([der.toString('base64'), `:${der.toString('base64')}`, ':not base64!:', '::', `:${der.toString('base64')}===:`])(
-    'ignores the malformed header %j',
-    (value) => {
-      expect(clientCertificate(request(['Client-Cert', value]), trustLoopback)).toBeUndefined();
-    },
-  );
+  it.each([der.toString('base64'), `:${der.toString('base64')}`, ':not base64!:', '::', `:${der.toString('base64')}===:`])('ignores the malformed header %j', (value) => {
+    expect(clientCertificate(request(['Client-Cert', value]), trustLoopback)).toBeUndefined();
+  });
 
   it('ignores a repeated header', () => {
     expect(clientCertificate(request(['Client-Cert', header, 'Client-Cert', header]), trustLoopback)).toBeUndefined();

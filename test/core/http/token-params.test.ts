@@ -5,13 +5,7 @@
  * and an unread form body (fails closed).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  bodyMayCarryToken,
-  hasTokenParam,
-  isTokenParamName,
-  queryHasTokenParam,
-  type BodyFacts,
-} from '../../../src/core/http/token-params.js';
+import { bodyMayCarryToken, hasTokenParam, isTokenParamName, queryHasTokenParam, type BodyFacts } from '../../../src/core/http/token-params.js';
 
 describe('isTokenParamName', () => {
   it.each([

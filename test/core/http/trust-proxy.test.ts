@@ -66,7 +66,22 @@ const PEERS = [
   undefined,
 ];
 
-const FORWARDED_FOR = [undefined, '', '1.2.3.4', '1.2.3.4, 10.0.0.2', '10.0.0.2,10.0.0.3 , 8.8.8.8', 'junk, 10.0.0.1', '0x0a000001', '012.0.0.1', '::ffff:0a00:0001', ', ,', '1.2.3.4,,5.6.7.8', '2001:db8::9, ::1', '1.2.3.4 10.0.0.1', '1.2.3.4,\t10.0.0.1'];
+const FORWARDED_FOR = [
+  undefined,
+  '',
+  '1.2.3.4',
+  '1.2.3.4, 10.0.0.2',
+  '10.0.0.2,10.0.0.3 , 8.8.8.8',
+  'junk, 10.0.0.1',
+  '0x0a000001',
+  '012.0.0.1',
+  '::ffff:0a00:0001',
+  ', ,',
+  '1.2.3.4,,5.6.7.8',
+  '2001:db8::9, ::1',
+  '1.2.3.4 10.0.0.1',
+  '1.2.3.4,\t10.0.0.1',
+];
 const FORWARDED_PROTO = [undefined, '', 'https', 'HTTPS', 'http, https', ' https ', 'ftp', 'https,'];
 const FORWARDED_HOST = [undefined, '', 'a.example', 'a.example, b.example', ',b.example', '[::1]:8080', 'a.example:8443', 'a.example ,b'];
 const HOSTS = [undefined, 'api.example:3000', '[::1]:3000', 'api.example'];
@@ -137,7 +152,12 @@ describe('trust proxy: the core decides exactly as Express', () => {
       ipv4,
       fc.constantFrom('loopback', 'linklocal', 'uniquelocal'),
     );
-    const setting = fc.oneof(fc.boolean(), fc.integer({ min: 0, max: 4 }), fc.array(subnet, { minLength: 1, maxLength: 4 }), fc.array(subnet, { minLength: 1, maxLength: 3 }).map((l) => l.join(', ')));
+    const setting = fc.oneof(
+      fc.boolean(),
+      fc.integer({ min: 0, max: 4 }),
+      fc.array(subnet, { minLength: 1, maxLength: 4 }),
+      fc.array(subnet, { minLength: 1, maxLength: 3 }).map((l) => l.join(', ')),
+    );
     fc.assert(
       fc.property(setting, address, fc.array(address, { maxLength: 4 }), fc.boolean(), (s, peer, chain, encrypted) => {
         compare(s, peer, encrypted, { host: 'api.example', 'x-forwarded-for': chain.length ? chain.join(', ') : undefined, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example' });
@@ -169,7 +189,10 @@ describe('trust proxy: the core decides exactly as Express', () => {
       app.set('trust proxy', setting);
       app.get('/', (req, res) => {
         const trust = compileTrustProxy(setting);
-        const origin = proxiedOrigin({ remoteAddress: req.socket.remoteAddress, encrypted: false, host: req.headers.host, forwardedProto: req.headers['x-forwarded-proto'] as string | undefined, forwardedHost: req.headers['x-forwarded-host'] as string | undefined }, trust);
+        const origin = proxiedOrigin(
+          { remoteAddress: req.socket.remoteAddress, encrypted: false, host: req.headers.host, forwardedProto: req.headers['x-forwarded-proto'] as string | undefined, forwardedHost: req.headers['x-forwarded-host'] as string | undefined },
+          trust,
+        );
         res.json({ express: [req.protocol, req.hostname, req.ip], core: [origin.protocol, hostnameOf(origin.host), clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, trust)] });
       });
       const server = app.listen(0, '127.0.0.1');

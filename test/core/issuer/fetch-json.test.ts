@@ -33,9 +33,11 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const json = (status: number, body: string, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
-};
+const json =
+  (status: number, body: string, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
+  };
 
 const options = { fetch: globalThis.fetch, timeout: 500, maxBytes: 1024 };
 

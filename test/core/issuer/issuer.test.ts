@@ -108,8 +108,7 @@ describe('key rotation', () => {
 });
 
 describe('unknown kids', () => {
-  const randomKidTokens = (n: number) =>
-    Promise.all(Array.from({ length: n }, () => issuer.token(AUDIENCE, {}, { key: generateSigningKey('ES256', `rnd-${randomUUID()}`) })));
+  const randomKidTokens = (n: number) => Promise.all(Array.from({ length: n }, () => issuer.token(AUDIENCE, {}, { key: generateSigningKey('ES256', `rnd-${randomUUID()}`) })));
 
   it('cause no refetch within the default 30 s cooldown after a load', async () => {
     const v = validator({ algorithms: ['RS256', 'ES256'] });

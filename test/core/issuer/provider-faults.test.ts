@@ -91,8 +91,7 @@ async function attempt(validator: ReturnType<typeof createValidator>, token: str
 
 const token = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => issuer.token(AUDIENCE, claims, { header });
 /** Tokens minted ahead of a timing-sensitive sequence, so that signing time never eats into a cooldown window. */
-const tokens = (n: number, claims: Record<string, unknown> = {}, header: () => Record<string, unknown> = () => ({})) =>
-  Promise.all(Array.from({ length: n }, () => token(claims, header())));
+const tokens = (n: number, claims: Record<string, unknown> = {}, header: () => Record<string, unknown> = () => ({})) => Promise.all(Array.from({ length: n }, () => token(claims, header())));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Internal details that a client-facing description must never contain. */
@@ -475,10 +474,22 @@ describe('events', () => {
     expect([...seen].sort()).toEqual(['invalid', 'network', 'not_json', 'redirect', 'status', 'timeout', 'too_large']);
   });
   it('a throwing onEvent hook never changes a verdict', async () => {
-    const validator = createValidator({ domain: issuer.origin, audience: AUDIENCE, onEvent: () => { throw new Error('logger down'); } });
+    const validator = createValidator({
+      domain: issuer.origin,
+      audience: AUDIENCE,
+      onEvent: () => {
+        throw new Error('logger down');
+      },
+    });
     expect((await attempt(validator, await token())).status).toBe(200);
     issuer.jwksFault = { kind: 'status', status: 500 };
-    const other = createValidator({ domain: issuer.origin, audience: AUDIENCE, onEvent: () => { throw new Error('logger down'); } });
+    const other = createValidator({
+      domain: issuer.origin,
+      audience: AUDIENCE,
+      onEvent: () => {
+        throw new Error('logger down');
+      },
+    });
     expectUnavailable(await attempt(other, await token()));
   });
 });

@@ -29,10 +29,13 @@ afterAll(async () => {
 beforeEach(() => endpoint.reset());
 
 function exchanger(options: Partial<TokenExchangeOptions> = {}, dependencies: { now?: () => number; tokenEndpoint?: () => Promise<string | undefined> } = {}) {
-  return createTokenExchanger({ clientId: 'api client', clientSecret: 's3cr:et/&+', ...options }, {
-    tokenEndpoint: dependencies.tokenEndpoint ?? (async () => endpoint.url),
-    ...(dependencies.now ? { now: dependencies.now } : {}),
-  });
+  return createTokenExchanger(
+    { clientId: 'api client', clientSecret: 's3cr:et/&+', ...options },
+    {
+      tokenEndpoint: dependencies.tokenEndpoint ?? (async () => endpoint.url),
+      ...(dependencies.now ? { now: dependencies.now } : {}),
+    },
+  );
 }
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
@@ -76,10 +79,11 @@ describe('the request (RFC 8693 §2.1)', () => {
   });
 
   it.each(['RS256', 'ES256', 'EdDSA'] as const)('private_key_jwt (%s): an assertion the endpoint verifies with the registered public key', async (alg) => {
-    const { privateKey, publicKey } =
-      alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    const { privateKey, publicKey } = alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'client-key-1', alg };
-    await createTokenExchanger({ clientId: 'api-client', privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), keyId: 'client-key-1' }, { tokenEndpoint: async () => endpoint.url }).exchange(caller(`pkjwt-${alg}`), { audience: AUDIENCE });
+    await createTokenExchanger({ clientId: 'api-client', privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), keyId: 'client-key-1' }, { tokenEndpoint: async () => endpoint.url }).exchange(caller(`pkjwt-${alg}`), {
+      audience: AUDIENCE,
+    });
     const { form, headers } = endpoint.requests[0]!;
     expect(headers.authorization).toBeUndefined();
     expect(form.client_id).toBe('api-client');
@@ -215,7 +219,7 @@ describe('failures', () => {
     return error as AuthError;
   }
 
-  it('5xx → 503 AuthError with Retry-After (the endpoint\'s own Retry-After when it sends seconds)', async () => {
+  it("5xx → 503 AuthError with Retry-After (the endpoint's own Retry-After when it sends seconds)", async () => {
     endpoint.reset({ kind: 'status', status: 500, body: SECRET_TEXT });
     await expectUnavailable(exchanger().exchange(caller('t-500'), { audience: AUDIENCE }));
     endpoint.reset({ kind: 'status', status: 503, body: SECRET_TEXT, headers: { 'retry-after': '17' } });

@@ -32,8 +32,7 @@ afterEach(() => warn.mockRestore());
 const lines = () => warn.mock.calls.map((call) => String(call[0]));
 
 /** A validator with no onEvent and short timings. */
-const validator = (options: Partial<ApiOptions> = {}) =>
-  createValidator({ domain: issuer.origin, audience: AUDIENCE, timeout: 300, cooldown: 0.05, cacheMaxAge: 0.05, maxStaleness: 0, tokenCache: false, ...options });
+const validator = (options: Partial<ApiOptions> = {}) => createValidator({ domain: issuer.origin, audience: AUDIENCE, timeout: 300, cooldown: 0.05, cacheMaxAge: 0.05, maxStaleness: 0, tokenCache: false, ...options });
 
 async function status(v: ReturnType<typeof createValidator>, token: string): Promise<number> {
   try {
@@ -56,9 +55,7 @@ describe('provider problems without onEvent: once per cause, once on recovery', 
       await wait(60); // past the cooldown: each request fetches again, and fails again
     }
     const jwks = `${issuer.origin}/.well-known/jwks.json`;
-    expect(lines()).toEqual([
-      `auth0-tsoa-api: identity provider problem (status) at ${jwks}: HTTP 500; requests that need it get 503 until it recovers (logged once; pass onEvent to handle provider events yourself)`,
-    ]);
+    expect(lines()).toEqual([`auth0-tsoa-api: identity provider problem (status) at ${jwks}: HTTP 500; requests that need it get 503 until it recovers (logged once; pass onEvent to handle provider events yourself)`]);
     issuer.jwksFault = { kind: 'none' };
     // The next fetch may wait out the retry interval: ask until the keys are back (bounded).
     let recovered = 0;
@@ -78,7 +75,9 @@ describe('provider problems without onEvent: once per cause, once on recovery', 
     expect(await status(v, token)).toBe(503);
     expect(lines()).toHaveLength(1);
     expect(lines()[0]).toMatch(
-      new RegExp(`^auth0-tsoa-api: identity provider problem \\(network\\) at ${origin}/\\.well-known/openid-configuration: .+; requests that need it get 503 until it recovers \\(logged once; pass onEvent to handle provider events yourself\\)$`),
+      new RegExp(
+        `^auth0-tsoa-api: identity provider problem \\(network\\) at ${origin}/\\.well-known/openid-configuration: .+; requests that need it get 503 until it recovers \\(logged once; pass onEvent to handle provider events yourself\\)$`,
+      ),
     );
   });
 

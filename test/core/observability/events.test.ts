@@ -42,7 +42,7 @@ describe('rejectionEvent', () => {
     expect(JSON.stringify(event)).not.toContain('htu mismatch');
   });
 
-  it('keeps the cause of an internal failure (a bug) for the application\'s logs', () => {
+  it("keeps the cause of an internal failure (a bug) for the application's logs", () => {
     const cause = new TypeError('cannot read properties of undefined');
     const event = rejectionEvent(new AuthError('temporarily_unavailable', 'internal', 'Internal error', { cause }));
     expect(event).toEqual({ type: 'request_rejected', code: 'temporarily_unavailable', reason: 'internal', status: 503, scheme: undefined, cause });

@@ -78,9 +78,7 @@ async function collect(): Promise<Collected> {
     all
       .filter((m) => m.descriptor.name === name)
       .flatMap((m) =>
-        (m.dataPoints as Array<DataPoint<number | Histogram>>).map((p) =>
-          typeof p.value === 'number' ? { attributes: { ...p.attributes }, value: p.value } : { attributes: { ...p.attributes }, value: p.value.count, sum: p.value.sum },
-        ),
+        (m.dataPoints as Array<DataPoint<number | Histogram>>).map((p) => (typeof p.value === 'number' ? { attributes: { ...p.attributes }, value: p.value } : { attributes: { ...p.attributes }, value: p.value.count, sum: p.value.sum })),
       );
   const value: Collected['value'] = (name, attributes) =>
     points(name)
@@ -100,7 +98,12 @@ function serialize(value: unknown): string {
       if (seen.has(v)) return '[cycle]';
       seen.add(v);
       if (v instanceof Map) return Object.fromEntries(v);
-      if (!Array.isArray(v)) return Object.fromEntries(Reflect.ownKeys(v).filter((k): k is string => typeof k === 'string').map((k) => [k, (v as Record<string, unknown>)[k]]));
+      if (!Array.isArray(v))
+        return Object.fromEntries(
+          Reflect.ownKeys(v)
+            .filter((k): k is string => typeof k === 'string')
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        );
     }
     return v;
   });
@@ -264,9 +267,7 @@ describe('authentication', () => {
       issuer.jwksFault = { kind: 'none' };
     }
     const c = await collect();
-    expect(c.points(INSTRUMENTS.authenticationAttempts)).toEqual([
-      { attributes: { 'auth.scheme': 'bearer', 'auth.outcome': 'failure', 'error.type': 'temporarily_unavailable' }, value: 1 },
-    ]);
+    expect(c.points(INSTRUMENTS.authenticationAttempts)).toEqual([{ attributes: { 'auth.scheme': 'bearer', 'auth.outcome': 'failure', 'error.type': 'temporarily_unavailable' }, value: 1 }]);
     expect(c.points(INSTRUMENTS.jwksFetches)).toEqual([{ attributes: { 'auth.outcome': 'failure' }, value: 1 }]);
     expect(c.value(INSTRUMENTS.tokenCacheLookups, { 'auth.cache.result': 'miss' })).toBe(1);
     const [auth] = authSpans(c.spans);
@@ -325,9 +326,7 @@ describe('DPoP replay checks', () => {
     }
     const c = await collect();
     expect(c.points(INSTRUMENTS.replayChecks)).toEqual([{ attributes: { 'auth.outcome': 'error' }, value: 1 }]);
-    expect(c.points(INSTRUMENTS.authenticationAttempts)).toEqual([
-      { attributes: { 'auth.scheme': 'dpop', 'auth.outcome': 'failure', 'error.type': 'temporarily_unavailable' }, value: 1 },
-    ]);
+    expect(c.points(INSTRUMENTS.authenticationAttempts)).toEqual([{ attributes: { 'auth.scheme': 'dpop', 'auth.outcome': 'failure', 'error.type': 'temporarily_unavailable' }, value: 1 }]);
     const check = c.spans.find((s) => s.name === SPANS.replayCheck)!;
     expect(check.attributes).toEqual({ 'auth.outcome': 'error', 'error.type': 'ReplayStoreError' });
     expect(check.status.code).toBe(2);

@@ -119,14 +119,20 @@ describe('decodeAccessToken: rejected before any key lookup → 401 invalid_toke
     ['a numeric kid', unsigned({ ...HEADER, kid: 7 }), 'token.kid_missing'],
     ['a 1,000-character kid', unsigned({ ...HEADER, kid: 'k'.repeat(1000) }), 'token.kid_missing'],
   ])('%s', (_what, token, reason) => {
-    expectInvalidToken(rejection(() => decodeAccessToken(token, ['RS256'], false)), reason);
+    expectInvalidToken(
+      rejection(() => decodeAccessToken(token, ['RS256'], false)),
+      reason,
+    );
   });
 
   it.each([
     ['typ JWT', { ...HEADER, typ: 'JWT' }],
     ['no typ', { alg: 'RS256', kid: 'k' }],
   ])('strict mode refuses %s', (_what, header) => {
-    expectInvalidToken(rejection(() => decodeAccessToken(unsigned(header), ['RS256'], true)), 'token.typ');
+    expectInvalidToken(
+      rejection(() => decodeAccessToken(unsigned(header), ['RS256'], true)),
+      'token.typ',
+    );
   });
 
   it('does not echo the token content in the description', () => {
@@ -188,28 +194,46 @@ describe('checkClaims', () => {
     ['cnf as null', { cnf: null }, 'token.cnf_malformed'],
     ['cnf as an array', { cnf: [{ jkt: 'abc' }] }, 'token.cnf_malformed'],
   ])('rejects %s', (_what, overrides, reason) => {
-    expectInvalidToken(rejection(() => checkClaims(auth0Payload(overrides), rules)), reason);
+    expectInvalidToken(
+      rejection(() => checkClaims(auth0Payload(overrides), rules)),
+      reason,
+    );
   });
 
   it('applies the configured clock tolerance', () => {
     const strictClock = { ...rules, clockTolerance: 0 };
-    expectInvalidToken(rejection(() => checkClaims(auth0Payload({ exp: NOW - 1 }), strictClock)), 'token.expired');
-    expectInvalidToken(rejection(() => checkClaims(auth0Payload({ nbf: NOW + 1 }), strictClock)), 'token.not_yet_valid');
+    expectInvalidToken(
+      rejection(() => checkClaims(auth0Payload({ exp: NOW - 1 }), strictClock)),
+      'token.expired',
+    );
+    expectInvalidToken(
+      rejection(() => checkClaims(auth0Payload({ nbf: NOW + 1 }), strictClock)),
+      'token.not_yet_valid',
+    );
     expect(checkClaims(auth0Payload({ exp: NOW - 50 }), { ...rules, clockTolerance: 60 }).exp).toBe(NOW - 50);
   });
 
   it('enforces maxTokenAge on iat', () => {
     const aged = { ...rules, maxTokenAge: 60 };
     expect(checkClaims(auth0Payload({ iat: NOW - 60 }), aged).iat).toBe(NOW - 60);
-    expectInvalidToken(rejection(() => checkClaims(auth0Payload({ iat: NOW - 120 }), aged)), 'token.too_old');
+    expectInvalidToken(
+      rejection(() => checkClaims(auth0Payload({ iat: NOW - 120 }), aged)),
+      'token.too_old',
+    );
   });
 
   describe('strict (RFC 9068) mode', () => {
     const strict = { ...rules, strict: true };
     it('requires client_id and jti', () => {
       expect(checkClaims(auth0Payload({ client_id: 'c', jti: 'j' }), strict).jti).toBe('j');
-      expectInvalidToken(rejection(() => checkClaims(auth0Payload({ jti: 'j' }), strict)), 'token.client_id_missing');
-      expectInvalidToken(rejection(() => checkClaims(auth0Payload({ client_id: 'c' }), strict)), 'token.jti_missing');
+      expectInvalidToken(
+        rejection(() => checkClaims(auth0Payload({ jti: 'j' }), strict)),
+        'token.client_id_missing',
+      );
+      expectInvalidToken(
+        rejection(() => checkClaims(auth0Payload({ client_id: 'c' }), strict)),
+        'token.jti_missing',
+      );
     });
     it('does not require them by default', () => {
       expect(checkClaims(auth0Payload(), rules).client_id).toBeUndefined();
@@ -219,8 +243,7 @@ describe('checkClaims', () => {
 
 describe('the signature of a decoded token (jws.verifySignature)', () => {
   const now = () => Math.floor(Date.now() / 1000);
-  const sign = (payload: Record<string, unknown>, key = rsa, header: Record<string, unknown> = {}) =>
-    new SignJWT(payload).setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).sign(key.privateKey);
+  const sign = (payload: Record<string, unknown>, key = rsa, header: Record<string, unknown> = {}) => new SignJWT(payload).setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).sign(key.privateKey);
   const publicKeyOf = (key = rsa) => createPublicKey(key.privateKey);
   const verifies = (token: string, alg: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' = 'RS256', key = publicKeyOf()) => {
     const decoded = decodeAccessToken(token, [alg], false);

@@ -10,15 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { constants, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { compactVerify } from 'jose';
-import {
-  compactVerify as compactVerifySync,
-  CompactVerifyError,
-  decodeBase64urlStrict,
-  isCanonicalBase64url,
-  keyFitsAlgorithm as keyMatchesAlgorithm,
-  parseCompactJws,
-  verifySignature,
-} from '../../../src/core/token/jws.js';
+import { compactVerify as compactVerifySync, CompactVerifyError, decodeBase64urlStrict, isCanonicalBase64url, keyFitsAlgorithm as keyMatchesAlgorithm, parseCompactJws, verifySignature } from '../../../src/core/token/jws.js';
 
 /** The signature check of a JWS whose header the caller already checked: parse, then verifySignature(alg). */
 function signatureHolds(token: string, alg: string, key: KeyObject): boolean {
@@ -223,10 +215,50 @@ describe('fast-verify agrees with jose compactVerify', () => {
         { name: 'JWE-like five segments', token: `${h}..${p}.${s}.${s}`, key: pub, algorithms: [alg], expected: false },
         { name: 'empty header', token: `.${p}.${s}`, key: pub, algorithms: [alg], expected: false },
         { name: 'header array', token: jws(alg, {}).replace(/^[^.]+/, b64json([alg])), key: pub, algorithms: [alg], expected: false },
-        { name: 'header is JSON string', token: (() => { const hh = b64json(`{"alg":"${alg}"}`); const input = `${hh}.${p}`; return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`; })(), key: pub, algorithms: [alg], expected: false },
-        { name: 'header not JSON', token: (() => { const hh = b64('{"alg":'); const input = `${hh}.${p}`; return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`; })(), key: pub, algorithms: [alg], expected: false },
-        { name: 'header invalid UTF-8', token: (() => { const hh = b64(Buffer.concat([Buffer.from(`{"alg":"${alg}","x":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])); const input = `${hh}.${p}`; return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`; })(), key: pub, algorithms: [alg], expected: false },
-        { name: 'header alg missing', token: (() => { const hh = b64json({ typ: 'JWT' }); const input = `${hh}.${p}`; return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`; })(), key: pub, algorithms: [alg], expected: false },
+        {
+          name: 'header is JSON string',
+          token: (() => {
+            const hh = b64json(`{"alg":"${alg}"}`);
+            const input = `${hh}.${p}`;
+            return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`;
+          })(),
+          key: pub,
+          algorithms: [alg],
+          expected: false,
+        },
+        {
+          name: 'header not JSON',
+          token: (() => {
+            const hh = b64('{"alg":');
+            const input = `${hh}.${p}`;
+            return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`;
+          })(),
+          key: pub,
+          algorithms: [alg],
+          expected: false,
+        },
+        {
+          name: 'header invalid UTF-8',
+          token: (() => {
+            const hh = b64(Buffer.concat([Buffer.from(`{"alg":"${alg}","x":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]));
+            const input = `${hh}.${p}`;
+            return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`;
+          })(),
+          key: pub,
+          algorithms: [alg],
+          expected: false,
+        },
+        {
+          name: 'header alg missing',
+          token: (() => {
+            const hh = b64json({ typ: 'JWT' });
+            const input = `${hh}.${p}`;
+            return `${input}.${b64(rawSign(alg, input, keyFor(alg).privateKey))}`;
+          })(),
+          key: pub,
+          algorithms: [alg],
+          expected: false,
+        },
         { name: 'empty payload (signed)', token: jws(alg, { payload: '' }), key: pub, algorithms: [alg], expected: true },
         { name: 'non-JSON payload (signed)', token: jws(alg, { payload: b64('hello') }), key: pub, algorithms: [alg], expected: true },
         { name: 'crit unknown (signed)', token: jws(alg, { header: { crit: ['x-pol'], 'x-pol': 1 } }), key: pub, algorithms: [alg], expected: false },
@@ -256,12 +288,21 @@ describe('fast-verify agrees with jose compactVerify', () => {
   it('alg relabelled between families and hashes (signature made with another algorithm)', async () => {
     const rsa = keys.RSA!.publicKey;
     const pairs: Array<[string, string]> = [
-      ['RS256', 'RS384'], ['RS384', 'RS256'], ['RS256', 'PS256'], ['PS256', 'RS256'], ['PS256', 'PS384'], ['RS512', 'PS512'],
+      ['RS256', 'RS384'],
+      ['RS384', 'RS256'],
+      ['RS256', 'PS256'],
+      ['PS256', 'RS256'],
+      ['PS256', 'PS384'],
+      ['RS512', 'PS512'],
     ];
     for (const [headerAlg, signAlg] of pairs) {
       await check({ name: `${headerAlg} header over ${signAlg} signature`, token: jws(headerAlg, { signAlg }), key: rsa, algorithms: [headerAlg], expected: false });
     }
-    for (const [headerAlg, signAlg] of [['ES256', 'ES384'], ['ES384', 'ES256'], ['ES512', 'ES256']] as const) {
+    for (const [headerAlg, signAlg] of [
+      ['ES256', 'ES384'],
+      ['ES384', 'ES256'],
+      ['ES512', 'ES256'],
+    ] as const) {
       await check({ name: `${headerAlg} header, ${signAlg} key and signature`, token: jws(headerAlg, { signAlg }), key: keys[signAlg]!.publicKey, algorithms: [headerAlg], expected: false });
       await check({ name: `${headerAlg} header, ${signAlg} signature, ${headerAlg} key`, token: jws(headerAlg, { signAlg }), key: keys[headerAlg]!.publicKey, algorithms: [headerAlg], expected: false });
     }
@@ -338,17 +379,14 @@ describe('fast-verify agrees with jose compactVerify', () => {
       const pub = keyFor(alg).publicKey;
       const token = jws(alg);
       await fc.assert(
-        fc.asyncProperty(
-          fc.array(fc.record({ at: fc.nat(), op: fc.constantFrom('replace', 'insert', 'delete'), ch: fc.constantFrom(...chars) }), { minLength: 1, maxLength: 3 }),
-          async (edits) => {
-            let t = token;
-            for (const e of edits) {
-              const i = e.at % (t.length + 1);
-              t = e.op === 'replace' ? t.slice(0, i) + e.ch + t.slice(i + 1) : e.op === 'insert' ? t.slice(0, i) + e.ch + t.slice(i) : t.slice(0, i) + t.slice(i + 1);
-            }
-            await check({ name: `mutation of ${alg}`, token: t, key: pub, algorithms: [alg] });
-          },
-        ),
+        fc.asyncProperty(fc.array(fc.record({ at: fc.nat(), op: fc.constantFrom('replace', 'insert', 'delete'), ch: fc.constantFrom(...chars) }), { minLength: 1, maxLength: 3 }), async (edits) => {
+          let t = token;
+          for (const e of edits) {
+            const i = e.at % (t.length + 1);
+            t = e.op === 'replace' ? t.slice(0, i) + e.ch + t.slice(i + 1) : e.op === 'insert' ? t.slice(0, i) + e.ch + t.slice(i) : t.slice(0, i) + t.slice(i + 1);
+          }
+          await check({ name: `mutation of ${alg}`, token: t, key: pub, algorithms: [alg] });
+        }),
         { numRuns: 150, seed: 6 },
       );
     }
