@@ -1047,7 +1047,7 @@ describe('second round', () => {
       const { host } = new URL(demo.url);
       jsonError(await rawExchange(demo.url, `GET http://attacker.example/.well-known/oauth-protected-resource HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     });
-    // More forms (same host twice, header-name case, asterisk-form, /openapi.json, /docs): test/demo/framing.test.ts.
+    // More forms (same host twice, header-name case, asterisk-form, /openapi.json, /docs): test/e2e/framing.test.ts.
   });
 
   it('proofs whose jti values are different lone surrogates are both accepted, and each replay is refused', async () => {
