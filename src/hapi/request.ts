@@ -4,14 +4,16 @@ import type { Request } from '@hapi/hapi';
 import type { IncomingMessage, Server as NodeServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingRequest } from '../core/http/request.js';
+import { isTokenParamName, queryHasTokenParam } from '../core/http/token-params.js';
+import { BodyTooLargeError, readBodyText } from '../core/http/read-body.js';
 
-function hasAccessToken(source: unknown): boolean {
-  return source !== null && typeof source === 'object' && Object.prototype.hasOwnProperty.call(source, 'access_token');
-}
-
-/** True when the parsed body (hapi parses it after authentication, before `pre` methods) carries `access_token`. */
+/**
+ * True when the parsed body (hapi parses it after authentication, before `pre` methods) carries `access_token` in any
+ * spelling a parser produces (docs/decisions.md D3).
+ */
 export function bodyCarriesToken(request: Request): boolean {
-  return hasAccessToken(request.payload);
+  const body = request.payload;
+  return body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).some(isTokenParamName);
 }
 
 /**
@@ -25,17 +27,8 @@ export async function readGetBody(request: Request, limit: number): Promise<void
   const json = type === 'application/json' || type.endsWith('+json');
   if (!json && type !== 'application/x-www-form-urlencoded') return;
   if (Number(req.headers['content-length']) > limit) throw Boom.entityTooLarge();
-  // Events, not `for await`: leaving an async iterator early destroys the socket before the 413 is sent.
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      if ((size += chunk.length) <= limit) return void chunks.push(chunk);
-      req.off('data', onData).off('end', onEnd).off('error', reject).pause();
-      reject(Boom.entityTooLarge());
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
-    req.on('data', onData).once('end', onEnd).once('error', reject);
+  const text = await readBodyText(req, limit).catch((error: unknown) => {
+    throw error instanceof BodyTooLargeError ? Boom.entityTooLarge() : error;
   });
   if (text.trim() === '') return;
   try {
@@ -47,8 +40,8 @@ export async function readGetBody(request: Request, limit: number): Promise<void
 
 /**
  * What the core needs of a hapi request. The target is Node's (`raw.req.url`: what the client sent, before any
- * `setUrl`), the headers Node's, the peer the socket's. The parsed query is checked for `access_token` (names are
- * percent-decoded, so `acc%65ss_token` counts), and the body once hapi has parsed it.
+ * `setUrl`), the headers Node's, the peer the socket's. The raw query is scanned for `access_token` in any spelling
+ * (core/http/token-params.ts), and the body once hapi has parsed it.
  */
 export function incomingRequest(request: Request): IncomingRequest {
   const req = request.raw.req;
@@ -62,7 +55,7 @@ export function incomingRequest(request: Request): IncomingRequest {
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,
     peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
-    tokenOutsideHeader: (target.includes('?') && hasAccessToken(request.query)) || bodyCarriesToken(request),
+    tokenOutsideHeader: queryHasTokenParam(target) || bodyCarriesToken(request),
   };
 }
 

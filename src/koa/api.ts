@@ -4,6 +4,7 @@
  * `koaAuthentication` calls. Everything is decided in the core (request-auth.ts, request-context.ts); this file only
  * reads Koa's context and writes Koa's response.
  */
+import { bodyMayCarryToken, queryHasTokenParam } from '../core/http/token-params.js';
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { TLSSocket } from 'node:tls';
@@ -46,10 +47,6 @@ declare module 'koa' {
 
 const apps = new WeakMap<object, KoaAuth0Api>();
 
-function hasAccessToken(source: unknown): boolean {
-  return source !== null && typeof source === 'object' && Object.prototype.hasOwnProperty.call(source, 'access_token');
-}
-
 /** What the core needs of a Koa request, read once (`ctx.req` is Node's request: Koa's getters are not used). */
 function incomingRequest(ctx: Context): IncomingRequest {
   const req = ctx.req;
@@ -64,7 +61,10 @@ function incomingRequest(ctx: Context): IncomingRequest {
     remoteAddress: socket?.remoteAddress,
     encrypted: socket?.encrypted === true,
     peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
-    tokenOutsideHeader: (target.includes('?') && hasAccessToken(ctx.query)) || hasAccessToken(body),
+    // Any spelling a parser produces, the raw query scanned (docs/decisions.md D3, D28); an unparsed form fails closed.
+    tokenOutsideHeader:
+      queryHasTokenParam(target) ||
+      bodyMayCarryToken({ contentLength: req.headers['content-length'], transferEncoding: req.headers['transfer-encoding'], contentType: req.headers['content-type'], body, unread: body === undefined && !req.readableEnded }),
   };
 }
 

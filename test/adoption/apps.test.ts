@@ -2,7 +2,7 @@
  * Adoption: five fresh apps in temporary folders, made only from README.md's "Use it in your tsoa app" section —
  * on TypeScript 5.9, CommonJS + Express 4 + `moduleResolution: node` (node10) and ES modules + Express 5 + `nodenext`;
  * on TypeScript 7 (no node10 any more), CommonJS and ES modules, both `nodenext`, Express 5; and ES modules + Koa 3
- * (the README's Koa files over the shared ones) — install the
+ * and hapi 21 (the README's Koa or hapi files over the shared ones) — install the
  * packed tarball (pinned versions, the shared npm cache), build with tsoa and tsc, start the packaged development
  * issuer with `npx auth0-tsoa-api dev`, get tokens with `npx auth0-tsoa-api token`, and call the app over HTTP.
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exec, freePort, npm, packedTarball, PINNED, PINNED_EXPRESS4, PINNED_TYPESCRIPT7, PINNED_KOA, readmeInstall, readmeSnippets, seconds, startProcess, type Running } from './support.js';
+import { exec, freePort, npm, packedTarball, PINNED, PINNED_EXPRESS4, PINNED_TYPESCRIPT7, PINNED_KOA, PINNED_HAPI, readmeInstall, readmeSnippets, seconds, startProcess, type Running } from './support.js';
 
 interface AppKind {
   /** Unique per app (folder names, logs). */
@@ -21,19 +21,22 @@ interface AppKind {
   /** The README's `tsconfig.json (…)` variant it uses. */
   tsconfig: 'cjs' | 'cjs-node10' | 'esm';
   /** A framework other than Express: its README files (`(koa)`) replace the shared ones, its install line is used. */
-  framework?: 'koa';
+  framework?: 'koa' | 'hapi';
   pins: Record<string, string>;
 }
 
 const TS7 = { typescript: PINNED_TYPESCRIPT7 };
 
-const APPS: AppKind[] = [
+const ALL_APPS: AppKind[] = [
   { id: 'cjs-ts5', name: 'CommonJS + Express 4 + TypeScript 5.9 + moduleResolution node (node10)', variant: 'cjs', tsconfig: 'cjs-node10', pins: { ...PINNED, ...PINNED_EXPRESS4 } },
   { id: 'esm-ts5', name: 'ES modules + Express 5 + TypeScript 5.9 + moduleResolution nodenext', variant: 'esm', tsconfig: 'esm', pins: PINNED },
   { id: 'cjs-ts7', name: 'CommonJS + Express 5 + TypeScript 7 + moduleResolution nodenext', variant: 'cjs', tsconfig: 'cjs', pins: { ...PINNED, ...TS7 } },
   { id: 'esm-ts7', name: 'ES modules + Express 5 + TypeScript 7 + moduleResolution nodenext', variant: 'esm', tsconfig: 'esm', pins: { ...PINNED, ...TS7 } },
   { id: 'koa', name: 'ES modules + Koa 3 (tsoa middleware koa)', variant: 'esm', tsconfig: 'esm', framework: 'koa', pins: { ...PINNED, ...PINNED_KOA } },
+  { id: 'hapi', name: 'ES modules + hapi 21 (tsoa middleware hapi)', variant: 'esm', tsconfig: 'esm', framework: 'hapi', pins: { ...PINNED, ...PINNED_HAPI } },
 ];
+/** ADOPTION_APPS=koa,hapi runs only those apps (a developer's quick check); CI runs them all. */
+const APPS = ALL_APPS.filter((kind) => !process.env.ADOPTION_APPS || process.env.ADOPTION_APPS.split(',').includes(kind.id));
 
 /** What a shell gives a user: no inherited AUTH0_* or NODE_ENV from the test runner. */
 const shellEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME });
@@ -202,7 +205,7 @@ describe.each(APPS)('a fresh $name app from the README', (kind) => {
     expect(resolved).toContain(`/node_modules/auth0-tsoa-api/build/lib/${kind.variant}/tsoa/index.js`);
     const compiled = readFileSync(join(dir, 'dist/src/app.js'), 'utf8');
     if (kind.variant === 'cjs') expect(compiled).toMatch(/require\("auth0-tsoa-api"\)/);
-    else expect(compiled).toMatch(kind.framework === 'koa' ? /from 'auth0-tsoa-api\/koa'/ : /from 'auth0-tsoa-api'/);
+    else expect(compiled).toMatch(kind.framework ? new RegExp(`from 'auth0-tsoa-api/${kind.framework}'`) : /from 'auth0-tsoa-api'/);
   });
 
   it('no token → 401 unauthorized with a Bearer challenge', async () => {

@@ -31,6 +31,8 @@ export const PINNED: Record<string, string> = {
 /** TypeScript 7 (native compiler): the apps that use it pin this instead of PINNED.typescript. */
 export const PINNED_TYPESCRIPT7 = '7.0.2';
 export const PINNED_EXPRESS4: Record<string, string> = { express: '4.21.2', '@types/express': '4.17.25' };
+/** The hapi app's packages (the README's `<!-- install (hapi) -->` lines). */
+export const PINNED_HAPI: Record<string, string> = { '@hapi/hapi': '21.4.13', '@hapi/boom': '10.0.1' };
 /** The Koa app's packages (the README's `<!-- install (koa) -->` lines). */
 export const PINNED_KOA: Record<string, string> = { koa: '3.3.0', '@koa/router': '13.1.1', '@koa/bodyparser': '6.1.0', '@types/koa': '2.15.0', '@types/koa__router': '12.0.5' };
 
