@@ -36,8 +36,16 @@ export function validationFields(error: unknown): Record<string, { message: stri
   return out;
 }
 
+/** The JSON error body of a non-AuthError answer. */
+export interface ClientErrorBody {
+  error: string;
+  error_description: string;
+  /** tsoa's validation failures: field names and messages, never the values sent. */
+  fields?: Record<string, { message: string }>;
+}
+
 /** The JSON body for an error of `status` (never the error's own message: it may hold internals). */
-export function clientErrorBody(status: number, error?: unknown): Record<string, unknown> {
+export function clientErrorBody(status: number, error?: unknown): ClientErrorBody {
   const [code, description] = CLIENT_ERROR_CODES[status] ?? (status >= 500 ? ['server_error', 'Internal server error'] : ['invalid_request', 'The request cannot be processed']);
   const fields = status < 500 ? validationFields(error) : undefined;
   const detail = fields ? `The request failed validation: ${Object.keys(fields).join(', ')}` : description;

@@ -7,21 +7,9 @@
  *   leaking their message. `unexpected` marks the 5xx answers, which adapters log (bugs or outages must not vanish).
  */
 import type { Server } from 'node:http';
-import { AuthError, sanitizeDescription } from '../errors.js';
+import { AuthError } from '../errors.js';
+import { CLIENT_ERROR_CODES, clientErrorBody, clientErrorHeaders, type ClientErrorBody } from './client-errors.js';
 import { responseOf } from './error-response.js';
-
-export const ERROR_CODES: Record<number, [string, string]> = {
-  400: ['invalid_request', 'The request is malformed'],
-  401: ['unauthorized', 'Authentication required'],
-  403: ['forbidden', 'Access denied'],
-  404: ['not_found', 'Not found'],
-  405: ['method_not_allowed', 'Method not allowed'],
-  408: ['request_timeout', 'The request took too long'],
-  413: ['payload_too_large', 'The request body is too large'],
-  415: ['unsupported_media_type', 'Unsupported media type'],
-  422: ['invalid_request', 'The request failed validation'],
-  431: ['request_header_fields_too_large', 'The request headers are too large'],
-};
 
 function statusOf(error: unknown): number {
   const e = error as { status?: unknown; statusCode?: unknown } | null;
@@ -29,51 +17,11 @@ function statusOf(error: unknown): number {
   return status >= 400 && status < 600 ? status : 500;
 }
 
-/** A field error of tsoa's `ValidateError`, as sent to the client: names and messages, never the values sent. */
-interface FieldError {
-  message: string;
-}
-
-const MAX_FIELDS = 20;
-
-/**
- * tsoa's `ValidateError` (name `ValidateError`, status 400, `fields`: `{ "body.name": { message, value } }`). The
- * field names may come from the client (extra properties), so names and messages are cleaned and capped; values
- * are dropped.
- */
-function validationFields(error: unknown): Record<string, FieldError> | undefined {
-  const fields = (error as { fields?: unknown } | null)?.fields;
-  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return undefined;
-  const out: Record<string, FieldError> = {};
-  for (const [name, detail] of Object.entries(fields).slice(0, MAX_FIELDS)) {
-    const message = (detail as { message?: unknown } | null)?.message;
-    out[sanitizeDescription(name).slice(0, 100)] = { message: sanitizeDescription(typeof message === 'string' ? message : 'invalid') };
-  }
-  return out;
-}
-
-/** Headers a client error may ask for through `err.headers` (as Express's own final handler honours them). */
-const CLIENT_ERROR_HEADERS = new Set(['www-authenticate', 'retry-after', 'dpop-nonce', 'allow']);
-
-/**
- * The allowed headers of a 4xx error, e.g. the `WWW-Authenticate` of a 401 thrown by other middleware
- * (`createError(401, { headers })`). Only string values of printable ASCII are kept.
- */
-function clientErrorHeaders(error: unknown): Record<string, string> {
-  const headers = (error as { headers?: unknown } | null)?.headers;
-  if (headers === null || typeof headers !== 'object') return {};
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (CLIENT_ERROR_HEADERS.has(name.toLowerCase()) && typeof value === 'string' && /^[\x20-\x7e]*$/.test(value)) kept[name] = value;
-  }
-  return kept;
-}
-
 /** What to send for an error. */
 export interface ErrorReply {
   status: number;
   headers: Record<string, string>;
-  body: { error: string; error_description: string; fields?: Record<string, FieldError> };
+  body: ClientErrorBody;
   /** A 5xx: log it. */
   unexpected: boolean;
 }
@@ -85,13 +33,10 @@ export function errorReply(error: unknown): ErrorReply {
     return { ...response, unexpected: false };
   }
   const status = statusOf(error);
-  const [code, description] = ERROR_CODES[status] ?? (status >= 500 ? ['server_error', 'Internal server error'] : ['invalid_request', 'The request cannot be processed']);
-  const fields = status < 500 ? validationFields(error) : undefined;
-  const detail = fields ? `The request failed validation: ${Object.keys(fields).join(', ')}` : description;
   return {
     status,
-    headers: status < 500 ? clientErrorHeaders(error) : {},
-    body: { error: code, error_description: sanitizeDescription(detail), ...(fields ? { fields } : {}) },
+    headers: status < 500 ? clientErrorHeaders((error as { headers?: unknown } | null)?.headers) : {},
+    body: clientErrorBody(status, error),
     unexpected: status >= 500,
   };
 }
@@ -116,7 +61,7 @@ export function jsonClientErrors(server: Server): void {
       return;
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const [code, description] = ERROR_CODES[status] ?? ['invalid_request', 'The request is malformed'];
+    const [code, description] = CLIENT_ERROR_CODES[status] ?? ['invalid_request', 'The request is malformed'];
     const body = JSON.stringify({ error: code, error_description: description });
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
