@@ -3,6 +3,7 @@
  * `requireAuth` middleware, the per-request memoized authentication used by tsoa, authorization (scopes and named
  * policies, with the route's path parameters as facts), optional authentication, and the RFC 9728 route.
  */
+import { resourceMetadataResponse } from '../core/http/metadata-response.js';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation, type VerifiedRequest } from '../core/validator.js';
@@ -281,16 +282,10 @@ export class Auth0Api {
         next(error instanceof AuthError ? this.validator.answered(error) : error);
         return;
       }
-      const origin = this.validator.config.publicUrl?.origin ?? new URL(url).origin;
-      const docs = this.documentationPath === undefined ? undefined : `${origin}${this.documentationPath}`;
-      this.validator.protectedResourceMetadata(url, { documentationUrl: docs, scopes: this.scopeNames }).then((doc) => {
-        if (this.validator.config.publicUrl) {
-          res.setHeader('Cache-Control', 'public, max-age=300');
-        } else {
-          res.setHeader('Cache-Control', 'private, max-age=300');
-          res.vary('Host').vary('X-Forwarded-Host').vary('X-Forwarded-Proto').vary('X-Forwarded-Prefix');
-        }
-        res.json(doc);
+      resourceMetadataResponse(this.validator, url, this.documentationPath, this.scopeNames).then(({ body, headers }) => {
+        res.setHeader('Cache-Control', headers['Cache-Control']!);
+        if (headers.Vary) res.vary(headers.Vary);
+        res.json(body);
       }, next);
     };
   }

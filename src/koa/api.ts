@@ -4,6 +4,7 @@
  * `koaAuthentication` calls. Everything is decided in the core (request-auth.ts, request-context.ts); this file only
  * reads Koa's context and writes Koa's response.
  */
+import { resourceMetadataResponse } from '../core/http/metadata-response.js';
 import { bodyMayCarryToken, queryHasTokenParam } from '../core/http/token-params.js';
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
@@ -195,17 +196,10 @@ export class KoaAuth0Api {
     } catch (error) {
       throw error instanceof AuthError ? this.validator.answered(error) : error;
     }
-    const { publicUrl } = this.validator.config;
-    const origin = publicUrl?.origin ?? new URL(url).origin;
-    const docs = this.documentationPath === undefined ? undefined : `${origin}${this.documentationPath}`;
-    const doc = await this.validator.protectedResourceMetadata(url, { documentationUrl: docs, scopes: this.scopeNames });
-    if (publicUrl) {
-      ctx.set('Cache-Control', 'public, max-age=300');
-    } else {
-      ctx.set('Cache-Control', 'private, max-age=300');
-      for (const name of ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Prefix']) ctx.vary(name);
-    }
-    ctx.body = doc;
+    const { body, headers } = await resourceMetadataResponse(this.validator, url, this.documentationPath, this.scopeNames);
+    ctx.set('Cache-Control', headers['Cache-Control']!);
+    if (headers.Vary) ctx.vary(headers.Vary);
+    ctx.body = body;
   }
 }
 
