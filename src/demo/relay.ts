@@ -5,6 +5,7 @@
  *
  * One relay per process (the demo serves one app): `startDemo` installs it with {@link setRelay}.
  */
+import { readCappedText } from '../core/issuer/read-capped.js';
 import { TokenExchangeError, type SubjectToken, type TokenExchanger } from '../core/issuer/token-exchange.js';
 import type { RelayConfig } from './config.js';
 
@@ -62,7 +63,7 @@ export class Relay {
         await response.body?.cancel();
         return BAD_GATEWAY;
       }
-      const text = await readCapped(response, controller);
+      const text = await readCappedText(response, MAX_DOWNSTREAM_BYTES, controller);
       if (text === undefined) return BAD_GATEWAY;
       return { status: 200, body: { downstream: JSON.parse(text) as unknown } };
     } catch {
@@ -71,24 +72,6 @@ export class Relay {
       clearTimeout(timer);
     }
   }
-}
-
-async function readCapped(response: Response, controller: AbortController): Promise<string | undefined> {
-  if (!response.body) return undefined;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_DOWNSTREAM_BYTES) {
-      controller.abort();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 let current: Relay | undefined;

@@ -2,6 +2,7 @@
  * Fetches a JSON object from the identity provider with a timeout, a size cap and no redirects.
  * Failures are {@link ProviderFetchError}s whose `reason` is safe to log; callers turn them into 503s.
  */
+import { readCappedText } from './read-capped.js';
 import { ProviderFetchError } from '../errors.js';
 
 export interface FetchJsonOptions {
@@ -44,25 +45,14 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   }
 }
 
+/** The body, capped: `too_large` past `maxBytes`, `timeout` or `network` when reading fails. */
 async function readCapped(response: Response, maxBytes: number, url: string, controller: AbortController): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let text: string | undefined;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        controller.abort();
-        throw new ProviderFetchError(url, 'too_large', `more than ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
+    text = await readCappedText(response, maxBytes, controller);
   } catch (error) {
-    if (error instanceof ProviderFetchError) throw error;
     throw new ProviderFetchError(url, controller.signal.aborted ? 'timeout' : 'network', String((error as Error)?.message ?? error));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  if (text === undefined) throw new ProviderFetchError(url, 'too_large', `more than ${maxBytes} bytes`);
+  return text;
 }

@@ -13,6 +13,7 @@
  *   `temporarily_unavailable` (503 with `Retry-After`); a refusal (4xx) or an unusable answer → a
  *   {@link TokenExchangeError}. Neither carries a token or the endpoint's text.
  */
+import { readCappedText } from './read-capped.js';
 import { createHmac, createPrivateKey, randomBytes, randomUUID, sign, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { AuthError, ConfigurationError } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
@@ -235,9 +236,11 @@ export class TokenExchanger {
       } catch (cause) {
         throw unavailable(controller.signal.aborted ? 'timeout' : 'network', undefined, cause);
       }
-      const text = await readCapped(response, controller).catch((cause: unknown) => {
-        throw unavailable(controller.signal.aborted ? 'timeout' : 'network', undefined, cause);
-      });
+      const text = await readCappedText(response, MAX_RESPONSE_BYTES, controller)
+        .then((body) => body ?? '' /* over the cap: not JSON, an unusable answer */)
+        .catch((cause: unknown) => {
+          throw unavailable(controller.signal.aborted ? 'timeout' : 'network', undefined, cause);
+        });
       if (response.status >= 500) throw unavailable('status', retryAfterOf(response.headers.get('retry-after')));
       const json = parseObject(text);
       if (response.status >= 400) throw new TokenExchangeError('refused', response.status, plainCode(json?.error));
@@ -294,24 +297,6 @@ function unavailable(why: string, retryAfter = DEFAULT_RETRY_AFTER, cause?: unkn
     retryAfter,
     cause: cause ?? new Error(`token endpoint: ${why}`),
   });
-}
-
-async function readCapped(response: Response, controller: AbortController): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      controller.abort();
-      return ''; // not JSON: an unusable answer
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 // --- client authentication ------------------------------------------------------------------------------------------
