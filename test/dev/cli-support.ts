@@ -62,7 +62,7 @@ export async function startDevCommand(args: string[], options: { env?: NodeJS.Pr
       const stop = async () => {
         if (child.exitCode !== null) return child.exitCode;
         child.kill('SIGTERM');
-        const [code] = (await once(child, 'exit')) as [number | null];
+        const [code] = (await once(child, 'close')) as [number | null];
         return code;
       };
       return { child, domain, audience, stdout: () => out, stderr: () => err, stop };

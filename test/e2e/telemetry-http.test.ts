@@ -337,7 +337,7 @@ describe('no OTEL_* variable', () => {
     children.push(child);
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const [code] = (await once(child, 'close')) as [number | null];
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toEqual([expect.stringMatching(message)]);
   });
