@@ -129,7 +129,7 @@ async function send(url, headersFor, amount) {
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headersFor(i++) } }) }],
   });
   const bad = result.non2xx + result.errors + result.timeouts;
-  if (bad) throw new Error(`${url}: ${bad} of ${amount} requests failed`);
+  if (bad) throw new Error(`${url}: ${bad} of ${amount} requests failed (statuses ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors, ${result.timeouts} timeouts)`);
   return result.requests.total;
 }
 
