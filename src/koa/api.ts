@@ -5,17 +5,16 @@
  * reads Koa's context and writes Koa's response.
  */
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
-import { bodyMayCarryToken, queryHasTokenParam } from '../core/http/token-params.js';
+import { bodyMayCarryToken } from '../core/http/token-params.js';
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
-import type { TLSSocket } from 'node:tls';
 import { AuthError } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation } from '../core/validator.js';
 import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
-import type { IncomingRequest } from '../core/http/request.js';
-import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
-import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from '../core/http/trust-proxy.js';
+import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
+import { checkFraming, nodeIncomingRequest, publicRequestUrl, trustProxyOption } from '../core/http/request-context.js';
+import type { TrustProxySetting } from '../core/http/trust-proxy.js';
 import { RequestAuthenticator, type AuthorizeOptions, type AuthResult, type RequestHandle } from '../core/http/request-auth.js';
 import { errorReply, NOT_FOUND_BODY } from '../core/http/error-reply.js';
 
@@ -51,22 +50,10 @@ const apps = new WeakMap<object, KoaAuth0Api>();
 /** What the core needs of a Koa request, read once (`ctx.req` is Node's request: Koa's getters are not used). */
 function incomingRequest(ctx: Context): IncomingRequest {
   const req = ctx.req;
-  const socket = req.socket as Partial<TLSSocket> | undefined;
-  const target = req.url || '/';
   const body = (ctx.request as { body?: unknown }).body;
-  return {
-    method: req.method ?? 'GET',
-    target,
-    headers: req.headers,
-    rawHeaders: req.rawHeaders ?? [],
-    remoteAddress: socket?.remoteAddress,
-    encrypted: socket?.encrypted === true,
-    peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
-    // Any spelling a parser produces, the raw query scanned (docs/decisions.md D3, D28); an unparsed form fails closed.
-    tokenOutsideHeader:
-      queryHasTokenParam(target) ||
-      bodyMayCarryToken({ contentLength: req.headers['content-length'], transferEncoding: req.headers['transfer-encoding'], contentType: req.headers['content-type'], body, unread: body === undefined && !req.readableEnded }),
-  };
+  // Any spelling a parser produces (docs/decisions.md D3, D28); an unparsed form fails closed.
+  const { 'content-length': contentLength, 'transfer-encoding': transferEncoding, 'content-type': contentType } = req.headers;
+  return nodeIncomingRequest(req, bodyMayCarryToken({ contentLength, transferEncoding, contentType, body, unread: body === undefined && !req.readableEnded }));
 }
 
 /** The Koa integration of one API configuration. Create it with `createKoaAuth0Api`. */
@@ -74,8 +61,7 @@ export class KoaAuth0Api {
   /** The framework-free validator doing the work. */
   readonly validator: ApiValidator;
   private readonly auth: RequestAuthenticator;
-  private trust: TrustProxyFunction;
-  private named: boolean;
+  private proxies: Pick<RequestSettings, 'trustProxy' | 'proxiesNamed'>;
   private readonly trustGiven: boolean;
   private documentationPath: string | undefined;
   private scopeNames: readonly string[] | undefined;
@@ -83,9 +69,8 @@ export class KoaAuth0Api {
   constructor(options: ApiOptions, adapter: KoaAdapterOptions = {}) {
     this.validator = new ApiValidator(options);
     this.trustGiven = adapter.trustProxy !== undefined;
-    this.trust = compileTrustProxy(adapter.trustProxy ?? false);
-    this.named = proxiesNamed(adapter.trustProxy);
-    this.auth = new RequestAuthenticator(this.validator, () => ({ trustProxy: this.trust, proxiesNamed: this.named }));
+    this.proxies = trustProxyOption(adapter.trustProxy);
+    this.auth = new RequestAuthenticator(this.validator, () => this.proxies);
   }
 
   /** The KoaAuth0Api installed on an app with {@link KoaAuth0Api.install}, if any. */
@@ -100,10 +85,7 @@ export class KoaAuth0Api {
    */
   install(app: Koa): this {
     apps.set(app, this);
-    if (!this.trustGiven && app.proxy) {
-      this.trust = compileTrustProxy(true);
-      this.named = false;
-    }
+    if (!this.trustGiven && app.proxy) this.proxies = trustProxyOption(true);
     const path = this.validator.config.resourceMetadataPath;
     // next() resolves to nothing (koa-compose); typed so instead of Promise<any>.
     app.use(async (ctx, next: () => Promise<void>) => {
@@ -185,7 +167,7 @@ export class KoaAuth0Api {
 
   /** The public URL of a request, as the core computes it (trusted proxies included). */
   publicUrl(ctx: Context): string {
-    return publicRequestUrl(this.handle(ctx).read(), { publicUrl: this.validator.config.publicUrl, trustProxy: this.trust, proxiesNamed: this.named });
+    return publicRequestUrl(this.handle(ctx).read(), { publicUrl: this.validator.config.publicUrl, ...this.proxies });
   }
 
   /** The RFC 9728 document; publicly cacheable only with `publicUrl` (docs/decisions.md D19). */

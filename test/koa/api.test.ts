@@ -214,3 +214,9 @@ describe('Koa answers exactly as Express', () => {
     expect(JSON.parse(koa.body)).toEqual(JSON.parse(express.body));
   });
 });
+
+describe('the trustProxy option', () => {
+  it('a form Express would refuse fails at start-up with a ConfigurationError naming the option, as on hapi', () => {
+    expect(() => createKoaAuth0Api(options(), { trustProxy: 'not-an-ip' })).toThrow(/invalid option "trustProxy": invalid IP address: not-an-ip/);
+  });
+});

@@ -4,9 +4,12 @@
  * `Authorization` lines kept, which Node drops) and the client certificate (RFC 8705, RFC 9440). Adapters read a
  * request once into an {@link IncomingRequest}; nothing here knows a framework.
  */
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { AuthError, ConfigurationError } from '../errors.js';
 import type { RequestHeaders } from './credentials.js';
 import type { IncomingRequest, RequestContext, RequestSettings } from './request.js';
+import { queryHasTokenParam } from './token-params.js';
 import { compileTrustProxy, type TrustProxyFunction, type TrustProxySetting } from './trust-proxy.js';
 
 // host = reg-name / IPv4 / [IPv6], optional port (RFC 3986 §3.2.2). No userinfo, path or spaces. Underscores are
@@ -120,6 +123,41 @@ export function trustsEveryAddress(trust: TrustProxyFunction | undefined): boole
 /** Whether a `trust proxy` setting names its proxies (see {@link trustsEveryAddress}): only then is `Client-Cert` believed. */
 export function proxiesNamed(setting: TrustProxySetting | undefined): boolean {
   return !trustsEveryAddress(compileTrustProxy(setting ?? false));
+}
+
+/**
+ * An adapter's `trustProxy` option (Express's `trust proxy` forms), compiled once: the same setting means the same
+ * thing on every framework. Throws a ConfigurationError naming the option for a form Express would refuse.
+ */
+export function trustProxyOption(setting: TrustProxySetting | undefined): { trustProxy: TrustProxyFunction; proxiesNamed: boolean } {
+  let trust: TrustProxyFunction;
+  try {
+    trust = compileTrustProxy(setting ?? false);
+  } catch (error) {
+    throw new ConfigurationError('trustProxy', `${(error as Error).message}; use Express's trust proxy forms (true, a hop count, 'loopback', '10.0.0.0/8', …)`);
+  }
+  return { trustProxy: trust, proxiesNamed: !trustsEveryAddress(trust) };
+}
+
+/**
+ * What the core needs of a Node request (Koa's `ctx.req`, hapi's `request.raw.req`), each property read once: the
+ * target as the client sent it (`req.url`, before any router rewrote it), Node's headers, the socket's peer and
+ * certificate. The raw query is scanned for `access_token` in any spelling (docs/decisions.md D3, D28);
+ * `tokenInBody` says whether the framework's parsed body carries one.
+ */
+export function nodeIncomingRequest(req: IncomingMessage, tokenInBody: boolean): IncomingRequest {
+  const target = req.url || '/';
+  const socket = req.socket as Partial<TLSSocket> | undefined;
+  return {
+    method: req.method ?? 'GET',
+    target,
+    headers: req.headers,
+    rawHeaders: req.rawHeaders ?? [],
+    remoteAddress: socket?.remoteAddress,
+    encrypted: socket?.encrypted === true,
+    peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
+    tokenOutsideHeader: queryHasTokenParam(target) || tokenInBody,
+  };
 }
 
 /**

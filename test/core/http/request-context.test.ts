@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigurationError, type AuthFailureReason } from '../../../src/core/errors.js';
-import { checkClientCertificateTrust, checkFraming, clientCertificate, proxiesNamed, publicRequestUrl, toRequestContext, trustsEveryAddress } from '../../../src/core/http/request-context.js';
+import { checkClientCertificateTrust, checkFraming, clientCertificate, nodeIncomingRequest, proxiesNamed, publicRequestUrl, toRequestContext, trustProxyOption, trustsEveryAddress } from '../../../src/core/http/request-context.js';
+import type { IncomingMessage } from 'node:http';
 import type { IncomingRequest, RequestSettings } from '../../../src/core/http/request.js';
 import { compileTrustProxy } from '../../../src/core/http/trust-proxy.js';
 
@@ -245,5 +246,48 @@ describe('toRequestContext', () => {
     const req = request(['Host', 'api.example.com'], { peerCertificate: () => new Uint8Array([1, 2, 3]) });
     expect(toRequestContext(req).clientCertificate).toBeUndefined();
     expect([...toRequestContext(req, { clientCertificates: true }).clientCertificate!()!]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('trustProxyOption: an adapter option in Express’s forms', () => {
+  it('none trusts no peer; named proxies are named; true and hop counts are not', () => {
+    const none = trustProxyOption(undefined);
+    expect([none.trustProxy('127.0.0.1', 0), none.proxiesNamed]).toEqual([false, true]);
+    const loopback = trustProxyOption('loopback');
+    expect([loopback.trustProxy('127.0.0.1', 0), loopback.trustProxy('10.0.0.1', 0), loopback.proxiesNamed]).toEqual([true, false, true]);
+    expect(trustProxyOption(true).proxiesNamed).toBe(false);
+    expect(trustProxyOption(1).proxiesNamed).toBe(false);
+  });
+
+  it('a form Express refuses: a ConfigurationError naming the option', () => {
+    expect(() => trustProxyOption('not-an-ip')).toThrow(ConfigurationError);
+    expect(() => trustProxyOption('10.0.0.0/99')).toThrow(/invalid option "trustProxy": invalid range/);
+  });
+});
+
+describe('nodeIncomingRequest: a Node request read once', () => {
+  const req = (url: string | undefined, extra: object = {}) =>
+    ({ method: 'POST', url, headers: { host: 'api.example' }, rawHeaders: ['Host', 'api.example'], socket: { remoteAddress: '10.0.0.7', encrypted: true }, ...extra }) as unknown as IncomingMessage;
+
+  it('the target as sent, Node’s headers, the peer and the TLS flag', () => {
+    const incoming = nodeIncomingRequest(req('/orders?id=1'), false);
+    expect(incoming).toMatchObject({ method: 'POST', target: '/orders?id=1', headers: { host: 'api.example' }, rawHeaders: ['Host', 'api.example'], remoteAddress: '10.0.0.7', encrypted: true, tokenOutsideHeader: false });
+    expect(incoming.peerCertificate?.()).toBeUndefined();
+    expect(nodeIncomingRequest(req(undefined), false).target).toBe('/');
+  });
+
+  it('a token in the raw query in any spelling, or in the body as the framework says', () => {
+    expect(nodeIncomingRequest(req('/x?access_token=t'), false).tokenOutsideHeader).toBe(true);
+    expect(nodeIncomingRequest(req('/x?acc%65ss_token=t'), false).tokenOutsideHeader).toBe(true);
+    expect(nodeIncomingRequest(req('/x?a=1'), true).tokenOutsideHeader).toBe(true);
+  });
+
+  it('the peer certificate, read only when asked', () => {
+    let reads = 0;
+    const raw = Buffer.from([1, 2, 3]);
+    const incoming = nodeIncomingRequest(req('/', { socket: { encrypted: true, getPeerCertificate: () => (reads++, { raw }) } }), false);
+    expect(reads).toBe(0);
+    expect(incoming.peerCertificate?.()).toBe(raw);
+    expect(reads).toBe(1);
   });
 });
