@@ -6,19 +6,17 @@ import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
 import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
-import { responseOf } from '../core/http/error-response.js';
-import { requirementOf, type AuthorizationRequirement } from '../core/authorization/policies.js';
+import { errorReply, jsonClientErrors } from '../core/http/error-reply.js';
 import { toScopeList } from '../core/authorization/scopes.js';
 import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
-import type { RequestSettings } from '../core/http/request.js';
-import { checkFraming, proxiesNamed, publicRequestUrl } from '../core/http/request-context.js';
-import { compileTrustProxy, type TrustProxySetting } from '../core/http/trust-proxy.js';
+import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
+import { checkFraming, publicRequestUrl, trustProxyOption } from '../core/http/request-context.js';
+import type { TrustProxySetting } from '../core/http/trust-proxy.js';
+import { RequestAuthenticator, type RequestHandle } from '../core/http/request-auth.js';
 import { bodyCarriesToken, deferHostCheck, incomingRequest, readGetBody } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
-import { jsonClientErrors } from '../express/error-handler.js';
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
-import { recordAnonymous, recordAuth } from '../core/http/request-auth.js';
 
 // getAuth(request) / getOptionalAuth(request) are the core's, the same for every framework (the demo's controllers).
 export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
@@ -53,8 +51,8 @@ export interface HapiAuthorizeOptions extends HapiRequirement {
   optional?: boolean | undefined;
 }
 
-/** Per request (`request.plugins`): the memoized verification, its result, and what the plugin's steps need. */
-type State = { api?: HapiAuth0Api; pending?: Promise<VerifiedRequest>; auth?: VerifiedRequest; checkBody?: true };
+/** Per request (`request.plugins`): the headers a verification adds to the response, whether the body is checked. */
+type State = { headers?: Record<string, string>; checkBody?: true };
 
 function stateOf(request: Request): State {
   const plugins = request.plugins as Record<string, State | undefined>;
@@ -64,10 +62,10 @@ function stateOf(request: Request): State {
 /** An error as the Boom hapi (and tsoa's hapi routes) answer with; an AuthError keeps its response. */
 export function toBoom(error: unknown): Boom.Boom {
   if (error instanceof AuthError) {
-    const response = responseOf(error);
-    const boom = new Boom.Boom(error.message, { statusCode: response.status, data: error });
-    boom.output.payload = response.body as unknown as Boom.Payload;
-    Object.assign(boom.output.headers, response.headers);
+    const reply = errorReply(error);
+    const boom = new Boom.Boom(error.message, { statusCode: reply.status, data: error });
+    boom.output.payload = reply.body as unknown as Boom.Payload;
+    Object.assign(boom.output.headers, reply.headers);
     return boom;
   }
   if (Boom.isBoom(error)) return error;
@@ -81,7 +79,8 @@ export class HapiAuth0Api {
   readonly validator: ApiValidator;
   /** `await server.register(auth0.plugin)`: see {@link HapiAuth0Api.register}. */
   readonly plugin: Plugin<void>;
-  private readonly settings: Pick<RequestSettings, 'trustProxy' | 'proxiesNamed'>;
+  private readonly proxies: Pick<RequestSettings, 'trustProxy' | 'proxiesNamed'>;
+  private readonly auth: RequestAuthenticator;
   private readonly bodyLimit: number;
   private readonly rendering: ErrorRenderingOptions;
   private documentationPath: string | undefined;
@@ -90,11 +89,8 @@ export class HapiAuth0Api {
   constructor(options: HapiApiOptions) {
     const { trustProxy, bodyLimit, onError, ...core } = options;
     this.validator = new ApiValidator(core);
-    try {
-      this.settings = { trustProxy: compileTrustProxy(trustProxy), proxiesNamed: proxiesNamed(trustProxy) };
-    } catch (error) {
-      throw new ConfigurationError('trustProxy', `${(error as Error).message}; use Express's trust proxy forms (true, a hop count, 'loopback', '10.0.0.0/8', …)`);
-    }
+    this.proxies = trustProxyOption(trustProxy);
+    this.auth = new RequestAuthenticator(this.validator, () => this.proxies);
     if (bodyLimit !== undefined && !(Number.isInteger(bodyLimit) && bodyLimit > 0)) throw new ConfigurationError('bodyLimit', 'must be a positive integer (bytes)');
     this.bodyLimit = bodyLimit ?? DEFAULT_BODY_LIMIT;
     this.rendering = { onError };
@@ -130,10 +126,10 @@ export class HapiAuth0Api {
       // No body is `undefined`, as on Express and Koa: tsoa's optional `@Body()` refuses hapi's `null`.
       if (request.payload === null) (request as { payload: unknown }).payload = undefined;
       // verifyRequest refuses a body token before verifying anything (core/http/credentials.ts).
-      if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.context(request)).catch((e: unknown) => Promise.reject(toBoom(e)));
+      if (stateOf(request).checkBody && bodyCarriesToken(request)) await this.validator.verifyRequest(this.validator.requestContext(incomingRequest(request), this.proxies)).catch((e: unknown) => Promise.reject(toBoom(e)));
       return h.continue;
     });
-    server.ext('onPreResponse', (request, h) => renderError(request, h, stateOf(request).auth?.responseHeaders, this.rendering));
+    server.ext('onPreResponse', (request, h) => renderError(request, h, stateOf(request).headers, this.rendering));
     const path = this.validator.config.resourceMetadataPath;
     if (path) server.route({ method: 'GET', path, options: { auth: false }, handler: (request, h) => this.metadata(request, h) });
     const limit = (route: RequestRoute) => {
@@ -144,28 +140,34 @@ export class HapiAuth0Api {
     server.events.on('route', limit);
   }
 
-  private requirement(policy: string | undefined, scopes: string | readonly string[] | undefined): AuthorizationRequirement {
-    return requirementOf(policy === undefined ? undefined : this.validator.policy(policy), scopes);
+  /** The request as the core handles it (its facts read once, when first needed); response headers wait in its state. */
+  private handle(request: Request): RequestHandle {
+    let incoming: IncomingRequest | undefined;
+    return {
+      key: request,
+      read: () => (incoming ??= incomingRequest(request)),
+      params: () => request.params as Record<string, string | undefined>,
+      setHeader: (name, value) => void ((stateOf(request).headers ??= {})[name] = value),
+    };
   }
 
   private scheme(strategy: HapiRequirement): ServerAuthSchemeObject {
-    const base = this.requirement(strategy.policy, strategy.scopes); // an unknown policy fails at start-up
+    const base = this.auth.requirement(strategy); // an unknown policy fails at start-up
     return {
       authenticate: async (request, h) => {
         stateOf(request).checkBody = true;
         const route = (request.route.settings.plugins as Record<string, HapiRequirement | undefined>)[PLUGIN_NAME];
-        // hapi's `mode: 'optional'` serves a request whose credentials are missing (a Boom with `isMissing`).
-        if (request.auth.mode !== 'required' && this.isAnonymous(request)) {
-          recordAnonymous(request);
-          throw Boom.unauthorized(null, 'Bearer');
-        }
+        let result: VerifiedRequest | undefined;
         try {
-          const requirement = route ? this.requirement(route.policy ?? strategy.policy, [...toScopeList(strategy.scopes), ...toScopeList(route.scopes)]) : base;
-          const result = (await this.authorizeRequirement(request, requirement, undefined, false))!;
-          return h.authenticated({ credentials: result.claims as never, artifacts: result as unknown as Record<string, unknown> });
+          // A route's policy replaces its strategy's (looked up first: an unknown one is a 500 even for an anonymous caller, as on Express).
+          const requirement = route ? this.auth.requirement({ policy: route.policy ?? strategy.policy, scopes: [...toScopeList(strategy.scopes), ...toScopeList(route.scopes)] }) : base;
+          result = await this.auth.authorize(this.handle(request), requirement, { optional: request.auth.mode !== 'required' });
         } catch (error) {
           throw toBoom(error);
         }
+        // hapi's `mode: 'optional'` serves a request whose credentials are missing (a Boom with `isMissing`).
+        if (!result) throw Boom.unauthorized(null, 'Bearer');
+        return h.authenticated({ credentials: result.claims as never, artifacts: result as unknown as Record<string, unknown> });
       },
     };
   }
@@ -176,44 +178,9 @@ export class HapiAuth0Api {
    */
   async authorize<C extends AccessTokenClaims = AccessTokenClaims>(request: Request, options: HapiAuthorizeOptions = {}): Promise<VerifiedRequest<C> | undefined> {
     try {
-      return (await this.authorizeRequirement(request, this.requirement(options.policy, options.scopes), options.schemes, options.optional === true)) as VerifiedRequest<C> | undefined;
+      return await this.auth.authorize<C>(this.handle(request), this.auth.requirement(options), options);
     } catch (error) {
       throw toBoom(error);
-    }
-  }
-
-  private async authorizeRequirement(request: Request, requirement: AuthorizationRequirement, schemes: readonly AuthScheme[] | undefined, optional: boolean): Promise<VerifiedRequest | undefined> {
-    const state = stateOf(request);
-    if (optional && !state.pending && this.isAnonymous(request)) {
-      recordAnonymous(request);
-      return undefined;
-    }
-    if (state.api !== this || !state.pending) {
-      state.api = this;
-      state.pending = this.validator.verifyRequest(this.context(request)).then((result) => {
-        recordAuth(result, request); // getAuth(request)
-        return (state.auth = result);
-      });
-    }
-    const result = await state.pending;
-    if (schemes && !schemes.includes(result.scheme)) {
-      throw this.validator.rejected(new AuthError('unauthorized', 'credentials.scheme_not_accepted', 'This operation does not accept this authentication scheme'), result.url);
-    }
-    const facts = requirement.organization === undefined ? undefined : { params: request.params as Record<string, string | undefined> };
-    this.validator.authorize(result, requirement, facts);
-    return result;
-  }
-
-  private context = (request: Request) => this.validator.requestContext(incomingRequest(request), this.settings);
-
-  /** No credentials at all; a request whose framing or Host is bad is not anonymous (authentication answers 400). */
-  private isAnonymous(request: Request): boolean {
-    try {
-      const incoming = incomingRequest(request);
-      checkFraming(incoming);
-      return this.validator.isAnonymous(incoming);
-    } catch {
-      return false;
     }
   }
 
@@ -221,7 +188,7 @@ export class HapiAuth0Api {
   private async metadata(request: Request, h: ResponseToolkit): Promise<ResponseObject> {
     let url: string;
     try {
-      url = publicRequestUrl(incomingRequest(request), { publicUrl: this.validator.config.publicUrl, ...this.settings });
+      url = publicRequestUrl(incomingRequest(request), { publicUrl: this.validator.config.publicUrl, ...this.proxies });
     } catch (error) {
       throw toBoom(error instanceof AuthError ? this.validator.answered(error) : error);
     }

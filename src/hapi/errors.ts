@@ -1,12 +1,11 @@
 /**
  * Every hapi error answer in the Express error handler's shape (docs/decisions.md D22), not hapi's `{statusCode, error,
- * message}`: an AuthError with its own response (challenges, `Retry-After`, `DPoP-Nonce`); 5xx logged, message hidden.
+ * message}`: the core's errorReply decides status, headers and body; this only reads hapi's Boom and writes its output.
  */
 import type { Boom } from '@hapi/boom';
 import type { Lifecycle, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
 import { AuthError } from '../core/errors.js';
-import { responseOf } from '../core/http/error-response.js';
-import { clientErrorBody, clientErrorHeaders } from '../core/http/client-errors.js';
+import { errorReply } from '../core/http/error-reply.js';
 
 /** How errors are reported. */
 export interface ErrorRenderingOptions {
@@ -27,27 +26,17 @@ export function renderError(request: Request, h: ResponseToolkit, extraHeaders: 
   }
   const data: unknown = response.data;
   const auth = response instanceof AuthError ? response : data instanceof AuthError ? data : undefined;
-  let status: number;
-  let headers: Record<string, string>;
-  let body: unknown;
-  if (auth) {
-    const answered = responseOf(auth);
-    ({ status, body } = answered);
-    headers = { ...answered.headers };
-  } else {
-    status = response.output.statusCode;
-    if (status >= 500) {
-      try {
-        (options.onError ?? ((error) => console.error('auth0-tsoa-api:', error)))(response, request);
-      } catch {
-        /* a logger must not turn an error response into a crash */
-      }
+  // A Boom's status and headers are its output's (hapi boomifies what a handler throws: 500 unless it is a Boom).
+  const reply = errorReply(auth ?? { status: response.output.statusCode, headers: response.output.headers, fields: (response as { fields?: unknown }).fields });
+  if (reply.unexpected) {
+    try {
+      (options.onError ?? ((error) => console.error('auth0-tsoa-api:', error)))(response, request);
+    } catch {
+      /* a logger must not turn an error response into a crash */
     }
-    body = clientErrorBody(status, response);
-    headers = status < 500 ? clientErrorHeaders(response.output.headers) : {};
   }
-  response.output.statusCode = status;
-  response.output.payload = body as Boom['output']['payload'];
-  response.output.headers = { ...headers, ...extraHeaders };
+  response.output.statusCode = reply.status;
+  response.output.payload = reply.body as unknown as Boom['output']['payload'];
+  response.output.headers = { ...reply.headers, ...extraHeaders };
   return h.continue;
 }

@@ -2,9 +2,9 @@
 import Boom from '@hapi/boom';
 import type { Request } from '@hapi/hapi';
 import type { IncomingMessage, Server as NodeServer } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { IncomingRequest } from '../core/http/request.js';
-import { isTokenParamName, queryHasTokenParam } from '../core/http/token-params.js';
+import { nodeIncomingRequest } from '../core/http/request-context.js';
+import { isTokenParamName } from '../core/http/token-params.js';
 import { BodyTooLargeError, readBodyText } from '../core/http/read-body.js';
 
 /**
@@ -39,24 +39,11 @@ export async function readGetBody(request: Request, limit: number): Promise<void
 }
 
 /**
- * What the core needs of a hapi request. The target is Node's (`raw.req.url`: what the client sent, before any
- * `setUrl`), the headers Node's, the peer the socket's. The raw query is scanned for `access_token` in any spelling
- * (core/http/token-params.ts), and the body once hapi has parsed it.
+ * What the core needs of a hapi request: Node's (`raw.req`: the target as sent, before any `setUrl`), and whether the
+ * body carries a token once hapi has parsed it (core/http/request-context.ts).
  */
 export function incomingRequest(request: Request): IncomingRequest {
-  const req = request.raw.req;
-  const target = req.url || '/';
-  const socket = req.socket as Partial<TLSSocket> | undefined;
-  return {
-    method: req.method ?? request.method.toUpperCase(),
-    target,
-    headers: req.headers,
-    rawHeaders: req.rawHeaders ?? [],
-    remoteAddress: socket?.remoteAddress,
-    encrypted: socket?.encrypted === true,
-    peerCertificate: () => (typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined),
-    tokenOutsideHeader: queryHasTokenParam(target) || bodyCarriesToken(request),
-  };
+  return nodeIncomingRequest(request.raw.req, bodyCarriesToken(request));
 }
 
 /** The Host values hapi accepts (lib/request.js); it answers any other with a bare 400 before every extension. */

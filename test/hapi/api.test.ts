@@ -53,6 +53,10 @@ async function startPair(apiOptions: ApiOptions, trustProxy?: TrustProxySetting)
   app.get('/scoped', auth0e.requireAuth({ scopes: 'write:x' }), (_req, res) => res.json({ ok: true }));
   app.get('/optional', auth0e.requireAuth({ optional: true }), (req, res) => res.json({ sub: getExpressOptionalAuth(req)?.claims.sub ?? null }));
   app.get('/orgs/:organization/items', auth0e.requireAuth({ policy: 'member' }), (_req, res) => res.json({ ok: true }));
+  // requireAuth refuses an unknown policy at start-up; authorize() refuses it on every request, anonymous or not.
+  app.get('/typo', (req, res, next) => {
+    auth0e.authorize(req, { policy: 'membr', optional: true }).then(() => res.json({ ok: true }), next);
+  });
   app.post('/echo', (req, res) => res.json({ keys: Object.keys(req.body as object) }));
   app.post('/private', auth0e.requireAuth(), (_req, res) => res.json({ ok: true }));
   app.post('/optional', auth0e.requireAuth({ optional: true }), (req, res) => res.json({ sub: getExpressOptionalAuth(req)?.claims.sub ?? null }));
@@ -79,6 +83,7 @@ async function startPair(apiOptions: ApiOptions, trustProxy?: TrustProxySetting)
   server.route({ method: 'GET', path: '/scoped', options: { auth: 'auth0', plugins: { 'auth0-tsoa-api': { scopes: 'write:x' } } }, handler: () => ({ ok: true }) });
   server.route({ method: 'GET', path: '/optional', options: { auth: { strategy: 'auth0', mode: 'optional' } }, handler: (request) => ({ sub: getOptionalAuth(request)?.claims.sub ?? null }) });
   server.route({ method: 'GET', path: '/orgs/{organization}/items', options: { auth: 'auth0', plugins: { 'auth0-tsoa-api': { policy: 'member' } } }, handler: () => ({ ok: true }) });
+  server.route({ method: 'GET', path: '/typo', options: { auth: { strategy: 'auth0', mode: 'optional' }, plugins: { 'auth0-tsoa-api': { policy: 'membr' } } }, handler: () => ({ ok: true }) });
   server.route({ method: 'POST', path: '/echo', handler: (request) => ({ keys: Object.keys(request.payload as object) }) });
   server.route({ method: 'POST', path: '/private', options: { auth: 'auth0' }, handler: () => ({ ok: true }) });
   server.route({ method: 'POST', path: '/optional', options: { auth: { strategy: 'auth0', mode: 'optional' } }, handler: (request) => ({ sub: getOptionalAuth(request)?.claims.sub ?? null }) });
@@ -246,6 +251,12 @@ describe('the same answers as Express', () => {
     expect((await both(pair, '/optional', { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
     expect((await both(pair, '/optional?access_token=x')).status).toBe(401);
     expect((await both(pair, '/optional?acc%65ss_token=x')).status).toBe(401); // the parsed (decoded) query is checked
+  });
+
+  it('a misspelt policy on an optional route: 500, anonymous or not (never served without its policy)', async () => {
+    expect(await both(pair, '/typo')).toMatchObject({ status: 500, body: { error: 'server_error', error_description: 'Internal server error' } });
+    const token = await issuer.token(AUDIENCE);
+    expect((await both(pair, '/typo', { headers: { authorization: `Bearer ${token}` } })).status).toBe(500);
   });
 
   it('a policy with the path parameter as its organization', async () => {

@@ -127,6 +127,18 @@ describe('tsoa hapi routes answer as tsoa Express routes', () => {
     expect((await both('/items/open', bearer('nope'))).status).toBe(401);
   });
 
+  it('a required and an optional alternative: anonymous served (the optional one), a token read, a bad token refused', async () => {
+    expect(await both('/items/mixed')).toMatchObject({ status: 200, body: { sub: null } });
+    expect(await both('/items/mixed', bearer(await issuer.token(AUDIENCE)))).toMatchObject({ status: 200, body: { sub: 'auth0|user-1' } });
+    expect((await both('/items/mixed', bearer('nope'))).status).toBe(401);
+  });
+
+  it('a misspelt policy in optional mode: 500 naming the fix, anonymous or not', async () => {
+    expect(await both('/items/typo')).toMatchObject({ status: 500, body: { error: 'server_error' } });
+    expect(String(logged.at(-1))).toMatch(/no handler for @Security\('membr-optional'\)/);
+    expect((await both('/items/typo', bearer(await issuer.token(AUDIENCE)))).status).toBe(500);
+  });
+
   it('a policy with the path parameter as organization', async () => {
     const token = await issuer.token(AUDIENCE, { org_id: 'org_a' });
     expect(await both('/items/orgs/org_a', bearer(token))).toMatchObject({ status: 200, body: { organization: 'org_a' } });
