@@ -108,10 +108,12 @@ async function floods({ port, scale, key, pool }) {
   const rows = [];
   const n = (x) => Math.max(1, Math.round(x * scale));
   const sizes = (v) => {
-    const c = v.issuers?.get?.(issuer.origin);
+    // The services built once per validator (src/core/services.ts): issuer pool, token verifier, DPoP replay store.
+    const c = v.issuers?.peek?.(issuer.origin);
+    const replayStore = v.dpop?.services?.replayStore;
     return [
-      `token cache ${v.tokens?.size ?? '?'}`,
-      v.replayStore?.size !== undefined ? `replay store ${v.replayStore.size}` : undefined,
+      `token cache ${v.tokens?.cacheSize ?? '?'}`,
+      replayStore?.size !== undefined ? `replay store ${replayStore.size}` : undefined,
       c ? `JWKS kids ${c.keys?.peek?.()?.byKid?.size ?? '?'}` : undefined,
       ...Object.entries(v)
         .filter(([name, x]) => /proof|thumb|jwk/i.test(name) && typeof x?.size === 'number')
@@ -120,7 +122,7 @@ async function floods({ port, scale, key, pool }) {
       .filter(Boolean)
       .join(', ');
   };
-  const make = (options = {}) => new core.ApiValidator({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'allowed', ...options.dpop }, ...options.api });
+  const make = (options = {}) => core.createValidator({ domain: issuer.origin, audience: AUDIENCE, dpop: { mode: 'allowed', ...options.dpop }, ...options.api });
   const run = async (name, validator, count, concurrency, fn) => {
     const fetchesBefore = issuer.counts['/.well-known/jwks.json'] ?? 0;
     const before = heap();

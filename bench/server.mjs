@@ -184,10 +184,12 @@ function cacheSizes(validator) {
 }
 
 function cacheSizesOf(validator) {
-  const issuers = validator.issuers instanceof Map ? [...validator.issuers.values()] : [];
+  // The services built once per validator (src/core/services.ts): the issuer pool's clients, the token verifier's cache, the DPoP replay store.
+  const clients = validator.issuers?.clients;
+  const issuers = clients instanceof Map ? [...clients.values()] : [];
   return {
-    tokenCache: validator.tokens?.size,
-    replayStore: validator.replayStore?.size,
+    tokenCache: validator.tokens?.cacheSize,
+    replayStore: validator.dpop?.services?.replayStore?.size,
     issuers: issuers.length,
     jwksKids: issuers.reduce((n, c) => n + (c.keys?.peek?.()?.byKid?.size ?? 0), 0),
   };

@@ -28,11 +28,16 @@ const dist = new URL('../build/dist/src/core/', import.meta.url);
 const { resolveConfig } = await import(new URL('config.js', dist).href);
 const { IssuerPool } = await import(new URL('issuer/issuer-pool.js', dist).href);
 const { TokenVerifier } = await import(new URL('token/token-verifier.js', dist).href);
+const { Telemetry } = await import(new URL('observability/telemetry.js', dist).href);
 
 const key = makeSigningKey('ab-cache');
 const issuer = await startIssuer({ jwks: { keys: [key.publicJwk] } });
 const config = resolveConfig({ domain: issuer.origin, audience: AUDIENCE, tokenCache: { maxEntries: CACHE } });
-const variants = ['first-use', 'second-use'].map((admission) => ({ admission, verifier: new TokenVerifier(config, new IssuerPool(config), admission) }));
+const variants = ['first-use', 'second-use'].map((admission) => {
+  const telemetry = new Telemetry();
+  const issuers = new IssuerPool({ domains: config.domains, issuer: config.issuer }, { emit: () => {}, telemetry });
+  return { admission, verifier: new TokenVerifier(config, issuers, telemetry, admission) };
+});
 const request = { url: 'http://127.0.0.1/api/private', headers: {} };
 const popular = Array.from({ length: POPULAR }, () => mintToken(key, issuer.issuer));
 for (const v of variants) for (let i = 0; i < 3; i++) for (const t of popular) await v.verifier.verify(t, request); // both: popular ones cached

@@ -1,39 +1,37 @@
 /**
  * Options, their defaults, and the checks that make misconfiguration fail at start-up with one clear line.
- * Everything is resolved here, once: the domains, the stores, the nonces, the event sink, the telemetry.
+ * Configuration is data: nothing is built here (services.ts builds the stores, the nonces, the event sink and the
+ * telemetry from it, once per validator).
  */
 import { ConfigurationError } from './errors.js';
 import { SUPPORTED_ALGORITHMS, type Algorithm } from './token/jws.js';
-import { MemoryReplayStore, type ReplayStore } from './dpop/replay-store.js';
-import { NonceManager, type NonceOptions } from './dpop/nonce.js';
-import type { EventSink } from './observability/events.js';
-import { safeSink } from './observability/diagnostics.js';
-import { Telemetry } from './observability/telemetry.js';
-import type { IssuerClientOptions } from './issuer/issuer.js';
+import type { ReplayStore } from './dpop/replay-store.js';
+import { nonceSecret, type NonceOptions } from './dpop/nonce.js';
+import type { AuthEvent } from './observability/events.js';
+import type { IssuerClientSettings } from './issuer/issuer.js';
 import type { MtlsMode } from './token/confirmation.js';
 import { resolvePolicies, type ResolvedPolicy } from './authorization/policies.js';
-import type { ApiOptions, DomainsResolver, DpopMode, ScopeClaim } from './options.js';
-import { describe, normalizeDomain } from './issuer/domain.js';
+import type { ApiOptions, DpopMode, ScopeClaim } from './options.js';
+import { describe, normalizeDomain, type DomainSource } from './issuer/domain.js';
 
 export { SUPPORTED_ALGORITHMS, type Algorithm };
 export type { ApiOptions, DomainsResolver, DomainsResolverContext, DpopMode, DpopOptions, MtlsOptions, ScopeClaim } from './options.js';
-export { isLoopbackHost, normalizeDomain } from './issuer/domain.js';
+export { isLoopbackHost, normalizeDomain, type DomainSource } from './issuer/domain.js';
 
-/** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
-export type DomainSource = { kind: 'single'; origin: string } | { kind: 'list'; origins: readonly string[] } | { kind: 'resolver'; resolve: DomainsResolver };
-
-/** DPoP settings with defaults applied and their parts built. */
+/** DPoP settings with defaults applied. */
 export interface ResolvedDpop {
   mode: DpopMode;
   algorithms: readonly Algorithm[];
   iatLeeway: number;
   iatOffset: number;
   onStoreError: 'reject' | 'accept';
-  replayStore: ReplayStore;
-  nonces: NonceManager | undefined;
+  /** The application's replay store, checked; undefined for the default (an in-memory store, built by services.ts). */
+  replayStore: ReplayStore | undefined;
+  /** The `dpop.nonce` option, checked (`true` is `{}`); undefined when nonces are off. */
+  nonce: NonceOptions | undefined;
 }
 
-/** Every option resolved once, with defaults applied: what the validator and the adapters read. */
+/** Every option resolved once, with defaults applied: plain data, what the validator and the adapters read. */
 export interface ResolvedConfig {
   domains: DomainSource;
   audiences: readonly string[];
@@ -44,7 +42,7 @@ export interface ResolvedConfig {
   scopeClaim: ScopeClaim;
   scopes: Readonly<Record<string, string>>;
   /** What issuer clients use (fetch, timeouts, cache timing). */
-  issuer: IssuerClientOptions;
+  issuer: IssuerClientSettings;
   dpop: ResolvedDpop;
   mtls: { mode: MtlsMode };
   publicUrl: URL | undefined;
@@ -52,10 +50,8 @@ export interface ResolvedConfig {
   tokenCacheSize: number;
   /** The `policies` option, checked. */
   policies: ReadonlyMap<string, ResolvedPolicy>;
-  /** The `onEvent` hook, made safe (a throwing hook never changes a verdict). */
-  emit: EventSink;
-  /** OpenTelemetry metrics and spans (telemetry.ts): reported when the application registered an SDK. */
-  telemetry: Telemetry;
+  /** The `onEvent` hook, checked (services.ts makes it safe: a throwing hook never changes a verdict). */
+  onEvent: ((event: AuthEvent) => void) | undefined;
 }
 
 /** A static list is held whole (no eviction, see issuer-pool.ts); beyond this, use a resolver. */
@@ -136,14 +132,16 @@ function domainSource(options: ApiOptions): DomainSource {
   return { kind: 'list', origins: [...new Set(options.domains.map((d) => normalizeDomain(d, 'domains')))] };
 }
 
-function nonceManager(nonce: NonceOptions | boolean | undefined): NonceManager | undefined {
+function nonceOptions(nonce: NonceOptions | boolean | undefined): NonceOptions | undefined {
   if (nonce === undefined || nonce === false) return undefined;
   if (nonce !== true && (nonce === null || typeof nonce !== 'object')) throw new ConfigurationError('dpop.nonce', 'expected true, false or { secret } / { redis }');
-  return new NonceManager(nonce === true ? {} : nonce);
+  if (nonce === true) return {};
+  if (nonce.secret !== undefined) nonceSecret(nonce.secret);
+  return nonce;
 }
 
-function replayStore(store: ReplayStore | undefined): ReplayStore {
-  if (store === undefined) return new MemoryReplayStore();
+function replayStore(store: ReplayStore | undefined): ReplayStore | undefined {
+  if (store === undefined) return undefined;
   if (store === null || typeof store.checkAndRemember !== 'function') {
     throw new ConfigurationError('dpop.replayStore', 'expected a replay store such as new RedisReplayStore(redis) (an object with checkAndRemember(record))');
   }
@@ -207,7 +205,6 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
   const tokenCacheSize = tokenCache === false ? 0 : typeof tokenCache === 'object' ? (tokenCache.maxEntries ?? 2_000) : 2_000;
   if (!Number.isInteger(tokenCacheSize) || tokenCacheSize < 0) throw new ConfigurationError('tokenCache.maxEntries', 'expected a non-negative integer');
 
-  const telemetry = new Telemetry();
   return {
     domains,
     audiences: audienceList.map((a) => a.trim()),
@@ -224,7 +221,6 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
       cacheMaxAge: positive('cacheMaxAge', options.cacheMaxAge, 600),
       maxStaleness: positive('maxStaleness', options.maxStaleness, 3600, true),
       maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, false, 'bytes'),
-      telemetry,
     },
     dpop: {
       mode,
@@ -233,14 +229,13 @@ export function resolveConfig(options: ApiOptions): ResolvedConfig {
       iatOffset: positive('dpop.iatOffset', dpop.iatOffset, 300),
       onStoreError,
       replayStore: replayStore(dpop.replayStore),
-      nonces: nonceManager(dpop.nonce),
+      nonce: nonceOptions(dpop.nonce),
     },
     mtls: { mode: mtlsMode },
     publicUrl,
     resourceMetadataPath: metadataPath,
     tokenCacheSize,
     policies: resolvePolicies(options.policies),
-    emit: safeSink(options.onEvent),
-    telemetry,
+    onEvent: options.onEvent,
   };
 }

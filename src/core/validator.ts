@@ -11,18 +11,20 @@
 import { warnAboutDomains } from './observability/diagnostics.js';
 import { AuthError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
+import { buildServices } from './services.js';
 import type { ApiOptions, DpopMode } from './options.js';
 import { acceptedCredentials, carriesNoCredentials, getDpopProof, type RequestHeaders } from './http/credentials.js';
-import { IssuerPool } from './issuer/issuer-pool.js';
-import { TokenVerifier } from './token/token-verifier.js';
-import { DpopVerifier } from './dpop/dpop.js';
+import type { IssuerPool } from './issuer/issuer-pool.js';
+import type { TokenVerifier } from './token/token-verifier.js';
+import type { DpopVerifier } from './dpop/dpop.js';
 import { checkConfirmation } from './token/confirmation.js';
 import { denialError, evaluateAuthorization, findPolicy, type AuthorizationRequirement, type RequestFacts, type ResolvedPolicy } from './authorization/policies.js';
 import { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './http/resource-metadata.js';
 import { errorResponse, type ResponseFacts } from './http/error-response.js';
 import type { AccessTokenClaims } from './token/access-token.js';
 import { accessTokenHash } from './dpop/dpop-proof.js';
-import { rejectionEvent } from './observability/events.js';
+import { rejectionEvent, type EventSink } from './observability/events.js';
+import type { Telemetry } from './observability/telemetry.js';
 import type { Discovery } from './issuer/issuer.js';
 import type { IncomingRequest, RequestContext, RequestSettings, VerifiedRequest } from './http/request.js';
 import { toRequestContext } from './http/request-context.js';
@@ -47,8 +49,11 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Validates requests for one API configuration. Create it with `createValidator`. */
 export class ApiValidator {
-  /** Every option, resolved once (read-only). For the adapters: not part of the public API. @internal */
+  /** Every option, resolved once: plain data (read-only). For the adapters: not part of the public API. @internal */
   readonly config: ResolvedConfig;
+  /** This API's OpenTelemetry metrics and spans, which token exchanges share. For the adapters: not part of the public API. @internal */
+  readonly telemetry: Telemetry;
+  private readonly emit: EventSink;
   private readonly issuers: IssuerPool;
   private readonly tokens: TokenVerifier;
   private readonly dpop: DpopVerifier;
@@ -56,9 +61,13 @@ export class ApiValidator {
   constructor(options: ApiOptions) {
     this.config = resolveConfig(options);
     warnAboutDomains(options);
-    this.issuers = new IssuerPool(this.config);
-    this.tokens = new TokenVerifier(this.config, this.issuers);
-    this.dpop = new DpopVerifier(this.config);
+    // Built once, here: the validator's own telemetry, event sink, stores, issuer pool and verifiers.
+    const services = buildServices(this.config);
+    this.telemetry = services.telemetry;
+    this.emit = services.emit;
+    this.issuers = services.issuers;
+    this.tokens = services.tokens;
+    this.dpop = services.dpop;
   }
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */
@@ -80,7 +89,7 @@ export class ApiValidator {
 
   /** One authentication in its telemetry record (a no-op unless an OpenTelemetry SDK is registered); refusals reported once. */
   private async measured<T extends { scheme: AuthScheme }>(authenticate: () => Promise<T>, url: string, headers?: RequestHeaders): Promise<T> {
-    const recorded = this.config.telemetry.startAuthentication();
+    const recorded = this.telemetry.startAuthentication();
     let result: T;
     try {
       result = await (recorded.traced ? recorded.run(authenticate) : authenticate());
@@ -115,9 +124,9 @@ export class ApiValidator {
    */
   authorize(verified: Pick<VerifiedRequest, 'claims' | 'scheme'> & { url?: string }, requirement: AuthorizationRequirement, facts?: RequestFacts): void {
     const denial = evaluateAuthorization(verified.claims, requirement, { scopeClaim: this.config.scopeClaim, facts, clockTolerance: this.config.clockTolerance });
-    if (!denial) return this.config.telemetry.authorization(true);
+    if (!denial) return this.telemetry.authorization(true);
     const refused = this.rejected(denialError(denial, verified.scheme), verified.url);
-    this.config.telemetry.authorization(false, refused);
+    this.telemetry.authorization(false, refused);
     throw refused;
   }
 
@@ -166,7 +175,7 @@ export class ApiValidator {
    */
   rejected(error: unknown, requestUrl = ''): AuthError {
     const refused = error instanceof AuthError ? error : new AuthError('invalid_token', 'internal', 'The access token could not be verified', { cause: error });
-    this.config.emit(rejectionEvent(refused));
+    this.emit(rejectionEvent(refused));
     return this.answered(refused, requestUrl);
   }
 

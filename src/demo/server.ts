@@ -138,7 +138,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
           createTokenExchanger(
             { clientId: config.relay.clientId, clientSecret: config.relay.clientSecret },
             // The discovered token endpoint of the configured issuer (docs/decisions.md D24).
-            { tokenEndpoint: async () => (await auth0.validator.discovery())?.tokenEndpoint, fetch: options.fetch, telemetry: auth0.validator.config.telemetry },
+            { tokenEndpoint: async () => (await auth0.validator.discovery())?.tokenEndpoint, fetch: options.fetch, telemetry: auth0.validator.telemetry },
           ),
         )
       : undefined;

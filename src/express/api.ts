@@ -86,7 +86,7 @@ export class Auth0Api {
             // The discovered endpoint of the configured issuer, never a URL from a token (docs/decisions.md D24).
             tokenEndpoint: async () => (await validator.discovery())?.tokenEndpoint,
             fetch: options.fetch,
-            telemetry: validator.config.telemetry,
+            telemetry: validator.telemetry,
           });
   }
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, MemoryReplayStore, type ApiOptions } from '../../src/core/index.js';
 import { normalizeDomain, resolveConfig } from '../../src/core/config.js';
+import { buildServices } from '../../src/core/services.js';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -89,11 +90,13 @@ describe('resolveConfig', () => {
       scopeClaim: 'scope',
       issuer: { timeout: 5000, cooldown: 30, maxResponseBytes: 1024 * 1024, cacheMaxAge: 600, maxStaleness: 3600 },
       resourceMetadataPath: '/.well-known/oauth-protected-resource',
-      dpop: { mode: 'allowed', algorithms: ['ES256'], iatLeeway: 30, iatOffset: 300, onStoreError: 'reject', nonces: undefined },
+      dpop: { mode: 'allowed', algorithms: ['ES256'], iatLeeway: 30, iatOffset: 300, onStoreError: 'reject', nonce: undefined },
       mtls: { mode: 'disabled' },
     });
     expect(config.issuer.fetch).toBe(globalThis.fetch);
-    expect(config.dpop.replayStore).toBeInstanceOf(MemoryReplayStore);
+    // Configuration is data: the default replay store is left to buildServices, which makes it in memory.
+    expect(config.dpop.replayStore).toBeUndefined();
+    expect(buildServices(config).replayStore).toBeInstanceOf(MemoryReplayStore);
   });
 
   it('accepts an audience list and several domains (de-duplicated, normalized)', () => {
@@ -156,6 +159,10 @@ describe('resolveConfig', () => {
     ['fetch', { fetch: 'yes' }, /fetch-compatible function/],
     ['resourceMetadataPath', { resourceMetadataPath: 'well-known' }, /starting with "\/"/],
     ['domains', { domains: [] }, /is AUTH0_DOMAINS set\?/],
+    ['dpop.nonce', { dpop: { nonce: 'yes' } }, /expected true, false or \{ secret \} \/ \{ redis \}/],
+    ['dpop.nonce.secret', { dpop: { nonce: { secret: 'short' } } }, /at least 32 random bytes/],
+    ['dpop.replayStore', { dpop: { replayStore: {} } }, /checkAndRemember\(record\)/],
+    ['onEvent', { onEvent: 'log' }, /expected a function/],
   ])('refuses a bad %s with a message that says what is expected', (option, extra, message) => {
     const error = configError(() => resolveConfig({ ...base, ...extra } as unknown as ApiOptions));
     expect(error.option).toBe(option);

@@ -6,17 +6,41 @@ import { hash } from 'node:crypto';
 import { AuthError, ReplayStoreError } from '../errors.js';
 import { proofAcceptedUntil, verifyProof, type VerifiedProof } from './dpop-proof.js';
 import type { AccessTokenClaims } from '../token/access-token.js';
-import type { ResolvedConfig } from '../config.js';
-import type { ReplayRecord } from './replay-store.js';
+import type { ReplayRecord, ReplayStore } from './replay-store.js';
+import type { NonceManager } from './nonce.js';
+import type { Algorithm } from '../token/jws.js';
+import type { EventSink } from '../observability/events.js';
+import type { Telemetry } from '../observability/telemetry.js';
+
+/** The DPoP verifier's slice of the configuration. */
+export interface DpopSettings {
+  /** Proof signature algorithms. */
+  algorithms: readonly Algorithm[];
+  /** Seconds a proof `iat` may lie in the future, and how old it may be. */
+  iatLeeway: number;
+  iatOffset: number;
+  onStoreError: 'reject' | 'accept';
+  /** The access tokens' clock skew: replay records outlive a proof's window by it (other instances' clocks). */
+  clockTolerance: number;
+}
+
+/** What the DPoP verifier uses, built once per validator (services.ts). */
+export interface DpopServices {
+  replayStore: ReplayStore;
+  /** Resource-server nonces (RFC 9449 §9), when the `dpop.nonce` option is on. */
+  nonces: NonceManager | undefined;
+  emit: EventSink;
+  telemetry: Telemetry;
+}
 
 /** The replay record of a proof accepted for a token with these claims. */
-export function replayRecord(proof: VerifiedProof, claims: Pick<AccessTokenClaims, 'iss' | 'sub'>, config: Pick<ResolvedConfig, 'dpop' | 'clockTolerance'>, nowMs = Date.now()): ReplayRecord {
+export function replayRecord(proof: VerifiedProof, claims: Pick<AccessTokenClaims, 'iss' | 'sub'>, settings: Pick<DpopSettings, 'iatOffset' | 'clockTolerance'>, nowMs = Date.now()): ReplayRecord {
   // JSON.stringify escapes lone surrogates (ES2019), so distinct jti strings hash differently (docs/decisions.md
   // D21); a plain UTF-8 encoding would turn every lone surrogate into U+FFFD and make distinct proofs collide.
   const key = hash('sha256', JSON.stringify([proof.thumbprint, proof.jti]), 'base64url');
   const owner = ownerOf(claims.iss, claims.sub);
   // Live for the proof's whole iat window by this clock, plus the skew other instances may have.
-  const ttlMs = Math.max(proofAcceptedUntil(proof.iat, config.dpop.iatOffset) - nowMs, 1000) + config.clockTolerance * 1000;
+  const ttlMs = Math.max(proofAcceptedUntil(proof.iat, settings.iatOffset) - nowMs, 1000) + settings.clockTolerance * 1000;
   return { key, owner, iat: proof.iat, ttlMs };
 }
 
@@ -35,11 +59,14 @@ function ownerOf(iss: unknown, sub: unknown): string {
 
 /** Proof checks, nonces and replay protection. */
 export class DpopVerifier {
-  constructor(private readonly config: ResolvedConfig) {}
+  constructor(
+    private readonly settings: DpopSettings,
+    private readonly services: DpopServices,
+  ) {}
 
   /** Checks a request's proof against the request and the token hash (`ath`). Throws `invalid_dpop_proof`. */
   checkProof(proof: string, request: { method: string; url: string }, tokenHash: string): VerifiedProof {
-    const { algorithms, iatLeeway, iatOffset } = this.config.dpop;
+    const { algorithms, iatLeeway, iatOffset } = this.settings;
     return verifyProof(proof, { method: request.method, url: request.url, accessTokenHash: tokenHash, algorithms, iatLeeway, iatOffset });
   }
 
@@ -49,7 +76,7 @@ export class DpopVerifier {
    */
   async accept(proof: VerifiedProof, claims: AccessTokenClaims): Promise<Record<string, string>> {
     const headers: Record<string, string> = {};
-    const nonces = this.config.dpop.nonces;
+    const nonces = this.services.nonces;
     if (nonces) {
       const verdict = await this.unavailableOnError(() => nonces.verify(proof.nonce));
       if (verdict === 'invalid') {
@@ -58,7 +85,7 @@ export class DpopVerifier {
       }
       if (verdict === 'previous') headers['DPoP-Nonce'] = await this.unavailableOnError(() => nonces.current());
     }
-    await this.remember(replayRecord(proof, claims, this.config));
+    await this.remember(replayRecord(proof, claims, this.settings));
     return headers;
   }
 
@@ -66,26 +93,26 @@ export class DpopVerifier {
     try {
       return await step();
     } catch (error) {
-      this.config.emit({ type: 'replay_store_failed', detail: String((error as Error)?.message ?? error) });
+      this.services.emit({ type: 'replay_store_failed', detail: String((error as Error)?.message ?? error) });
       throw new AuthError('temporarily_unavailable', 'nonce.unavailable', 'DPoP nonces are unavailable; try again later', { retryAfter: 5, cause: error });
     }
   }
 
   private async remember(record: ReplayRecord): Promise<void> {
     let fresh: boolean;
-    const check = this.config.telemetry.startReplayCheck();
+    const check = this.services.telemetry.startReplayCheck();
     try {
-      fresh = await this.config.dpop.replayStore.checkAndRemember(record);
+      fresh = await this.services.replayStore.checkAndRemember(record);
     } catch (error) {
       check.done('error', error);
-      this.config.emit({ type: 'replay_store_failed', detail: String((error as Error)?.message ?? error) });
+      this.services.emit({ type: 'replay_store_failed', detail: String((error as Error)?.message ?? error) });
       const storeError = error instanceof ReplayStoreError ? error : undefined;
       // Over its share, a client is refused whatever onStoreError says: its proof may be a replay of an evicted one.
       if (storeError?.quota) {
         throw new AuthError('temporarily_unavailable', 'replay_store.quota', 'Too many DPoP proofs from this client; try again later', { retryAfter: storeError.retryAfter, cause: error });
       }
       // Failing open is for outages only: anything else a store throws is a bug, and refuses.
-      if (storeError && this.config.dpop.onStoreError === 'accept') return;
+      if (storeError && this.settings.onStoreError === 'accept') return;
       throw new AuthError('temporarily_unavailable', 'replay_store.unavailable', 'DPoP replay protection is unavailable; try again later', {
         retryAfter: storeError?.retryAfter ?? 5,
         cause: error,

@@ -31,6 +31,13 @@ export interface NonceOptions {
 /** Whether a nonce is from the current window, the previous one, or not acceptable. */
 export type NonceVerdict = 'current' | 'previous' | 'invalid';
 
+/** The `secret` option as bytes. Throws a ConfigurationError when it is too short: config.ts checks it at start-up. */
+export function nonceSecret(secret: string | Uint8Array): Buffer {
+  const bytes = Buffer.from(secret);
+  if (bytes.length < 32) throw new ConfigurationError('dpop.nonce.secret', 'use at least 32 random bytes (e.g. openssl rand -base64 32)');
+  return bytes;
+}
+
 /** Issues and checks resource-server DPoP nonces. */
 export class NonceManager {
   private readonly window: number;
@@ -44,9 +51,7 @@ export class NonceManager {
     this.window = options.window ?? 60;
     this.now = options.now ?? Date.now;
     if (options.secret !== undefined) {
-      const secret = Buffer.from(options.secret);
-      if (secret.length < 32) throw new ConfigurationError('dpop.nonce.secret', 'use at least 32 random bytes (e.g. openssl rand -base64 32)');
-      this.secret = secret;
+      this.secret = nonceSecret(options.secret);
     } else if (!options.redis) {
       this.secret = randomBytes(32);
     }

@@ -1,8 +1,21 @@
 /**
  * OAuth 2.0 Protected Resource Metadata (RFC 9728): the document, and its URL that every 401 challenge names.
  */
-import type { ResolvedConfig } from '../config.js';
 import type { IssuerPool } from '../issuer/issuer-pool.js';
+import type { DpopMode } from '../options.js';
+import type { MtlsMode } from '../token/confirmation.js';
+
+/** The slice of the configuration the RFC 9728 document and its URL are made of. */
+export interface ResourceMetadataSettings {
+  publicUrl: URL | undefined;
+  /** Undefined when the document is turned off. */
+  resourceMetadataPath: string | undefined;
+  dpop: { mode: DpopMode; algorithms: readonly string[] };
+  mtls: { mode: MtlsMode };
+  /** The `scopes` option, and the `policies` whose scopes it lacks. */
+  scopes: Readonly<Record<string, string>>;
+  policies: ReadonlyMap<string, { scopes: readonly string[] }>;
+}
 
 /** RFC 9728 §2 protected resource metadata. */
 export interface ProtectedResourceMetadata {
@@ -25,7 +38,7 @@ export interface ProtectedResourceMetadata {
 }
 
 /** The API's public origin: `publicUrl`'s, else the request URL's. Undefined for an unparseable URL. */
-export function publicOrigin(config: Pick<ResolvedConfig, 'publicUrl'>, requestUrl: string): string | undefined {
+export function publicOrigin(config: Pick<ResourceMetadataSettings, 'publicUrl'>, requestUrl: string): string | undefined {
   if (config.publicUrl) return config.publicUrl.origin;
   try {
     return new URL(requestUrl).origin;
@@ -35,7 +48,7 @@ export function publicOrigin(config: Pick<ResolvedConfig, 'publicUrl'>, requestU
 }
 
 /** Absolute URL of the RFC 9728 document for a request URL, or undefined when metadata is turned off. */
-export function resourceMetadataUrl(config: Pick<ResolvedConfig, 'publicUrl' | 'resourceMetadataPath'>, requestUrl: string): string | undefined {
+export function resourceMetadataUrl(config: Pick<ResourceMetadataSettings, 'publicUrl' | 'resourceMetadataPath'>, requestUrl: string): string | undefined {
   const path = config.resourceMetadataPath;
   if (path === undefined) return undefined;
   const origin = publicOrigin(config, requestUrl);
@@ -47,7 +60,7 @@ export function resourceMetadataUrl(config: Pick<ResolvedConfig, 'publicUrl' | '
  * configured issuer exactly as its discovery document names it (Auth0: with the trailing slash).
  */
 export async function protectedResourceMetadata(
-  config: ResolvedConfig,
+  config: ResourceMetadataSettings,
   issuers: IssuerPool,
   requestUrl: string,
   extra: { documentationUrl?: string | undefined; scopes?: readonly string[] | undefined } = {},
@@ -73,6 +86,6 @@ export async function protectedResourceMetadata(
 }
 
 /** The `scopes` option's scopes, then the scopes of the `policies` it lacks: every scope the API can require. */
-function supportedScopes(config: ResolvedConfig): string[] {
+function supportedScopes(config: Pick<ResourceMetadataSettings, 'scopes' | 'policies'>): string[] {
   return [...new Set([...Object.keys(config.scopes), ...[...config.policies.values()].flatMap((policy) => policy.scopes)])];
 }

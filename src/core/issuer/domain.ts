@@ -1,5 +1,9 @@
 /** Issuer domains as settings: normalized to origins, `http://` only for loopback hosts. */
 import { ConfigurationError } from '../errors.js';
+import type { DomainsResolver } from '../options.js';
+
+/** Where issuers come from: one domain, a fixed list (the token's `iss` picks one), or a resolver per request. */
+export type DomainSource = { kind: 'single'; origin: string } | { kind: 'list'; origins: readonly string[] } | { kind: 'resolver'; resolve: DomainsResolver };
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 

@@ -8,13 +8,26 @@
  * outside that cache, so churn cannot bypass the JWKS cooldown (issue churn → 503 with the real wait, not a fetch).
  */
 import { AuthError } from '../errors.js';
-import { IssuerClient, unavailable } from './issuer.js';
-import { isLoopbackHost, normalizeDomain } from './domain.js';
-import type { ResolvedConfig } from '../config.js';
+import { IssuerClient, unavailable, type IssuerClientOptions, type IssuerClientSettings } from './issuer.js';
+import { isLoopbackHost, normalizeDomain, type DomainSource } from './domain.js';
 import type { RequestHeaders } from '../http/credentials.js';
+import type { EventSink } from '../observability/events.js';
+import type { Telemetry } from '../observability/telemetry.js';
 
 /** Issuer clients kept at once when a resolver supplies the domains. */
 export const MAX_RESOLVED_ISSUERS = 100;
+
+/** The pool's slice of the configuration: where issuers come from, and how their clients fetch. */
+export interface IssuerPoolSettings {
+  domains: DomainSource;
+  issuer: IssuerClientSettings;
+}
+
+/** Where the pool and its clients report: provider faults and resolver failures (`onEvent`), JWKS fetches (telemetry). */
+export interface IssuerReporting {
+  emit: EventSink;
+  telemetry: Telemetry;
+}
 
 /** What a domains resolver is told about the request. */
 export interface IssuerRequest {
@@ -49,18 +62,25 @@ export class IssuerPool {
   private readonly clients = new Map<string, IssuerClient>();
   /** Resolver mode: origin → when its client was last created (ms), kept beyond the client's eviction. */
   private readonly coldLoads = new Map<string, number>();
+  private readonly domains: DomainSource;
+  private readonly clientOptions: IssuerClientOptions;
+  private readonly emit: EventSink;
 
-  constructor(private readonly config: ResolvedConfig) {}
+  constructor(settings: IssuerPoolSettings, reporting: IssuerReporting) {
+    this.domains = settings.domains;
+    this.clientOptions = { ...settings.issuer, telemetry: reporting.telemetry };
+    this.emit = reporting.emit;
+  }
 
   /** The origins of the configured domains (none with a resolver). */
   configuredOrigins(): readonly string[] {
-    const { domains } = this.config;
+    const { domains } = this;
     return domains.kind === 'single' ? [domains.origin] : domains.kind === 'list' ? domains.origins : [];
   }
 
   /** The client for the issuer a token names, if it may be used for this request. Throws 401 or 503. */
   async select(unverifiedIss: unknown, request: IssuerRequest): Promise<IssuerClient> {
-    const { domains } = this.config;
+    const { domains } = this;
     if (domains.kind === 'single') return this.client(domains.origin);
     const origin = issuerOrigin(unverifiedIss);
     if (!origin) throw new AuthError('invalid_token', 'token.iss_not_allowed', 'The access token issuer is not accepted');
@@ -88,8 +108,8 @@ export class IssuerPool {
   client(origin: string): IssuerClient {
     const existing = this.used(origin, this.clients.get(origin));
     if (existing) return existing;
-    if (this.config.domains.kind === 'resolver') this.admitResolved(origin);
-    const created = new IssuerClient(origin, this.config.issuer, this.config.emit);
+    if (this.domains.kind === 'resolver') this.admitResolved(origin);
+    const created = new IssuerClient(origin, this.clientOptions, this.emit);
     this.clients.set(origin, created);
     return created;
   }
@@ -99,7 +119,7 @@ export class IssuerPool {
    * tokens naming many other allowed issuers — forged ones need no valid signature — cannot evict a busy issuer.
    */
   private used(origin: string, client: IssuerClient | undefined): IssuerClient | undefined {
-    if (client !== undefined && this.config.domains.kind === 'resolver') {
+    if (client !== undefined && this.domains.kind === 'resolver') {
       this.clients.delete(origin);
       this.clients.set(origin, client);
     }
@@ -109,7 +129,7 @@ export class IssuerPool {
   /** Resolver mode: bounded pool, and no cold reload of an origin within the cooldown. */
   private admitResolved(origin: string): void {
     const now = Date.now();
-    const cooldownMs = this.config.issuer.cooldown * 1000;
+    const cooldownMs = this.clientOptions.cooldown * 1000;
     const last = this.coldLoads.get(origin);
     if (last !== undefined && now - last < cooldownMs) {
       throw unavailable(new Error(`issuer ${origin} was loaded ${now - last} ms ago (cooldown)`), cooldownMs - (now - last));
@@ -123,14 +143,14 @@ export class IssuerPool {
   }
 
   private async resolve(origin: string, request: IssuerRequest): Promise<readonly string[]> {
-    const { domains } = this.config;
+    const { domains } = this;
     if (domains.kind !== 'resolver') return [];
     try {
-      const result = await withTimeout(Promise.resolve(domains.resolve({ url: request.url, headers: request.headers, unverifiedIssuer: origin })), this.config.issuer.timeout);
+      const result = await withTimeout(Promise.resolve(domains.resolve({ url: request.url, headers: request.headers, unverifiedIssuer: origin })), this.clientOptions.timeout);
       if (!Array.isArray(result)) throw new Error('resolver did not return a list');
       return result.map((d) => normalizeDomain(d, 'domains'));
     } catch (error) {
-      this.config.emit({ type: 'domains_resolver_failed', detail: String((error as Error)?.message ?? error) });
+      this.emit({ type: 'domains_resolver_failed', detail: String((error as Error)?.message ?? error) });
       throw new AuthError('temporarily_unavailable', 'domains_resolver.failed', 'The API cannot check the token issuer right now; try again later', { retryAfter: 5, cause: error });
     }
   }

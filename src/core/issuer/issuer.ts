@@ -34,8 +34,8 @@ interface KeySetSnapshot {
   byKid: Map<string, IssuerKey[]>;
 }
 
-/** The settings an issuer client uses (resolved from the API options). */
-export interface IssuerClientOptions {
+/** The settings an issuer client uses (resolved from the API options): data only. */
+export interface IssuerClientSettings {
   fetch: typeof fetch;
   /** ms per request. */
   timeout: number;
@@ -44,6 +44,10 @@ export interface IssuerClientOptions {
   cacheMaxAge: number;
   maxStaleness: number;
   cooldown: number;
+}
+
+/** The settings and the telemetry of an issuer client. */
+export interface IssuerClientOptions extends IssuerClientSettings {
   /** Counts key-set fetches (`auth.jwks.fetches`) and traces them. */
   telemetry: Telemetry;
 }

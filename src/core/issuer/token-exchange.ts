@@ -99,7 +99,7 @@ export interface TokenExchangeDependencies {
   tokenEndpoint: () => Promise<string | undefined>;
   /** The fetch of the API's `fetch` option. */
   fetch?: typeof fetch | undefined;
-  /** The API's telemetry (the validator's `config.telemetry`): spans and counts of exchanges. Set by the adapters. @internal */
+  /** The API's telemetry (the validator's `telemetry`): spans and counts of exchanges. Set by the adapters. @internal */
   telemetry?: Telemetry | undefined;
   /** Milliseconds since the epoch (tests of expiry). */
   now?: () => number;

@@ -251,7 +251,7 @@ class Authentication implements AuthenticationRecord {
 // --- the per-configuration reporter --------------------------------------------------------------------------------
 
 /**
- * Reports one API configuration's authentication decisions through OpenTelemetry. Built once by `resolveConfig`;
+ * Reports one API configuration's authentication decisions through OpenTelemetry. Built once per validator by `buildServices`;
  * the pipeline calls it at each decision point.
  */
 export class Telemetry {

@@ -12,7 +12,9 @@ import { deepFreeze, verifySignature } from './jws.js';
 import { TokenCache, type Admission, type CachedToken } from './token-cache.js';
 import type { IssuerPool, IssuerRequest } from '../issuer/issuer-pool.js';
 import type { IssuerClient, IssuerKey } from '../issuer/issuer.js';
-import type { ResolvedConfig } from '../config.js';
+import type { DomainSource } from '../issuer/domain.js';
+import type { Algorithm } from './jws.js';
+import type { Telemetry } from '../observability/telemetry.js';
 
 /**
  * A verified token's claims and where they came from. The claims of a cached token are deeply frozen and shared by
@@ -23,17 +25,32 @@ export interface VerifiedToken {
   cacheHit: boolean;
 }
 
+/** The token verifier's slice of the configuration. */
+export interface TokenVerifierSettings {
+  /** A single domain is looked up without waiting; a resolver is asked again on every cache hit. */
+  domains: DomainSource;
+  audiences: readonly string[];
+  algorithms: readonly Algorithm[];
+  clockTolerance: number;
+  maxTokenAge: number | undefined;
+  strict: boolean;
+  /** Verified tokens held at most; 0 turns the cache off. */
+  tokenCacheSize: number;
+}
+
 /** Verifies access tokens for one API configuration. */
 export class TokenVerifier {
   private readonly cache: TokenCache;
 
   constructor(
-    private readonly config: ResolvedConfig,
+    private readonly settings: TokenVerifierSettings,
     private readonly issuers: IssuerPool,
+    /** Counts cache lookups and names the selected issuer. */
+    private readonly telemetry: Telemetry,
     /** Cache admission (bench/token-cache-ab.mjs compares both; second use won). */
     admission: Admission = 'second-use',
   ) {
-    this.cache = new TokenCache(config.tokenCacheSize, admission);
+    this.cache = new TokenCache(settings.tokenCacheSize, admission);
   }
 
   /** Verified tokens held. */
@@ -46,26 +63,26 @@ export class TokenVerifier {
 
   /** Verifies `token` for `request`. Rejects with `invalid_token` (401) or `temporarily_unavailable` (503) AuthErrors. */
   verify(token: string, request: IssuerRequest): Promise<VerifiedToken> {
-    if (this.config.tokenCacheSize > 0) {
+    if (this.settings.tokenCacheSize > 0) {
       const hit = this.cache.get(token);
       if (hit !== undefined) {
         if (this.holdsNow(hit)) {
-          if (this.config.domains.kind === 'resolver') return this.verifyResolved(hit, token, request);
-          this.config.telemetry.tokenCacheLookup(true, hit.issuerOrigin);
+          if (this.settings.domains.kind === 'resolver') return this.verifyResolved(hit, token, request);
+          this.telemetry.tokenCacheLookup(true, hit.issuerOrigin);
           return hit.result;
         }
         this.cache.delete(token); // expired, too old, key gone or changed
       }
-      this.config.telemetry.tokenCacheLookup(false); // a verdict that no longer holds is a miss
+      this.telemetry.tokenCacheLookup(false); // a verdict that no longer holds is a miss
     }
     try {
-      const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
+      const decoded = decodeAccessToken(token, this.settings.algorithms, this.settings.strict);
       // A static domain with its discovery and keys loaded: no await at all.
-      const { domains } = this.config;
+      const { domains } = this.settings;
       const client = domains.kind === 'single' ? this.issuers.client(domains.origin) : undefined;
       const discovery = client?.discoveryNow();
       if (discovery !== undefined) {
-        this.config.telemetry.issuerSelected(client!.origin);
+        this.telemetry.issuerSelected(client!.origin);
         // Claims before the key: an expired or foreign token costs no key lookup.
         const claims = this.checkClaims(decoded, discovery.issuer);
         const key = client!.currentKey(decoded.kid, decoded.alg);
@@ -80,7 +97,7 @@ export class TokenVerifier {
   /** A new token whose issuer client, discovery or key has to be loaded (or a resolver asked) first. */
   private async verifyLoading(token: string, decoded: DecodedToken, request: IssuerRequest): Promise<VerifiedToken> {
     const client = await this.issuers.select(decoded.payload.iss, request);
-    this.config.telemetry.issuerSelected(client.origin);
+    this.telemetry.issuerSelected(client.origin);
     const discovery = await client.getDiscovery();
     // Claims before the key: an expired or foreign token costs no key lookup (and no refetch for an unknown kid).
     const claims = this.checkClaims(decoded, discovery.issuer);
@@ -117,14 +134,8 @@ export class TokenVerifier {
   }
 
   private checkClaims(decoded: DecodedToken, issuer: string): AccessTokenClaims {
-    const config = this.config;
-    return checkClaims(decoded.payload, {
-      issuer,
-      audiences: config.audiences,
-      clockTolerance: config.clockTolerance,
-      maxTokenAge: config.maxTokenAge,
-      strict: config.strict,
-    });
+    const { audiences, clockTolerance, maxTokenAge, strict } = this.settings;
+    return checkClaims(decoded.payload, { issuer, audiences, clockTolerance, maxTokenAge, strict });
   }
 
   /**
@@ -134,7 +145,7 @@ export class TokenVerifier {
    */
   private holdsNow(hit: CachedToken): boolean {
     const now = nowSeconds();
-    const { clockTolerance: skew, maxTokenAge } = this.config;
+    const { clockTolerance: skew, maxTokenAge } = this.settings;
     if (now - skew >= hit.exp || hit.nbf > now + skew) return false;
     if (maxTokenAge !== undefined && now - hit.iat > maxTokenAge + skew) return false;
     const current = this.issuers.peek(hit.issuerOrigin)?.currentKey(hit.kid, hit.alg);
@@ -150,12 +161,12 @@ export class TokenVerifier {
       allowed = false;
     }
     if (allowed) {
-      this.config.telemetry.tokenCacheLookup(true, hit.issuerOrigin);
+      this.telemetry.tokenCacheLookup(true, hit.issuerOrigin);
       return hit.result;
     }
     this.cache.delete(token); // issuer no longer allowed for this request
-    this.config.telemetry.tokenCacheLookup(false);
-    const decoded = decodeAccessToken(token, this.config.algorithms, this.config.strict);
+    this.telemetry.tokenCacheLookup(false);
+    const decoded = decodeAccessToken(token, this.settings.algorithms, this.settings.strict);
     return this.verifyLoading(token, decoded, request);
   }
 }

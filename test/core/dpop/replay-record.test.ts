@@ -19,7 +19,7 @@ import { createValidator, MemoryReplayStore, type AuthError } from '../../../src
 import { TestIssuer } from '../../support/test-issuer.js';
 
 const T = 1_750_000_000; // a whole second
-const config = (clockTolerance = 0, iatOffset = 300, iatLeeway = 30) => ({ clockTolerance, dpop: { iatOffset, iatLeeway } }) as Parameters<typeof replayRecord>[2];
+const config = (clockTolerance = 0, iatOffset = 300): Parameters<typeof replayRecord>[2] => ({ clockTolerance, iatOffset });
 const proof = (iat: number, jti = 'j-1', thumbprint = 'thumb'): VerifiedProof => ({ thumbprint, jti, iat, nonce: undefined, payload: {} });
 const claims = { iss: 'https://tenant.example.com/', sub: 'auth0|user' };
 

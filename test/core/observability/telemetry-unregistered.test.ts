@@ -20,9 +20,9 @@ it('shares one no-op while nothing is registered, and reports from the first req
   expect((globalThis as Record<symbol, unknown>)[Symbol.for('opentelemetry.js.api.1')]).toBeUndefined(); // pristine
   const validator = createValidator({ domain: 'tenant.example.com', audience: 'https://api.example.com' });
   const request = { method: 'GET', url: 'https://api.example.com/x', headers: {} };
-  const noop = validator.config.telemetry.startAuthentication();
+  const noop = validator.telemetry.startAuthentication();
   for (let i = 0; i < 600; i++) {
-    expect(validator.config.telemetry.startAuthentication()).toBe(noop); // past the periodic check by the API's getters too
+    expect(validator.telemetry.startAuthentication()).toBe(noop); // past the periodic check by the API's getters too
   }
   expect(noop.traced).toBe(false);
   await expect(validator.verifyRequest(request)).rejects.toMatchObject({ code: 'unauthorized' });
@@ -33,7 +33,7 @@ it('shares one no-op while nothing is registered, and reports from the first req
   providers.push(provider);
   expect(metrics.setGlobalMeterProvider(provider)).toBe(true);
 
-  expect(validator.config.telemetry.startAuthentication()).not.toBe(noop);
+  expect(validator.telemetry.startAuthentication()).not.toBe(noop);
   await expect(validator.verifyRequest(request)).rejects.toMatchObject({ code: 'unauthorized' });
   await reader.forceFlush();
   const points = exporter

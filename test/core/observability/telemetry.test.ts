@@ -383,7 +383,7 @@ describe('token exchange (RFC 8693)', () => {
     const endpoint = await TokenEndpoint.start();
     try {
       const v = validator();
-      const exchanger = createTokenExchanger({ clientId: 'api', clientSecret: 'secret' }, { tokenEndpoint: async () => endpoint.url, telemetry: v.config.telemetry });
+      const exchanger = createTokenExchanger({ clientId: 'api', clientSecret: 'secret' }, { tokenEndpoint: async () => endpoint.url, telemetry: v.telemetry });
       const subject = { token: await token(), claims: { exp: Math.floor(Date.now() / 1000) + 3600 } };
       const first = await exchanger.exchange(subject, { audience: 'https://downstream.example.com' });
       await exchanger.exchange(subject, { audience: 'https://downstream.example.com' });
@@ -416,8 +416,8 @@ describe('without an SDK', () => {
     metrics.disable();
     trace.disable();
     try {
-      const first = v.config.telemetry.startAuthentication();
-      expect(first).toBe(v.config.telemetry.startAuthentication()); // nothing allocated per request
+      const first = v.telemetry.startAuthentication();
+      expect(first).toBe(v.telemetry.startAuthentication()); // nothing allocated per request
       expect(first.traced).toBe(false);
       await v.verifyRequest(request({ authorization: `Bearer ${bearer}` }));
       await refusal(v.verifyRequest(request({})));

@@ -8,6 +8,8 @@ import { TestIssuer, generateSigningKey } from '../../support/test-issuer.js';
 import { resolveConfig, type ApiOptions } from '../../../src/core/config.js';
 import { IssuerPool } from '../../../src/core/issuer/issuer-pool.js';
 import { TokenVerifier } from '../../../src/core/token/token-verifier.js';
+import { Telemetry } from '../../../src/core/observability/telemetry.js';
+import { safeSink } from '../../../src/core/observability/diagnostics.js';
 import { tailHash, KEY_LENGTH } from '../../../src/core/token/token-cache.js';
 import type { Admission } from '../../../src/core/token/token-cache.js';
 import type { AuthError } from '../../../src/core/errors.js';
@@ -28,7 +30,9 @@ afterEach(() => {
 
 function verifier(options: Partial<ApiOptions> = {}, admission?: Admission) {
   const config = resolveConfig({ domain: issuer.origin, audience: AUDIENCE, ...options });
-  return new TokenVerifier(config, new IssuerPool(config), admission);
+  const telemetry = new Telemetry();
+  const issuers = new IssuerPool({ domains: config.domains, issuer: config.issuer }, { emit: safeSink(config.onEvent), telemetry });
+  return new TokenVerifier(config, issuers, telemetry, admission);
 }
 async function outcome(v: TokenVerifier, token: string): Promise<string> {
   try {
