@@ -8,7 +8,7 @@ import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { generateKeyPair, generateProof, type KeyPair } from 'dpop';
 import { Redis } from 'ioredis';
 import { TestIssuer } from '../support/test-issuer.js';
-import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
+import { AUDIENCE, describeFrameworks, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { NonceManager } from '../../src/core/dpop/nonce.js';
 
@@ -24,22 +24,6 @@ let memory: RunningDemo; // nonces on, in-memory secret
 let shared1: RunningDemo; // nonces on, secret in the real Redis
 let shared2: RunningDemo;
 let redis: Redis;
-
-beforeAll(async () => {
-  issuer = await TestIssuer.start();
-  const env = { AUTH0_DOMAIN: issuer.origin, AUTH0_DPOP_NONCE: 'true', AUTH0_PUBLIC_URL: PUBLIC };
-  const withRedis = { ...env, REDIS_URL: 'redis://127.0.0.1:6379' };
-  [memory, shared1, shared2] = await Promise.all([startTestDemo(env), startTestDemo(withRedis), startTestDemo(withRedis)]);
-  client = await generateKeyPair('ES256', { extractable: true });
-  token = await issuer.token(AUDIENCE, { cnf: { jkt: await calculateJwkThumbprint(await exportJWK(client.publicKey)) } });
-  redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-  await redis.connect();
-});
-afterAll(async () => {
-  await Promise.all([memory, shared1, shared2].map((d) => d?.close()));
-  redis?.disconnect();
-  await issuer?.close();
-});
 
 interface Reply {
   status: number;
@@ -92,89 +76,107 @@ function sharedNonceFrom(secondsAgo: number): Promise<string> {
   return new NonceManager({ redis, now: () => Date.now() - secondsAgo * 1000 }).current();
 }
 
-describe('nonce flow (in-memory secret)', () => {
-  it('demands a nonce, then accepts the retry carrying it', async () => {
-    const nonce = await fetchNonce(memory);
-    expectOk(await call(memory, nonce));
+describeFrameworks(() => {
+  beforeAll(async () => {
+    issuer = await TestIssuer.start();
+    const env = { AUTH0_DOMAIN: issuer.origin, AUTH0_DPOP_NONCE: 'true', AUTH0_PUBLIC_URL: PUBLIC };
+    const withRedis = { ...env, REDIS_URL: 'redis://127.0.0.1:6379' };
+    [memory, shared1, shared2] = await Promise.all([startTestDemo(env), startTestDemo(withRedis), startTestDemo(withRedis)]);
+    client = await generateKeyPair('ES256', { extractable: true });
+    token = await issuer.token(AUDIENCE, { cnf: { jkt: await calculateJwkThumbprint(await exportJWK(client.publicKey)) } });
+    redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    await redis.connect();
+  });
+  afterAll(async () => {
+    await Promise.all([memory, shared1, shared2].map((d) => d?.close()));
+    redis?.disconnect();
+    await issuer?.close();
   });
 
-  it('keeps accepting the same nonce with fresh proofs within its window', async () => {
-    await awayFromWindowEdge();
-    const nonce = await fetchNonce(memory);
-    for (let i = 0; i < 3; i++) expectOk(await call(memory, nonce));
+  describe('nonce flow (in-memory secret)', () => {
+    it('demands a nonce, then accepts the retry carrying it', async () => {
+      const nonce = await fetchNonce(memory);
+      expectOk(await call(memory, nonce));
+    });
+
+    it('keeps accepting the same nonce with fresh proofs within its window', async () => {
+      await awayFromWindowEdge();
+      const nonce = await fetchNonce(memory);
+      for (let i = 0; i < 3; i++) expectOk(await call(memory, nonce));
+    });
+
+    it('still refuses a replayed proof that carries a valid nonce', async () => {
+      const proof = await generateProof(client, HTU, 'GET', await fetchNonce(memory), token);
+      expectOk(await callWithProof(memory, proof));
+      const replay = await callWithProof(memory, proof);
+      expect({ status: replay.status, body: replay.body }).toEqual({ status: 401, body: { error: 'invalid_dpop_proof', error_description: expect.any(String) } });
+    });
+
+    it('refuses a forged nonce with use_dpop_nonce and a new nonce', async () => {
+      const nonce = await fetchNonce(memory);
+      const [index, mac] = nonce.split('.') as [string, string];
+      const forged = `${index}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
+      const fresh = expectNonceDemanded(await call(memory, forged));
+      expectOk(await call(memory, fresh));
+    });
+
+    it.each([
+      ['garbage', 'garbage'],
+      ['empty', ''],
+      ['oversized', 'x'.repeat(100)],
+      ['a future window', `${'z'.repeat(8)}.${'A'.repeat(32)}`],
+    ])('refuses a %s nonce with use_dpop_nonce', async (_name, nonce) => {
+      expectNonceDemanded(await call(memory, nonce));
+    });
+
+    it('refuses a non-string nonce claim with use_dpop_nonce', async () => {
+      const proof = await generateProof(client, HTU, 'GET', undefined, token, { nonce: 12345 });
+      expectNonceDemanded(await callWithProof(memory, proof));
+    });
+
+    it('checks the proof before the nonce: a broken proof is invalid_dpop_proof, not use_dpop_nonce', async () => {
+      const proof = await generateProof(client, `${PUBLIC}/api/profile`, 'GET', undefined, token);
+      const reply = await callWithProof(memory, proof);
+      expect({ status: reply.status, body: reply.body }).toEqual({ status: 401, body: { error: 'invalid_dpop_proof', error_description: expect.any(String) } });
+    });
+
+    it('refuses a nonce issued by an instance with another secret', async () => {
+      await awayFromWindowEdge();
+      expectNonceDemanded(await call(memory, await fetchNonce(shared1)));
+      expectNonceDemanded(await call(shared1, await fetchNonce(memory)));
+    });
+
+    it('does not demand nonces from Bearer requests', async () => {
+      const bearer = await issuer.token(AUDIENCE);
+      const res = await fetch(`${memory.url}/api/private`, { headers: { authorization: `Bearer ${bearer}` } });
+      expect(res.status).toBe(200);
+    });
   });
 
-  it('still refuses a replayed proof that carries a valid nonce', async () => {
-    const proof = await generateProof(client, HTU, 'GET', await fetchNonce(memory), token);
-    expectOk(await callWithProof(memory, proof));
-    const replay = await callWithProof(memory, proof);
-    expect({ status: replay.status, body: replay.body }).toEqual({ status: 401, body: { error: 'invalid_dpop_proof', error_description: expect.any(String) } });
-  });
+  describe('nonces shared through Redis', () => {
+    it('a nonce handed out by instance 1 is accepted by instance 2, and the other way round', async () => {
+      await awayFromWindowEdge();
+      expectOk(await call(shared2, await fetchNonce(shared1)));
+      expectOk(await call(shared1, await fetchNonce(shared2)));
+    });
 
-  it('refuses a forged nonce with use_dpop_nonce and a new nonce', async () => {
-    const nonce = await fetchNonce(memory);
-    const [index, mac] = nonce.split('.') as [string, string];
-    const forged = `${index}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
-    const fresh = expectNonceDemanded(await call(memory, forged));
-    expectOk(await call(memory, fresh));
-  });
+    it('both instances hand out the same nonce within a window', async () => {
+      await awayFromWindowEdge();
+      expect(await fetchNonce(shared1)).toBe(await fetchNonce(shared2));
+    });
 
-  it.each([
-    ['garbage', 'garbage'],
-    ['empty', ''],
-    ['oversized', 'x'.repeat(100)],
-    ['a future window', `${'z'.repeat(8)}.${'A'.repeat(32)}`],
-  ])('refuses a %s nonce with use_dpop_nonce', async (_name, nonce) => {
-    expectNonceDemanded(await call(memory, nonce));
-  });
+    it('accepts a nonce of the previous window and sends the current one with the 200', async () => {
+      await awayFromWindowEdge();
+      const reply = await call(shared1, await sharedNonceFrom(DEMO_WINDOW));
+      expectOk(reply);
+      expect(reply.headers.get('dpop-nonce')).toBe(await sharedNonceFrom(0));
+    });
 
-  it('refuses a non-string nonce claim with use_dpop_nonce', async () => {
-    const proof = await generateProof(client, HTU, 'GET', undefined, token, { nonce: 12345 });
-    expectNonceDemanded(await callWithProof(memory, proof));
-  });
-
-  it('checks the proof before the nonce: a broken proof is invalid_dpop_proof, not use_dpop_nonce', async () => {
-    const proof = await generateProof(client, `${PUBLIC}/api/profile`, 'GET', undefined, token);
-    const reply = await callWithProof(memory, proof);
-    expect({ status: reply.status, body: reply.body }).toEqual({ status: 401, body: { error: 'invalid_dpop_proof', error_description: expect.any(String) } });
-  });
-
-  it('refuses a nonce issued by an instance with another secret', async () => {
-    await awayFromWindowEdge();
-    expectNonceDemanded(await call(memory, await fetchNonce(shared1)));
-    expectNonceDemanded(await call(shared1, await fetchNonce(memory)));
-  });
-
-  it('does not demand nonces from Bearer requests', async () => {
-    const bearer = await issuer.token(AUDIENCE);
-    const res = await fetch(`${memory.url}/api/private`, { headers: { authorization: `Bearer ${bearer}` } });
-    expect(res.status).toBe(200);
-  });
-});
-
-describe('nonces shared through Redis', () => {
-  it('a nonce handed out by instance 1 is accepted by instance 2, and the other way round', async () => {
-    await awayFromWindowEdge();
-    expectOk(await call(shared2, await fetchNonce(shared1)));
-    expectOk(await call(shared1, await fetchNonce(shared2)));
-  });
-
-  it('both instances hand out the same nonce within a window', async () => {
-    await awayFromWindowEdge();
-    expect(await fetchNonce(shared1)).toBe(await fetchNonce(shared2));
-  });
-
-  it('accepts a nonce of the previous window and sends the current one with the 200', async () => {
-    await awayFromWindowEdge();
-    const reply = await call(shared1, await sharedNonceFrom(DEMO_WINDOW));
-    expectOk(reply);
-    expect(reply.headers.get('dpop-nonce')).toBe(await sharedNonceFrom(0));
-  });
-
-  it('refuses an expired nonce (two windows old) with use_dpop_nonce and the current nonce', async () => {
-    await awayFromWindowEdge();
-    const fresh = expectNonceDemanded(await call(shared2, await sharedNonceFrom(2 * DEMO_WINDOW)));
-    expect(fresh).toBe(await sharedNonceFrom(0));
-    expectOk(await call(shared2, fresh));
+    it('refuses an expired nonce (two windows old) with use_dpop_nonce and the current nonce', async () => {
+      await awayFromWindowEdge();
+      const fresh = expectNonceDemanded(await call(shared2, await sharedNonceFrom(2 * DEMO_WINDOW)));
+      expect(fresh).toBe(await sharedNonceFrom(0));
+      expectOk(await call(shared2, fresh));
+    });
   });
 });

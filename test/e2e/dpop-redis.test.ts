@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { generateKeyPair, generateProof, type KeyPair } from 'dpop';
 import { TestIssuer } from '../support/test-issuer.js';
-import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
+import { AUDIENCE, describeFrameworks, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import type { AuthEvent } from '../../src/core/observability/events.js';
 
@@ -58,66 +58,6 @@ function expectUnavailable(reply: Reply): void {
   expect({ status: reply.status, body: reply.body }).toEqual({ status: 503, body: { error: 'temporarily_unavailable', error_description: expect.any(String) } });
   expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
 }
-
-describe('two instances sharing the real Redis on 127.0.0.1:6379', () => {
-  let a: RunningDemo;
-  let b: RunningDemo;
-  const rejectedBy: Record<'a' | 'b', string[]> = { a: [], b: [] };
-  const record = (who: 'a' | 'b') => (event: AuthEvent) => void (event.type === 'request_rejected' && rejectedBy[who].push(event.reason));
-
-  beforeAll(async () => {
-    const env = { AUTH0_DOMAIN: issuer.origin, REDIS_URL: 'redis://127.0.0.1:6379', AUTH0_PUBLIC_URL: PUBLIC };
-    [a, b] = await Promise.all([startTestDemo(env, { onEvent: record('a') }), startTestDemo(env, { onEvent: record('b') })]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-  });
-
-  it('a proof accepted by instance A is refused by instance B', async () => {
-    const proof = await newProof();
-    expectOk(await call(a, proof));
-    expectReplayRefused(await call(b, proof));
-    expect(rejectedBy.b.at(-1)).toBe('proof.replay');
-  });
-
-  it('and the other way round, and again on A', async () => {
-    const proof = await newProof();
-    expectOk(await call(b, proof));
-    expectReplayRefused(await call(a, proof));
-    expectReplayRefused(await call(a, proof));
-  });
-
-  it('a proof sent to both instances at once is accepted exactly once', async () => {
-    const proof = await newProof();
-    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => call(i % 2 ? a : b, proof)));
-    expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
-    for (const reply of replies.filter((r) => r.status !== 200)) expectReplayRefused(reply);
-  });
-
-  it('fresh proofs keep working on both', async () => {
-    for (const demo of [a, b, a, b]) expectOk(await call(demo, await newProof()));
-  });
-});
-
-describe('two instances with in-memory stores (the contrast)', () => {
-  let a: RunningDemo;
-  let b: RunningDemo;
-
-  beforeAll(async () => {
-    const env = { AUTH0_DOMAIN: issuer.origin, AUTH0_PUBLIC_URL: PUBLIC };
-    [a, b] = await Promise.all([startTestDemo(env), startTestDemo(env)]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-  });
-
-  it("each refuses its own replays but cannot see the other's", async () => {
-    const proof = await newProof();
-    expectOk(await call(a, proof));
-    expectReplayRefused(await call(a, proof));
-    expectOk(await call(b, proof));
-  });
-});
 
 // --- our own redis-server, to take it down -------------------------------------------------------------------------
 
@@ -168,68 +108,130 @@ async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<b
   return false;
 }
 
-describe('Redis down at start-up', () => {
-  it('the demo still starts, after a bounded wait, and DPoP answers 503 (not 200) while Redis is unreachable', async () => {
-    const port = await freePort(); // nothing listens there
-    const started = Date.now();
-    const demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC });
-    try {
-      expect(Date.now() - started).toBeLessThan(8_000);
-      expectUnavailable(await call(demo, await newProof()));
-    } finally {
-      await demo.close();
-    }
-  });
-});
+describeFrameworks(() => {
+  describe('two instances sharing the real Redis on 127.0.0.1:6379', () => {
+    let a: RunningDemo;
+    let b: RunningDemo;
+    const rejectedBy: Record<'a' | 'b', string[]> = { a: [], b: [] };
+    const record = (who: 'a' | 'b') => (event: AuthEvent) => void (event.type === 'request_rejected' && rejectedBy[who].push(event.reason));
 
-describe('store outage (own redis-server)', () => {
-  let port: number;
-  let redis: ChildProcess | undefined;
-  let demo: RunningDemo;
-  const storeFailures: AuthEvent[] = [];
+    beforeAll(async () => {
+      const env = { AUTH0_DOMAIN: issuer.origin, REDIS_URL: 'redis://127.0.0.1:6379', AUTH0_PUBLIC_URL: PUBLIC };
+      [a, b] = await Promise.all([startTestDemo(env, { onEvent: record('a') }), startTestDemo(env, { onEvent: record('b') })]);
+    });
+    afterAll(async () => {
+      await Promise.all([a?.close(), b?.close()]);
+    });
 
-  beforeAll(async () => {
-    port = await freePort();
-    redis = await startRedisServer(port);
-    demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC }, { onEvent: (event) => void (event.type === 'replay_store_failed' && storeFailures.push(event)) });
-  });
-  afterAll(async () => {
-    await demo?.close();
-    if (redis) await kill(redis);
+    it('a proof accepted by instance A is refused by instance B', async () => {
+      const proof = await newProof();
+      expectOk(await call(a, proof));
+      expectReplayRefused(await call(b, proof));
+      expect(rejectedBy.b.at(-1)).toBe('proof.replay');
+    });
+
+    it('and the other way round, and again on A', async () => {
+      const proof = await newProof();
+      expectOk(await call(b, proof));
+      expectReplayRefused(await call(a, proof));
+      expectReplayRefused(await call(a, proof));
+    });
+
+    it('a proof sent to both instances at once is accepted exactly once', async () => {
+      const proof = await newProof();
+      const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => call(i % 2 ? a : b, proof)));
+      expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
+      for (const reply of replies.filter((r) => r.status !== 200)) expectReplayRefused(reply);
+    });
+
+    it('fresh proofs keep working on both', async () => {
+      for (const demo of [a, b, a, b]) expectOk(await call(demo, await newProof()));
+    });
   });
 
-  it('accepts a proof while Redis is up', async () => {
-    expect(await eventually(async () => (await call(demo, await newProof())).status === 200)).toBe(true);
-    expectOk(await call(demo, await newProof()));
+  describe('two instances with in-memory stores (the contrast)', () => {
+    let a: RunningDemo;
+    let b: RunningDemo;
+
+    beforeAll(async () => {
+      const env = { AUTH0_DOMAIN: issuer.origin, AUTH0_PUBLIC_URL: PUBLIC };
+      [a, b] = await Promise.all([startTestDemo(env), startTestDemo(env)]);
+    });
+    afterAll(async () => {
+      await Promise.all([a?.close(), b?.close()]);
+    });
+
+    it("each refuses its own replays but cannot see the other's", async () => {
+      const proof = await newProof();
+      expectOk(await call(a, proof));
+      expectReplayRefused(await call(a, proof));
+      expectOk(await call(b, proof));
+    });
   });
 
-  it('answers 503 (not 200) while Redis is frozen, within the command timeout', async () => {
-    redis!.kill('SIGSTOP');
-    try {
+  describe('Redis down at start-up', () => {
+    it('the demo still starts, after a bounded wait, and DPoP answers 503 (not 200) while Redis is unreachable', async () => {
+      const port = await freePort(); // nothing listens there
       const started = Date.now();
-      expectUnavailable(await call(demo, await newProof()));
-      expect(Date.now() - started).toBeLessThan(5_000);
-    } finally {
-      redis!.kill('SIGCONT');
-    }
-    expect(await eventually(async () => (await call(demo, await newProof())).status === 200)).toBe(true);
+      const demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC });
+      try {
+        expect(Date.now() - started).toBeLessThan(8_000);
+        expectUnavailable(await call(demo, await newProof()));
+      } finally {
+        await demo.close();
+      }
+    });
   });
 
-  it('answers 503 temporarily_unavailable with Retry-After once Redis is gone, and never 200', async () => {
-    const usedBefore = await newProof();
-    expectOk(await call(demo, usedBefore));
-    await kill(redis!);
-    const failuresBefore = storeFailures.length;
-    for (let i = 0; i < 5; i++) expectUnavailable(await call(demo, await newProof()));
-    expectUnavailable(await call(demo, usedBefore)); // a replay is not waved through either
-    expect(storeFailures.length).toBeGreaterThan(failuresBefore);
-  });
+  describe('store outage (own redis-server)', () => {
+    let port: number;
+    let redis: ChildProcess | undefined;
+    let demo: RunningDemo;
+    const storeFailures: AuthEvent[] = [];
 
-  it('recovers once Redis is back', async () => {
-    redis = await startRedisServer(port);
-    expect(await eventually(async () => (await call(demo, await newProof())).status === 200)).toBe(true);
-    const proof = await newProof();
-    expectOk(await call(demo, proof));
-    expectReplayRefused(await call(demo, proof));
+    beforeAll(async () => {
+      port = await freePort();
+      redis = await startRedisServer(port);
+      demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin, REDIS_URL: `redis://127.0.0.1:${port}`, AUTH0_PUBLIC_URL: PUBLIC }, { onEvent: (event) => void (event.type === 'replay_store_failed' && storeFailures.push(event)) });
+    });
+    afterAll(async () => {
+      await demo?.close();
+      if (redis) await kill(redis);
+    });
+
+    it('accepts a proof while Redis is up', async () => {
+      expect(await eventually(async () => (await call(demo, await newProof())).status === 200)).toBe(true);
+      expectOk(await call(demo, await newProof()));
+    });
+
+    it('answers 503 (not 200) while Redis is frozen, within the command timeout', async () => {
+      redis!.kill('SIGSTOP');
+      try {
+        const started = Date.now();
+        expectUnavailable(await call(demo, await newProof()));
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        redis!.kill('SIGCONT');
+      }
+      expect(await eventually(async () => (await call(demo, await newProof())).status === 200)).toBe(true);
+    });
+
+    it('answers 503 temporarily_unavailable with Retry-After once Redis is gone, and never 200', async () => {
+      const usedBefore = await newProof();
+      expectOk(await call(demo, usedBefore));
+      await kill(redis!);
+      const failuresBefore = storeFailures.length;
+      for (let i = 0; i < 5; i++) expectUnavailable(await call(demo, await newProof()));
+      expectUnavailable(await call(demo, usedBefore)); // a replay is not waved through either
+      expect(storeFailures.length).toBeGreaterThan(failuresBefore);
+    });
+
+    it('recovers once Redis is back', async () => {
+      redis = await startRedisServer(port);
+      expect(await eventually(async () => (await call(demo, await newProof())).status === 200)).toBe(true);
+      const proof = await newProof();
+      expectOk(await call(demo, proof));
+      expectReplayRefused(await call(demo, proof));
+    });
   });
 });

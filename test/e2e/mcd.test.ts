@@ -11,7 +11,7 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TestIssuer } from '../support/test-issuer.js';
-import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
+import { AUDIENCE, describeFrameworks, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 import { ApiValidator, type RequestContext } from '../../src/core/validator.js';
 import { errorResponse } from '../../src/core/http/error-response.js';
@@ -26,12 +26,11 @@ let c: TestIssuer; // never listed: must never be contacted
 let demo: RunningDemo;
 const demoEvents: AuthEvent[] = [];
 
+// The issuers are shared by every framework's demo and the core tests below.
 beforeAll(async () => {
   [a, b, c] = await Promise.all([TestIssuer.start(), TestIssuer.start(), TestIssuer.start()]);
-  demo = await startTestDemo({ AUTH0_DOMAINS: `${a.origin},${b.origin}` }, { onEvent: (e) => demoEvents.push(e) });
 });
 afterAll(async () => {
-  await demo?.close();
   await Promise.all([a?.close(), b?.close(), c?.close()]);
 });
 beforeEach(() => {
@@ -58,73 +57,85 @@ function expectInvalidTokenReply(reply: { status: number; body: unknown; headers
 
 // ===============================================================================================================
 
-describe('demo with AUTH0_DOMAINS=a,b', () => {
-  it('accepts tokens from both listed issuers', async () => {
-    for (const issuer of [a, b]) {
-      const reply = await get(await issuer.token(AUDIENCE, { sub: `user-of-${issuer.origin}` }));
-      expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({ user: `user-of-${issuer.origin}` });
-    }
+describeFrameworks(() => {
+  beforeAll(async () => {
+    // Each framework's demo is a new client of the shared issuers: count its requests only (the fetch-once test).
+    a.resetCounts();
+    b.resetCounts();
+    demo = await startTestDemo({ AUTH0_DOMAINS: `${a.origin},${b.origin}` }, { onEvent: (e) => demoEvents.push(e) });
+  });
+  afterAll(async () => {
+    await demo?.close();
   });
 
-  it('rejects a token from an unlisted third issuer with 401 and ZERO requests to it', async () => {
-    const before = totalRequests(c);
-    expectInvalidTokenReply(await get(await c.token(AUDIENCE)));
-    expect(totalRequests(c)).toBe(before);
-    expect(before).toBe(0);
-  });
-
-  it('unlisted-issuer variants (path, query, credentials, other port, https) cause zero requests to it', async () => {
-    const variants = [`${c.origin}/`, `${c.origin}/tenant/`, `${c.origin}/?x=1`, c.origin.replace('http://', 'http://user:pw@'), c.origin.replace('http://', 'https://'), c.issuer.replace('127.0.0.1', 'localhost')];
-    for (const iss of variants) expectInvalidTokenReply(await get(await c.token(AUDIENCE, { iss })));
-    expect(totalRequests(c)).toBe(0);
-  });
-
-  it('a token claiming issuer a but signed with the key of c (same kid) is 401 (keys are per issuer)', async () => {
-    expectInvalidTokenReply(await get(await c.token(AUDIENCE, { iss: a.issuer })));
-  });
-
-  it('a token claiming issuer a but signed with the key of b (listed, same kid) is 401', async () => {
-    expectInvalidTokenReply(await get(await b.token(AUDIENCE, { iss: a.issuer })));
-  });
-
-  it('a token with a listed origin but a path in iss is 401 (exact issuer match)', async () => {
-    expectInvalidTokenReply(await get(await a.token(AUDIENCE, { iss: `${a.origin}/other/` })));
-    expectInvalidTokenReply(await get(await a.token(AUDIENCE, { iss: a.origin }))); // no trailing slash
-  });
-
-  it.each([[null], [42], [['x']], [undefined]])('iss %j is 401 before any lookup', async (iss) => {
-    expectInvalidTokenReply(await get(await a.token(AUDIENCE, { iss })));
-  });
-
-  it('discovery and JWKS are fetched once per issuer for many tokens', async () => {
-    await Promise.all(Array.from({ length: 10 }, async () => expect((await get(await a.token(AUDIENCE))).status).toBe(200)));
-    await Promise.all(Array.from({ length: 10 }, async () => expect((await get(await b.token(AUDIENCE))).status).toBe(200)));
-    expect([a.discoveryFetches, b.discoveryFetches]).toEqual([1, 1]);
-    expect([a.jwksFetches, b.jwksFetches]).toEqual([1, 1]);
-  });
-
-  it('RFC 9728 metadata lists both issuers as authorization servers', async () => {
-    const res = await fetch(`${demo.url}/.well-known/oauth-protected-resource`);
-    const doc = (await res.json()) as { authorization_servers: string[] };
-    expect(doc.authorization_servers).toEqual([a.issuer, b.issuer]);
-    expect(totalRequests(c)).toBe(0);
-  });
-
-  it('AUTH0_DOMAINS with spaces, a trailing slash and a trailing comma is normalized at startup', async () => {
-    const messy = await startTestDemo({ AUTH0_DOMAINS: ` ${a.origin}/ ,  ${b.origin} ,` });
-    try {
+  describe('demo with AUTH0_DOMAINS=a,b', () => {
+    it('accepts tokens from both listed issuers', async () => {
       for (const issuer of [a, b]) {
-        const res = await fetch(`${messy.url}/api/private`, { headers: { authorization: `Bearer ${await issuer.token(AUDIENCE)}` } });
-        expect(res.status).toBe(200);
+        const reply = await get(await issuer.token(AUDIENCE, { sub: `user-of-${issuer.origin}` }));
+        expect(reply.status).toBe(200);
+        expect(reply.body).toEqual({ user: `user-of-${issuer.origin}` });
       }
-    } finally {
-      await messy.close();
-    }
-  });
+    });
 
-  it('AUTH0_DOMAINS with an invalid entry is a startup error naming the variable', async () => {
-    await expect(startTestDemo({ AUTH0_DOMAINS: `${a.origin},http://evil.example.com` })).rejects.toThrow(/AUTH0_DOMAINS/);
+    it('rejects a token from an unlisted third issuer with 401 and ZERO requests to it', async () => {
+      const before = totalRequests(c);
+      expectInvalidTokenReply(await get(await c.token(AUDIENCE)));
+      expect(totalRequests(c)).toBe(before);
+      expect(before).toBe(0);
+    });
+
+    it('unlisted-issuer variants (path, query, credentials, other port, https) cause zero requests to it', async () => {
+      const variants = [`${c.origin}/`, `${c.origin}/tenant/`, `${c.origin}/?x=1`, c.origin.replace('http://', 'http://user:pw@'), c.origin.replace('http://', 'https://'), c.issuer.replace('127.0.0.1', 'localhost')];
+      for (const iss of variants) expectInvalidTokenReply(await get(await c.token(AUDIENCE, { iss })));
+      expect(totalRequests(c)).toBe(0);
+    });
+
+    it('a token claiming issuer a but signed with the key of c (same kid) is 401 (keys are per issuer)', async () => {
+      expectInvalidTokenReply(await get(await c.token(AUDIENCE, { iss: a.issuer })));
+    });
+
+    it('a token claiming issuer a but signed with the key of b (listed, same kid) is 401', async () => {
+      expectInvalidTokenReply(await get(await b.token(AUDIENCE, { iss: a.issuer })));
+    });
+
+    it('a token with a listed origin but a path in iss is 401 (exact issuer match)', async () => {
+      expectInvalidTokenReply(await get(await a.token(AUDIENCE, { iss: `${a.origin}/other/` })));
+      expectInvalidTokenReply(await get(await a.token(AUDIENCE, { iss: a.origin }))); // no trailing slash
+    });
+
+    it.each([[null], [42], [['x']], [undefined]])('iss %j is 401 before any lookup', async (iss) => {
+      expectInvalidTokenReply(await get(await a.token(AUDIENCE, { iss })));
+    });
+
+    it('discovery and JWKS are fetched once per issuer for many tokens', async () => {
+      await Promise.all(Array.from({ length: 10 }, async () => expect((await get(await a.token(AUDIENCE))).status).toBe(200)));
+      await Promise.all(Array.from({ length: 10 }, async () => expect((await get(await b.token(AUDIENCE))).status).toBe(200)));
+      expect([a.discoveryFetches, b.discoveryFetches]).toEqual([1, 1]);
+      expect([a.jwksFetches, b.jwksFetches]).toEqual([1, 1]);
+    });
+
+    it('RFC 9728 metadata lists both issuers as authorization servers', async () => {
+      const res = await fetch(`${demo.url}/.well-known/oauth-protected-resource`);
+      const doc = (await res.json()) as { authorization_servers: string[] };
+      expect(doc.authorization_servers).toEqual([a.issuer, b.issuer]);
+      expect(totalRequests(c)).toBe(0);
+    });
+
+    it('AUTH0_DOMAINS with spaces, a trailing slash and a trailing comma is normalized at startup', async () => {
+      const messy = await startTestDemo({ AUTH0_DOMAINS: ` ${a.origin}/ ,  ${b.origin} ,` });
+      try {
+        for (const issuer of [a, b]) {
+          const res = await fetch(`${messy.url}/api/private`, { headers: { authorization: `Bearer ${await issuer.token(AUDIENCE)}` } });
+          expect(res.status).toBe(200);
+        }
+      } finally {
+        await messy.close();
+      }
+    });
+
+    it('AUTH0_DOMAINS with an invalid entry is a startup error naming the variable', async () => {
+      await expect(startTestDemo({ AUTH0_DOMAINS: `${a.origin},http://evil.example.com` })).rejects.toThrow(/AUTH0_DOMAINS/);
+    });
   });
 });
 

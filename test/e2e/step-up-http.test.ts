@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { generateKeyPair, generateProof, type KeyPair } from 'dpop';
 import { TestIssuer } from '../support/test-issuer.js';
-import { AUDIENCE, parseChallenges, startTestDemo } from '../support/demo.js';
+import { AUDIENCE, describeFrameworks, parseChallenges, startTestDemo } from '../support/demo.js';
 import type { RunningDemo } from '../../src/demo/server.js';
 
 const MFA = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
@@ -20,17 +20,6 @@ let demo: RunningDemo;
 let client: KeyPair;
 let jkt: string;
 const reasons: string[] = [];
-
-beforeAll(async () => {
-  issuer = await TestIssuer.start();
-  demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin }, { onEvent: (event) => void (event.type === 'request_rejected' && reasons.push(event.reason)) });
-  client = await generateKeyPair('ES256', { extractable: true });
-  jkt = await calculateJwkThumbprint(await exportJWK(client.publicKey));
-});
-afterAll(async () => {
-  await demo?.close();
-  await issuer?.close();
-});
 
 async function call(claims: Record<string, unknown>, scheme: 'bearer' | 'dpop' = 'bearer') {
   const url = `${demo.url}/api/payments`;
@@ -50,67 +39,80 @@ const stepUpCases: Array<[string, Record<string, unknown>, string]> = [
 ];
 const resolve = (claims: Record<string, unknown>) => Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, k === 'auth_time' ? (v === 'now' ? now() : typeof v === 'number' ? now() + v : v) : v]));
 
-describe('GET /api/payments', () => {
-  it.each(['bearer', 'dpop'] as const)('%s: a recent multi-factor sign-in with read:data → 200 with the user and payments', async (scheme) => {
-    const reply = await call({ sub: 'auth0|payer', acr: MFA, auth_time: now() - 60 }, scheme);
-    expect(reply.status).toBe(200);
-    expect(reply.body.user).toBe('auth0|payer');
-    expect(Array.isArray(reply.body.payments)).toBe(true);
+describeFrameworks(() => {
+  beforeAll(async () => {
+    issuer = await TestIssuer.start();
+    demo = await startTestDemo({ AUTH0_DOMAIN: issuer.origin }, { onEvent: (event) => void (event.type === 'request_rejected' && reasons.push(event.reason)) });
+    client = await generateKeyPair('ES256', { extractable: true });
+    jkt = await calculateJwkThumbprint(await exportJWK(client.publicKey));
+  });
+  afterAll(async () => {
+    await demo?.close();
+    await issuer?.close();
   });
 
-  for (const scheme of ['bearer', 'dpop'] as const) {
-    it.each(stepUpCases)(`${scheme}: %s → 401 insufficient_user_authentication with acr_values and max_age`, async (_what, claims, reason) => {
-      reasons.length = 0;
-      const reply = await call(resolve(claims), scheme);
-      expect(reply.status).toBe(401);
-      expect(reply.body.error).toBe('insufficient_user_authentication');
-      const used = reply.challenges.find((c) => c.scheme.toLowerCase() === scheme)!;
-      expect(used.params).toMatchObject({ error: 'insufficient_user_authentication', acr_values: MFA, max_age: '300' });
-      expect(used.params.resource_metadata).toBe(`${demo.url}/.well-known/oauth-protected-resource`);
-      for (const other of reply.challenges.filter((c) => c !== used)) expect(other.params.error).toBeUndefined();
-      expect(reasons).toEqual([reason]);
+  describe('GET /api/payments', () => {
+    it.each(['bearer', 'dpop'] as const)('%s: a recent multi-factor sign-in with read:data → 200 with the user and payments', async (scheme) => {
+      const reply = await call({ sub: 'auth0|payer', acr: MFA, auth_time: now() - 60 }, scheme);
+      expect(reply.status).toBe(200);
+      expect(reply.body.user).toBe('auth0|payer');
+      expect(Array.isArray(reply.body.payments)).toBe(true);
     });
-  }
 
-  it('a missing read:data wins: 403 with scope="read:data", even without step-up', async () => {
-    const reply = await call({ scope: 'read:messages', acr: 'pwd' });
-    expect(reply.status).toBe(403);
-    expect(reply.body.error).toBe('insufficient_scope');
-    expect(reply.challenges[0]!.params).toMatchObject({ error: 'insufficient_scope', scope: 'read:data' });
-    expect(reply.challenges[0]!.params.acr_values).toBeUndefined();
-  });
+    for (const scheme of ['bearer', 'dpop'] as const) {
+      it.each(stepUpCases)(`${scheme}: %s → 401 insufficient_user_authentication with acr_values and max_age`, async (_what, claims, reason) => {
+        reasons.length = 0;
+        const reply = await call(resolve(claims), scheme);
+        expect(reply.status).toBe(401);
+        expect(reply.body.error).toBe('insufficient_user_authentication');
+        const used = reply.challenges.find((c) => c.scheme.toLowerCase() === scheme)!;
+        expect(used.params).toMatchObject({ error: 'insufficient_user_authentication', acr_values: MFA, max_age: '300' });
+        expect(used.params.resource_metadata).toBe(`${demo.url}/.well-known/oauth-protected-resource`);
+        for (const other of reply.challenges.filter((c) => c !== used)) expect(other.params.error).toBeUndefined();
+        expect(reasons).toEqual([reason]);
+      });
+    }
 
-  it('token problems come first: an expired token without step-up is 401 invalid_token', async () => {
-    const reply = await call({ exp: now() - 3600, iat: now() - 7200 });
-    expect(reply.status).toBe(401);
-    expect(reply.body.error).toBe('invalid_token');
-    expect(reply.challenges[0]!.params.acr_values).toBeUndefined();
-  });
+    it('a missing read:data wins: 403 with scope="read:data", even without step-up', async () => {
+      const reply = await call({ scope: 'read:messages', acr: 'pwd' });
+      expect(reply.status).toBe(403);
+      expect(reply.body.error).toBe('insufficient_scope');
+      expect(reply.challenges[0]!.params).toMatchObject({ error: 'insufficient_scope', scope: 'read:data' });
+      expect(reply.challenges[0]!.params.acr_values).toBeUndefined();
+    });
 
-  it.each<[string, unknown]>([
-    ['a string', '1700000000'],
-    ['null', null],
-    ['60 s in the future', 'future'],
-  ])('auth_time %s → 401 invalid_token', async (_what, authTime) => {
-    const reply = await call({ acr: MFA, auth_time: authTime === 'future' ? now() + 60 : authTime });
-    expect(reply.status).toBe(401);
-    expect(reply.body.error).toBe('invalid_token');
-    expect(reply.challenges[0]!.params.error).toBe('invalid_token');
-    expect(reply.challenges[0]!.params.max_age).toBeUndefined();
-  });
+    it('token problems come first: an expired token without step-up is 401 invalid_token', async () => {
+      const reply = await call({ exp: now() - 3600, iat: now() - 7200 });
+      expect(reply.status).toBe(401);
+      expect(reply.body.error).toBe('invalid_token');
+      expect(reply.challenges[0]!.params.acr_values).toBeUndefined();
+    });
 
-  it('the clock tolerance applies to max_age: 303 s old passes', async () => {
-    expect((await call({ acr: MFA, auth_time: now() - 303 })).status).toBe(200);
-  });
+    it.each<[string, unknown]>([
+      ['a string', '1700000000'],
+      ['null', null],
+      ['60 s in the future', 'future'],
+    ])('auth_time %s → 401 invalid_token', async (_what, authTime) => {
+      const reply = await call({ acr: MFA, auth_time: authTime === 'future' ? now() + 60 : authTime });
+      expect(reply.status).toBe(401);
+      expect(reply.body.error).toBe('invalid_token');
+      expect(reply.challenges[0]!.params.error).toBe('invalid_token');
+      expect(reply.challenges[0]!.params.max_age).toBeUndefined();
+    });
 
-  it('the OpenAPI 401 names the acr and max_age, with an insufficient_user_authentication example', async () => {
-    const spec = (await (await fetch(`${demo.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { description: string; content: Record<string, { example: { error: string } }> }> }>> };
-    const unauthorized = spec.paths['/api/payments']!.get!.responses['401']!;
-    expect(unauthorized.content['application/json']!.example.error).toBe('insufficient_user_authentication');
-    expect(unauthorized.description).toContain(MFA);
-    expect(unauthorized.description).toContain('max_age');
-    expect(unauthorized.description).toContain('300');
-    // Other operations keep the plain 401.
-    expect(spec.paths['/api/messages']!.get!.responses['401']!.content['application/json']!.example.error).toBe('invalid_token');
+    it('the clock tolerance applies to max_age: 303 s old passes', async () => {
+      expect((await call({ acr: MFA, auth_time: now() - 303 })).status).toBe(200);
+    });
+
+    it('the OpenAPI 401 names the acr and max_age, with an insufficient_user_authentication example', async () => {
+      const spec = (await (await fetch(`${demo.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { description: string; content: Record<string, { example: { error: string } }> }> }>> };
+      const unauthorized = spec.paths['/api/payments']!.get!.responses['401']!;
+      expect(unauthorized.content['application/json']!.example.error).toBe('insufficient_user_authentication');
+      expect(unauthorized.description).toContain(MFA);
+      expect(unauthorized.description).toContain('max_age');
+      expect(unauthorized.description).toContain('300');
+      // Other operations keep the plain 401.
+      expect(spec.paths['/api/messages']!.get!.responses['401']!.content['application/json']!.example.error).toBe('invalid_token');
+    });
   });
 });
