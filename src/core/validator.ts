@@ -9,7 +9,7 @@
  * and answered here, with this request's facts (`AuthError.response`): adapters only write that response.
  */
 import { warnAboutDomains } from './observability/diagnostics.js';
-import { AuthError, type AuthScheme } from './errors.js';
+import { AuthError, ConfigurationError, type AuthScheme } from './errors.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildServices } from './services.js';
 import type { ApiOptions, DpopMode } from './options.js';
@@ -26,6 +26,7 @@ import { accessTokenHash } from './dpop/dpop-proof.js';
 import { rejectionEvent, type EventSink } from './observability/events.js';
 import type { Telemetry } from './observability/telemetry.js';
 import type { Discovery } from './issuer/issuer.js';
+import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from './issuer/token-exchange.js';
 import type { IncomingRequest, RequestContext, RequestSettings, VerifiedRequest } from './http/request.js';
 import { toRequestContext } from './http/request-context.js';
 
@@ -57,6 +58,7 @@ export class ApiValidator {
   private readonly issuers: IssuerPool;
   private readonly tokens: TokenVerifier;
   private readonly dpop: DpopVerifier;
+  private readonly exchanger: TokenExchanger | undefined;
 
   constructor(options: ApiOptions) {
     this.config = resolveConfig(options);
@@ -68,6 +70,26 @@ export class ApiValidator {
     this.issuers = services.issuers;
     this.tokens = services.tokens;
     this.dpop = services.dpop;
+    this.exchanger =
+      options.tokenExchange === undefined
+        ? undefined
+        : createTokenExchanger(options.tokenExchange, {
+            // The discovered endpoint of the configured issuer, never a URL from a token (docs/decisions.md D24).
+            tokenEndpoint: async () => (await this.discovery())?.tokenEndpoint,
+            fetch: this.config.issuer.fetch,
+            telemetry: this.telemetry,
+          });
+  }
+
+  /**
+   * Exchanges a verified caller's access token for one for a downstream API (RFC 8693), with the `tokenExchange`
+   * client; cached per caller token, audience and scope. Every adapter's `exchangeToken(request, …)` comes here after
+   * authenticating the request, so a refused caller causes no exchange. Rejects with a 503 AuthError when the
+   * authorization server is unreachable, with a `TokenExchangeError` when it refuses.
+   */
+  exchangeToken(verified: VerifiedRequest, request: ExchangeRequest): Promise<string> {
+    if (this.exchanger === undefined) return Promise.reject(new ConfigurationError('tokenExchange', 'exchangeToken() needs the tokenExchange option, e.g. { tokenExchange: { clientId, clientSecret } }'));
+    return this.exchanger.exchange(verified, request);
   }
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */

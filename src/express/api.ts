@@ -10,7 +10,7 @@ import { ApiValidator, type ApiDocumentation, type VerifiedRequest } from '../co
 import { responseOf, type ErrorResponse } from '../core/http/error-response.js';
 import { requirementOf, resolveStepUp, type AuthorizationRequirement, type StepUpRule } from '../core/authorization/policies.js';
 import type { ApiOptions } from '../core/options.js';
-import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from '../core/issuer/token-exchange.js';
+import type { ExchangeRequest } from '../core/issuer/token-exchange.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
 import { checkFraming, publicRequestUrl } from '../core/http/request-context.js';
 import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
@@ -74,20 +74,9 @@ export class Auth0Api {
   readonly validator: ApiValidator;
   private documentationPath: string | undefined;
   private scopeNames: readonly string[] | undefined;
-  private readonly exchanger: TokenExchanger | undefined;
 
   constructor(options: ApiOptions) {
     this.validator = new ApiValidator(options);
-    const validator = this.validator;
-    this.exchanger =
-      options.tokenExchange === undefined
-        ? undefined
-        : createTokenExchanger(options.tokenExchange, {
-            // The discovered endpoint of the configured issuer, never a URL from a token (docs/decisions.md D24).
-            tokenEndpoint: async () => (await validator.discovery())?.tokenEndpoint,
-            fetch: options.fetch,
-            telemetry: validator.telemetry,
-          });
   }
 
   /**
@@ -104,9 +93,7 @@ export class Auth0Api {
    * `TokenExchangeError` when it refuses (map it to your answer, e.g. 502).
    */
   async exchangeToken(req: Request, request: ExchangeRequest): Promise<string> {
-    if (this.exchanger === undefined) throw new ConfigurationError('tokenExchange', 'exchangeToken() needs createAuth0Api({ tokenExchange: { clientId, clientSecret } })');
-    const verified = req.auth ?? (await this.authenticate(req));
-    return this.exchanger.exchange(verified, request);
+    return this.validator.exchangeToken(req.auth ?? (await this.authenticate(req)), request);
   }
 
   /** The Auth0Api installed on an app with {@link Auth0Api.install}, if any. */

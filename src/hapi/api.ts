@@ -4,7 +4,7 @@
  */
 import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
-import { AuthError, ConfigurationError, type AuthScheme } from '../core/errors.js';
+import { AuthError, ConfigurationError } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
 import { errorReply, jsonClientErrors } from '../core/http/error-reply.js';
 import { toScopeList } from '../core/authorization/scopes.js';
@@ -13,7 +13,8 @@ import type { AccessTokenClaims } from '../core/token/access-token.js';
 import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
 import { checkFraming, publicRequestUrl, trustProxyOption } from '../core/http/request-context.js';
 import type { TrustProxySetting } from '../core/http/trust-proxy.js';
-import { RequestAuthenticator, type RequestHandle } from '../core/http/request-auth.js';
+import { RequestAuthenticator, type AuthorizeOptions, type RequestHandle } from '../core/http/request-auth.js';
+import type { ExchangeRequest } from '../core/issuer/token-exchange.js';
 import { bodyCarriesToken, deferHostCheck, incomingRequest, readGetBody } from './request.js';
 import { renderError, type ErrorRenderingOptions } from './errors.js';
 import { resourceMetadataResponse } from '../core/http/metadata-response.js';
@@ -43,13 +44,8 @@ export interface HapiRequirement {
   policy?: string;
 }
 
-/** What {@link HapiAuth0Api.authorize} checks. */
-export interface HapiAuthorizeOptions extends HapiRequirement {
-  /** Schemes accepted (default: whatever the DPoP mode accepts). */
-  schemes?: readonly AuthScheme[] | undefined;
-  /** Serve anonymous callers: resolves undefined for a request without credentials. */
-  optional?: boolean | undefined;
-}
+/** What {@link HapiAuth0Api.authorize} checks: scopes, schemes, a policy, and whether anonymous callers are served. */
+export type HapiAuthorizeOptions = AuthorizeOptions;
 
 /** Per request (`request.plugins`): the headers a verification adds to the response, whether the body is checked. */
 type State = { headers?: Record<string, string>; checkBody?: true };
@@ -196,6 +192,11 @@ export class HapiAuth0Api {
     const response = h.response(body as object);
     for (const name in headers) response.header(name, headers[name]!);
     return response;
+  }
+
+  /** Exchanges the caller's token for a downstream API's (RFC 8693), as `exchangeToken` on Express (a handler's thrown AuthError is answered). */
+  exchangeToken(request: Request, exchange: ExchangeRequest): Promise<string> {
+    return this.auth.exchangeToken(this.handle(request), exchange);
   }
 
   /** True when the `policies` option defines `name` (tsoa's security names). */

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { createAuth0Api, getAuth, getOptionalAuth, toBoom, PLUGIN_NAME, DEFAULT_BODY_LIMIT } from './api.js';
-export type { AuthResult } from '../core/http/request-auth.js';
+export type { AuthResult, AuthorizeOptions } from '../core/http/request-auth.js';
 export type { HapiAuth0Api, HapiApiOptions, HapiRequirement, HapiAuthorizeOptions } from './api.js';
 export type { ErrorRenderingOptions } from './errors.js';
 export { serveDocs } from './docs.js';

@@ -11,6 +11,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { AuthError } from '../core/errors.js';
 import { ApiValidator, type ApiDocumentation } from '../core/validator.js';
 import type { ApiOptions } from '../core/options.js';
+import type { ExchangeRequest } from '../core/issuer/token-exchange.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
 import type { IncomingRequest, RequestSettings } from '../core/http/request.js';
 import { checkFraming, nodeIncomingRequest, publicRequestUrl, trustProxyOption } from '../core/http/request-context.js';
@@ -141,6 +142,15 @@ export class KoaAuth0Api {
       if (result) ctx.state.auth = result;
       await next();
     };
+  }
+
+  /**
+   * Exchanges the caller's verified token for one for a downstream API (RFC 8693), as `exchangeToken` on Express:
+   * authenticates first; rejects with a 503 AuthError when the authorization server is down, a `TokenExchangeError`
+   * when it refuses (map it, e.g. to 502).
+   */
+  exchangeToken(ctx: Context, request: ExchangeRequest): Promise<string> {
+    return this.auth.exchangeToken(this.handle(ctx), request);
   }
 
   /** True when the `policies` option defines `name` (tsoa's security names). */

@@ -9,6 +9,7 @@ import { requirementOf, type AuthorizationRequirement } from '../authorization/p
 import type { AccessTokenClaims } from '../token/access-token.js';
 import type { IncomingRequest, RequestSettings, VerifiedRequest } from './request.js';
 import type { ApiValidator } from '../validator.js';
+import type { ExchangeRequest } from '../issuer/token-exchange.js';
 import { checkFraming } from './request-context.js';
 
 /** What an authenticated request carries: the claims, the token, the scheme, the proof (read with {@link getAuth}). */
@@ -94,6 +95,11 @@ export class RequestAuthenticator {
     readonly validator: ApiValidator,
     private readonly settings: () => Omit<RequestSettings, 'publicUrl' | 'clientCertificates'>,
   ) {}
+
+  /** Exchanges the request's verified token (RFC 8693), authenticating it first: a refused caller causes no exchange. */
+  async exchangeToken(handle: RequestHandle, request: ExchangeRequest): Promise<string> {
+    return this.validator.exchangeToken(results.get(handle.key) ?? (await this.authenticate(handle)), request);
+  }
 
   /** Authenticates a request once; later calls for the same request share the result. */
   authenticate<C extends AccessTokenClaims = AccessTokenClaims>(handle: RequestHandle): Promise<AuthResult<C>> {
