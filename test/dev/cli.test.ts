@@ -1,10 +1,11 @@
 /**
  * The `auth0-tsoa-api` command as a user runs it (the built bin in a child process): `dev` prints the app's
  * settings and serves tokens until stopped, `token` prints one token alone on stdout, every mistake is one line.
- * Production-like refusals are in test/demo/startup.test.ts; `setup` in ./setup.test.ts.
+ * Production-like refusals are in test/demo/startup.test.ts; `setup` in ./setup.test.ts; the help texts and each
+ * mistake's one line, run in process, in ./commands.test.ts.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,35 +21,6 @@ const temp = mkdtempSync(join(tmpdir(), 'auth0-tsoa-api-cli-'));
 
 beforeAll(() => buildOnce(), 120_000);
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
-
-describe('--help', () => {
-  it.each([
-    [['--help'], ['dev', 'token', 'setup']],
-    [
-      ['dev', '--help'],
-      ['--port N', '--audience URL', '--scopes "a b c"', '--spec openapi.json', '--origin URL', '--client-id ID', '--client-secret SECRET', '--org ID[:NAME]'],
-    ],
-    [
-      ['token', '--help'],
-      ['--issuer URL', '--audience URL', '--scope "a b"', '--client-id ID', '--client-secret SECRET', '--org'],
-    ],
-    [
-      ['setup', '--help'],
-      ['--audience URL', '--spec openapi.json', 'Auth0 CLI'],
-    ],
-  ])('auth0-tsoa-api %j lists its options and exits 0', async (args, expected) => {
-    const run = await runCli(args);
-    expect(run.code).toBe(0);
-    for (const text of expected) expect(run.stdout).toContain(text);
-    expect(run.stderr).toBe('');
-  });
-
-  it('without a command: the usage on stderr, exit 1', async () => {
-    const run = await runCli([]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('Usage: npx auth0-tsoa-api <command>');
-  });
-});
 
 describe('dev, then token', () => {
   let dev: RunningDev;
@@ -254,62 +226,6 @@ describe('dev finds the scopes', () => {
 });
 
 describe('dev: mistakes are one line and exit 1', () => {
-  let taken: Server;
-  let takenPort: number;
-  beforeAll(async () => {
-    taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    takenPort = (taken.address() as { port: number }).port;
-  });
-  afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
-
-  it.each([
-    ['a port that is not a number', ['--port', 'http'], /--port expects a port number/],
-    ['an origin with a path', ['--scopes', 'a', '--origin', 'http://127.0.0.1:3000/docs'], /--origin expects an origin without a path/],
-    ['--scopes and --spec together', ['--scopes', 'a', '--spec', 'x.json'], /--scopes or --spec, not both/],
-    ['a spec that does not exist', ['--spec', 'nowhere.json'], /cannot read the OpenAPI document nowhere\.json/],
-    ['no tsoa.json and no scopes', [], /no tsoa\.json in .*: pass --spec/],
-    ['an unknown option', ['--scope', 'a'], /Unknown option '--scope'.*see --help/],
-    ['a bad --org', ['--scopes', 'a', '--org', 'acme'], /--org expects ID or ID:NAME/],
-    ['an audience that is not a URI', ['--scopes', 'a', '--audience', 'my api'], /absolute URI/],
-    ['--client-id without --client-secret', ['--scopes', 'a', '--client-id', 'x'], /--client-id needs --client-secret/],
-  ])('%s', async (_what, args, message) => {
-    const run = await runCli(['dev', '--port', '0', ...args], { cwd: temp });
-    expect(run.code).toBe(1);
-    expect(run.stdout).toBe('');
-    const lines = run.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^auth0-tsoa-api dev: /);
-    expect(lines[0]).toMatch(message);
-  });
-
-  it('before the first build (tsoa.json, no spec yet): one line saying to build first or pass --scopes', async () => {
-    const app = join(temp, 'unbuilt');
-    mkdirSync(app, { recursive: true });
-    writeFileSync(join(app, 'tsoa.json'), JSON.stringify({ spec: { outputDirectory: 'build', specVersion: 3 } }));
-    const run = await runCli(['dev', '--port', '0'], { cwd: app });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toBe('auth0-tsoa-api dev: build/swagger.json not found: build first ("npm run build", or "npx tsoa spec"), or pass --scopes "a b" (or --spec path/to/openapi.json)\n');
-  });
-
-  it('a port already taken', async () => {
-    const run = await runCli(['dev', '--port', String(takenPort), '--scopes', 'a']);
-    expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe(`auth0-tsoa-api dev: port ${takenPort} is taken on 127.0.0.1 (another development issuer?): pass --port N`);
-  });
-
-  it('token with no issuer running: one line saying how to start one', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const closedPort = (closed.address() as { port: number }).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const run = await runCli(['token', '--issuer', `http://127.0.0.1:${closedPort}`]);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toBe('');
-    expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/no issuer answers at http:\/\/127\.0\.0\.1:\d+ .*npx auth0-tsoa-api dev/);
-  });
-
   it('without oidc-provider installed: one line saying npm install --save-dev oidc-provider', async () => {
     // The command's files alone in a folder with no node_modules above it, as in an app that did not install it.
     const lonely = join(temp, 'no-oidc-provider');
