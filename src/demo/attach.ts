@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { ApiOptions } from '../core/options.js';
 import type { ApiValidator } from '../core/validator.js';
 import type { TrustProxySetting } from '../core/http/trust-proxy.js';
-import type { ServeDocsOptions } from '../tsoa/docs-source.js';
+import type { ServeDocsOptions } from '../core/docs/site.js';
 
 /** What every framework's demo app is built from. */
 export interface DemoAppOptions {

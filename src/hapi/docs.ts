@@ -1,5 +1,5 @@
 /**
- * The API's documentation on hapi, as `serveDocs` serves it on Express (the neutral part: tsoa/docs-page.ts): the
+ * The API's documentation on hapi, as `serveDocs` serves it on Express (the neutral part: src/core/docs/site.ts): the
  * completed OpenAPI document at `specPath`, Swagger UI at `path` with this package's DPoP plugin and Swagger UI's
  * OAuth2 redirect page. Unknown file names (`constructor`, `__proto__` too) are a JSON 404.
  */
@@ -7,9 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
 import Boom from '@hapi/boom';
-import { SWAGGER_ASSETS_PATH } from '../express/swagger.js';
-import type { ServeDocsOptions } from '../tsoa/docs.js';
-import { docsSite, DOCS_CONTENT_TYPES as TYPES } from '../tsoa/docs-page.js';
+import { docsSite, DOCS_CONTENT_TYPES as TYPES, type ServeDocsOptions } from '../core/docs/site.js';
+import { SWAGGER_ASSETS_PATH } from '../core/docs/swagger-ui.js';
 import type { HapiAuth0Api } from './api.js';
 
 /**
@@ -18,8 +17,7 @@ import type { HapiAuth0Api } from './api.js';
  */
 export function serveDocs(server: Server, auth0: HapiAuth0Api, spec: Record<string, unknown>, options: ServeDocsOptions = {}): void {
   const path = options.path ?? '/docs';
-  const site = docsSite(auth0.validator, spec, options);
-  auth0.describeScopes(site.scopes).documentedAt(path);
+  const site = docsSite(auth0, spec, options);
   const send = (h: ResponseToolkit, body: string | Buffer, type: string) => h.response(body).type(type).header('Cache-Control', 'no-cache');
   const page = async (_request: Request, h: ResponseToolkit) => send(h, (await site.page()).html, TYPES['.html']!);
   const route = (routePath: string, handler: (request: Request, h: ResponseToolkit) => unknown) => server.route({ method: 'GET', path: routePath, options: { auth: false }, handler: handler as never });

@@ -8,7 +8,7 @@ export type { HapiAuth0Api, HapiApiOptions, HapiRequirement, HapiAuthorizeOption
 export type { ErrorRenderingOptions } from './errors.js';
 export { serveDocs } from './docs.js';
 export { AuthError, AUTH_FAILURE_REASONS } from '../core/errors.js';
-export type { ServeDocsOptions } from '../tsoa/docs-source.js';
-export type { SwaggerUiOAuthOptions } from '../express/swagger.js';
+export type { ServeDocsOptions } from '../core/docs/site.js';
+export type { SwaggerUiOAuthOptions } from '../core/docs/swagger-ui.js';
 // The core's types its signatures use (types only: no runtime name added).
 export * from '../core/public-types.js';

@@ -8,8 +8,8 @@ export type { KoaAuth0Api, KoaAdapterOptions, KoaRequireAuthOptions, KoaErrorHan
 export { serveDocs } from './docs.js';
 export { getAuth, getOptionalAuth } from '../core/http/request-auth.js';
 export type { AuthResult, AuthorizeOptions } from '../core/http/request-auth.js';
-export type { ServeDocsOptions } from '../tsoa/docs-source.js';
+export type { ServeDocsOptions } from '../core/docs/site.js';
 export { AuthError, AUTH_FAILURE_REASONS } from '../core/errors.js';
-export type { SwaggerUiOAuthOptions } from '../express/swagger.js';
+export type { SwaggerUiOAuthOptions } from '../core/docs/swagger-ui.js';
 // The core's types its signatures use (types only: no runtime name added).
 export * from '../core/public-types.js';

@@ -12,7 +12,8 @@
  *     authorization code + PKCE with `audience` through the login popup) are DPoP-bound by default; in allowed mode
  *     the switch turns binding off (Bearer); in required mode it is locked on.
  *
- * Plus, without a browser: what the router serves, and the DPoP settings it derives from the spec.
+ * Plus, without a browser: what the router serves (the DPoP settings it derives from the spec:
+ * test/core/docs/swagger-ui.test.ts).
  *
  * Screenshots go to test-artifacts/swagger-ui-*.png.
  */
@@ -30,8 +31,6 @@ import { createApp } from '../../src/demo/app.js';
 import { loadSpec } from '../../src/demo/openapi.js';
 import { SCOPES } from '../../src/demo/scopes.js';
 import { createAuth0Api, swaggerUiHandlers } from '../../src/express/index.js';
-import { swaggerUiOptions } from '../../src/express/swagger.js';
-import { finalizeSpec } from '../../src/tsoa/index.js';
 import express from 'express';
 import {
   ARTIFACTS,
@@ -611,34 +610,5 @@ describe('swaggerUiHandlers: served files', () => {
     expect(second).toContain('"title": "Second API"');
     expect(second).toContain('"dpop": false');
     expect(second).not.toContain('"clientId"');
-  });
-});
-
-describe('swaggerUiOptions: DPoP settings of the page', () => {
-  // A tsoa-shaped spec with one secured operation, finalized for each DPoP mode as the demo does.
-  const generated = {
-    openapi: '3.0.0',
-    info: { title: 'API', version: '1' },
-    paths: { '/things': { get: { security: [{ auth0: ['read:things'] }], responses: { '200': { description: 'OK' } } } } },
-  };
-  const specFor = (dpopMode: 'allowed' | 'required' | 'disabled') => finalizeSpec(generated, { scopes: { 'read:things': 'Read things' }, dpopMode });
-  const settings = (spec: Record<string, unknown>, options: Parameters<typeof swaggerUiOptions>[1] = {}) => (swaggerUiOptions(spec, options).swaggerOptions as { auth0TsoaApi: Record<string, unknown> }).auth0TsoaApi;
-
-  it('reads the mode from what the operations offer (finalizeSpec defines every scheme in every mode): bound by default, locked when required, off when disabled', () => {
-    expect(settings(specFor('allowed'))).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: false });
-    expect(settings(specFor('required'))).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: true });
-    expect(settings(specFor('disabled'))).toEqual({ dpop: false, dpopOAuth2: false, dpopOAuth2Required: false });
-  });
-
-  it('allowed mode can start with binding off; an explicit mode wins over the spec; dpop: false turns it all off', () => {
-    expect(settings(specFor('allowed'), { dpop: { oauth2: false } })).toEqual({ dpop: true, dpopOAuth2: false, dpopOAuth2Required: false });
-    expect(settings(specFor('allowed'), { dpop: { mode: 'required' } })).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: true });
-    expect(settings(specFor('disabled'), { dpop: true })).toEqual({ dpop: true, dpopOAuth2: true, dpopOAuth2Required: false });
-    expect(settings(specFor('required'), { dpop: false })).toEqual({ dpop: false, dpopOAuth2: false, dpopOAuth2Required: false });
-  });
-
-  it('refuses unbound OAuth2 tokens in required mode with one line naming the setting', () => {
-    expect(() => settings(specFor('required'), { dpop: { oauth2: false } })).toThrow(/^swaggerUiHandlers: dpop\.oauth2 is false but DPoP is required .*: remove dpop\.oauth2, or set dpop\.mode to allowed$/);
-    expect(() => settings(specFor('allowed'), { dpop: { mode: 'sometimes' as 'allowed' } })).toThrow(/dpop\.mode must be 'allowed', 'required' or 'disabled'/);
   });
 });

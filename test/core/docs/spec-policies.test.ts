@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import express from 'express';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { finalizeSpec, serveDocs } from '../../src/tsoa/index.js';
-import { scopesOfSpec } from '../../src/tsoa/docs.js';
-import { createAuth0Api } from '../../src/express/index.js';
-import { claimIncludes, ConfigurationError, type Policy } from '../../src/core/index.js';
-import { resolvePolicies } from '../../src/core/authorization/policies.js';
+import { finalizeSpec, scopesOfSpec } from '../../../src/core/docs/spec.js';
+import { serveDocs } from '../../../src/express/docs.js';
+import { createAuth0Api } from '../../../src/express/index.js';
+import { claimIncludes, ConfigurationError, type Policy } from '../../../src/core/index.js';
+import { resolvePolicies } from '../../../src/core/authorization/policies.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 

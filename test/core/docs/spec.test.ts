@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finalizeSpec, securityDefinitions } from '../../src/tsoa/index.js';
-import { projectRoot } from '../../src/demo/openapi.js';
-import { SCOPES } from '../../src/demo/scopes.js';
-import { POLICIES } from '../../src/demo/policies.js';
-import { TestIssuer } from '../support/test-issuer.js';
-import { startTestDemo } from '../support/demo.js';
-import type { RunningDemo } from '../../src/demo/server.js';
+import { finalizeSpec, securityDefinitions } from '../../../src/core/docs/spec.js';
+import { projectRoot } from '../../../src/demo/openapi.js';
+import { SCOPES } from '../../../src/demo/scopes.js';
+import { POLICIES } from '../../../src/demo/policies.js';
+import { TestIssuer } from '../../support/test-issuer.js';
+import { startTestDemo } from '../../support/demo.js';
+import type { RunningDemo } from '../../../src/demo/server.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 type Requirement = Record<string, string[]>;

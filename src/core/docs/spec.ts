@@ -1,6 +1,7 @@
 /**
- * OpenAPI security schemes for tsoa's `spec.securityDefinitions`, and the spec post-processing that gives every
- * secured operation its alternatives (OAuth2 with scopes, Bearer, DPoP) and documents its 401/403 answers.
+ * Spec completion for the docs: the OpenAPI security schemes (also tsoa's `spec.securityDefinitions`), the
+ * post-processing that gives every secured operation its alternatives (OAuth2 with scopes, Bearer, DPoP) and documents
+ * its 401/403 answers, and the scopes a document requires (what the docs offer when no scopes are configured).
  *
  * Why the post-processing: in OpenAPI 3.0 (what tsoa 6 emits) only `oauth2`/`openIdConnect` requirements may list
  * scopes. So `@Security('auth0', [...scopes])` maps to an `oauth2` scheme that carries them, and the `http` Bearer and
@@ -10,11 +11,11 @@
  * same `oauth2` requirement with the policy's scopes added; a `-optional` name adds the empty requirement `{}`
  * (OpenAPI: "anonymous allowed") after the token schemes.
  */
-import { ConfigurationError } from '../core/errors.js';
-import { resolvePolicies, type Policy, type ResolvedPolicy } from '../core/authorization/policies.js';
-import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../core/authorization/security-names.js';
-import type { DpopMode } from '../core/config.js';
-import { openApiVersion, operations, requirementsOf, scopesOnAnyScheme, securitySchemes } from '../core/openapi.js';
+import { ConfigurationError } from '../errors.js';
+import { resolvePolicies, type Policy, type ResolvedPolicy } from '../authorization/policies.js';
+import { isSchemeName, SCHEME_SECURITY_NAMES, splitSecurityName } from '../authorization/security-names.js';
+import type { DpopMode } from '../options.js';
+import { openApiVersion, operations, requirementsOf, scopesOnAnyScheme, securityRequirements, securitySchemes } from '../openapi.js';
 
 /** Options of {@link securityDefinitions}. */
 export interface SecuritySchemeOptions {
@@ -116,6 +117,27 @@ export function withPolicyScopes(scopes: Readonly<Record<string, string>>, polic
   const out: Record<string, string> = { ...scopes };
   for (const policy of policies.values()) for (const scope of policy.scopes) out[scope] ??= scope;
   return out;
+}
+
+/**
+ * Every scope an operation of the spec requires under `name` or a policy (with or without `-optional`), described by
+ * its own name.
+ */
+export function scopesOfSpec(spec: Record<string, unknown>, name = 'auth0', policies: ReadonlyMap<string, ResolvedPolicy> = new Map()): Record<string, string> {
+  const scopes: Record<string, string> = {};
+  const add = (list: unknown) => {
+    if (Array.isArray(list)) for (const scope of list) if (typeof scope === 'string') scopes[scope] ??= scope;
+  };
+  for (const requirement of securityRequirements(spec)) {
+    for (const [key, list] of Object.entries(requirement)) {
+      const { base } = splitSecurityName(key);
+      const policy = policies.get(base);
+      if (base !== name && !policy) continue;
+      add(policy?.scopes);
+      add(list);
+    }
+  }
+  return scopes;
 }
 
 function union(a: readonly string[] | undefined, b: readonly string[]): string[] {

@@ -1,19 +1,20 @@
 /**
- * The API's documentation in one call: the OpenAPI document tsoa generated, completed by {@link finalizeSpec} with
- * what the {@link Auth0Api} already knows — its scopes (or, when none were configured, the scopes the operations
- * require), its DPoP mode, its audience and its issuer's real token and authorize endpoints (from discovery) — served
- * as JSON, with Swagger UI next to it and advertised as `resource_documentation` in the RFC 9728 document.
+ * `serveDocs` on Express (exported by `auth0-tsoa-api/tsoa`): the API's documentation in one call. The OpenAPI
+ * document tsoa generated, completed by {@link finalizeSpec} with what the {@link Auth0Api} already knows — its scopes
+ * (or, when none were configured, the scopes the operations require), its DPoP mode, its audience and its issuer's
+ * real token and authorize endpoints (from discovery) — served as JSON, with Swagger UI next to it and advertised as
+ * `resource_documentation` in the RFC 9728 document. The neutral part is src/core/docs/site.ts; this only routes.
  *
  * ```ts
  * serveDocs(app, auth0, spec);   // GET /openapi.json and /docs
  * ```
  */
 import type { Application, Request, Response, NextFunction } from 'express';
-import type { Auth0Api } from '../express/api.js';
-import { swaggerUiHandlers } from '../express/swagger.js';
-import { documentationSource, type ServeDocsOptions } from './docs-source.js';
+import type { Auth0Api } from './api.js';
+import { swaggerUiHandlers } from './swagger.js';
+import { documentationSource, type ServeDocsOptions } from '../core/docs/site.js';
 
-export { scopesOfSpec, type ServeDocsOptions } from './docs-source.js';
+export type { ServeDocsOptions } from '../core/docs/site.js';
 
 /**
  * Serves the completed OpenAPI document at `specPath` and Swagger UI at `path` (Bearer, DPoP and OAuth2 token

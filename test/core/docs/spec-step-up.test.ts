@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { finalizeSpec } from '../../src/tsoa/index.js';
-import type { Policy } from '../../src/core/index.js';
+import { finalizeSpec } from '../../../src/core/docs/spec.js';
+import type { Policy } from '../../../src/core/index.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests walk untyped OpenAPI documents
 const MFA = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
