@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type ApiOptions } from '../../../src/core/config.js';
-import { IssuerPool } from '../../../src/core/issuer/issuer-pool.js';
+import { buildServices } from '../../../src/core/services.js';
 import { protectedResourceMetadata, publicOrigin, resourceMetadataUrl } from '../../../src/core/http/resource-metadata.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -67,7 +67,7 @@ describe('protectedResourceMetadata', () => {
       },
       ...options,
     });
-    return { config, pool: new IssuerPool(config), fetched };
+    return { config, pool: buildServices(config).issuers, fetched };
   }
 
   it('the whole document for the defaults: resource, the issuer, every scope, header only, DPoP allowed', async () => {
