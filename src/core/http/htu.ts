@@ -24,6 +24,25 @@ function normalizePath(path: string): string {
   });
 }
 
+/**
+ * RFC 3986 §5.2.4 for an absolute path. WHATWG URL resolves dot segments already, but not always: Node 20's parser
+ * keeps the final `.` of `/|/.@/.` and drops it from `/%7C/.@/.`, so normalizing twice gave two answers.
+ */
+function removeDotSegments(path: string): string {
+  if (!/(^|\/)\.\.?(\/|$)/.test(path)) return path;
+  const segments = path.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment !== '.' && segment !== '..') out.push(segment);
+    else {
+      if (segment === '..') out.pop();
+      if (i === segments.length - 1) out.push('');
+    }
+  }
+  return `/${out.join('/')}`;
+}
+
 /** Longest URL (without query and fragment) compared, before and after normalization. A proof is at most 8 KiB. */
 const MAX_HTU_LENGTH = 8192;
 
@@ -42,8 +61,9 @@ export function normalizeHtu(value: string): string | undefined {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   if (url.username || url.password) return undefined;
-  // WHATWG URL already lower-cases scheme and host, drops default ports and resolves dot segments.
-  const normalized = `${url.protocol}//${url.host}${normalizePath(url.pathname)}`;
+  // WHATWG URL lower-cases scheme and host, drops default ports and resolves most dot segments (§6.2.2.3: after
+  // percent-encoding normalization, the rest are removed here).
+  const normalized = `${url.protocol}//${url.host}${removeDotSegments(normalizePath(url.pathname))}`;
   // Percent-encoding can triple the length; capping the output too keeps normalization idempotent.
   return normalized.length <= MAX_HTU_LENGTH ? normalized : undefined;
 }

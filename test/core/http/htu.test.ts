@@ -26,6 +26,9 @@ const EQUIVALENT: Array<[string, string, string]> = [
   ['characters RFC 3986 forbids raw, and their encoding', 'https://api.example.com/a%5Eb%7Cc', 'https://api.example.com/a^b|c'],
   ['dot segments resolved', 'https://api.example.com/api/./x/../private', BASE],
   ['encoded dot segments resolved', 'https://api.example.com/api/x/%2E%2e/private', BASE],
+  // Node 20's WHATWG parser keeps this final `.` after a raw `|` (and after `.@`) but drops it after `%7C`.
+  ['final dot segment after a raw |', 'https://api.example.com/|/.@/.', 'https://api.example.com/%7C/.@/'],
+  ['final dot segment after .@', 'https://api.example.com/x/.@/.', 'https://api.example.com/x/.@/'],
   ['empty path is /', 'https://api.example.com', 'https://api.example.com/'],
   ['IDN host and its punycode', 'https://bücher.example/x', 'https://xn--bcher-kva.example/x'],
   ['IPv6 host with default port', 'https://[::1]:443/x', 'https://[0:0::1]/x'],
