@@ -10,6 +10,8 @@ import { nonceSecret, type NonceOptions } from './dpop/nonce.js';
 import type { AuthEvent } from './observability/events.js';
 import type { IssuerClientSettings } from './issuer/issuer.js';
 import type { MtlsMode } from './token/confirmation.js';
+import type { TokenVerifierSettings } from './token/token-verifier.js';
+import type { DpopSettings } from './dpop/dpop.js';
 import { resolvePolicies, type ResolvedPolicy } from './authorization/policies.js';
 import type { ApiOptions, DpopMode, ScopeClaim } from './options.js';
 import { describe, normalizeDomain, type DomainSource } from './issuer/domain.js';
@@ -18,27 +20,20 @@ export { SUPPORTED_ALGORITHMS, type Algorithm };
 export type { ApiOptions, DomainsResolver, DomainsResolverContext, DpopMode, DpopOptions, MtlsOptions, ScopeClaim } from './options.js';
 export { isLoopbackHost, normalizeDomain, type DomainSource } from './issuer/domain.js';
 
-/** DPoP settings with defaults applied. */
-export interface ResolvedDpop {
+/** DPoP settings with defaults applied: the verifier's (dpop.ts) and what services.ts builds its parts from. */
+export interface ResolvedDpop extends Omit<DpopSettings, 'clockTolerance'> {
   mode: DpopMode;
-  algorithms: readonly Algorithm[];
-  iatLeeway: number;
-  iatOffset: number;
-  onStoreError: 'reject' | 'accept';
   /** The application's replay store, checked; undefined for the default (an in-memory store, built by services.ts). */
   replayStore: ReplayStore | undefined;
   /** The `dpop.nonce` option, checked (`true` is `{}`); undefined when nonces are off. */
   nonce: NonceOptions | undefined;
 }
 
-/** Every option resolved once, with defaults applied: plain data, what the validator and the adapters read. */
-export interface ResolvedConfig {
-  domains: DomainSource;
-  audiences: readonly string[];
-  algorithms: readonly Algorithm[];
-  clockTolerance: number;
-  maxTokenAge: number | undefined;
-  strict: boolean;
+/**
+ * Every option resolved once, with defaults applied: plain data, what the validator and the adapters read. The token
+ * verifier's settings (domains, audiences, algorithms, clock, strictness, cache size) are declared with it.
+ */
+export interface ResolvedConfig extends TokenVerifierSettings {
   scopeClaim: ScopeClaim;
   scopes: Readonly<Record<string, string>>;
   /** What issuer clients use (fetch, timeouts, cache timing). */
@@ -47,7 +42,6 @@ export interface ResolvedConfig {
   mtls: { mode: MtlsMode };
   publicUrl: URL | undefined;
   resourceMetadataPath: string | undefined;
-  tokenCacheSize: number;
   /** The `policies` option, checked. */
   policies: ReadonlyMap<string, ResolvedPolicy>;
   /** The `onEvent` hook, checked (services.ts makes it safe: a throwing hook never changes a verdict). */
