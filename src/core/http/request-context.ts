@@ -120,14 +120,10 @@ export function trustsEveryAddress(trust: TrustProxyFunction | undefined): boole
   return all(IPV4_PROBES) || all(IPV6_PROBES);
 }
 
-/** Whether a `trust proxy` setting names its proxies (see {@link trustsEveryAddress}): only then is `Client-Cert` believed. */
-export function proxiesNamed(setting: TrustProxySetting | undefined): boolean {
-  return !trustsEveryAddress(compileTrustProxy(setting ?? false));
-}
-
 /**
  * An adapter's `trustProxy` option (Express's `trust proxy` forms), compiled once: the same setting means the same
- * thing on every framework. Throws a ConfigurationError naming the option for a form Express would refuse.
+ * thing on every framework. `proxiesNamed`: the setting names its proxies (see {@link trustsEveryAddress}), and only
+ * then is `Client-Cert` believed. Throws a ConfigurationError naming the option for a form Express would refuse.
  */
 export function trustProxyOption(setting: TrustProxySetting | undefined): { trustProxy: TrustProxyFunction; proxiesNamed: boolean } {
   let trust: TrustProxyFunction;

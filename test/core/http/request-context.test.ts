@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigurationError, type AuthFailureReason } from '../../../src/core/errors.js';
-import { checkClientCertificateTrust, checkFraming, clientCertificate, nodeIncomingRequest, proxiesNamed, publicRequestUrl, toRequestContext, trustProxyOption, trustsEveryAddress } from '../../../src/core/http/request-context.js';
+import { checkClientCertificateTrust, checkFraming, clientCertificate, nodeIncomingRequest, publicRequestUrl, toRequestContext, trustProxyOption, trustsEveryAddress } from '../../../src/core/http/request-context.js';
 import type { IncomingMessage } from 'node:http';
 import type { IncomingRequest, RequestSettings } from '../../../src/core/http/request.js';
 import { compileTrustProxy } from '../../../src/core/http/trust-proxy.js';
@@ -152,7 +152,7 @@ describe('publicRequestUrl: X-Forwarded-* headers', () => {
   });
 });
 
-describe('trustsEveryAddress and proxiesNamed', () => {
+describe('trustsEveryAddress and trustProxyOption’s proxiesNamed', () => {
   it.each([
     ['true', true, true],
     ['a hop count', 1, true],
@@ -167,12 +167,12 @@ describe('trustsEveryAddress and proxiesNamed', () => {
     ['a function trusting one address', (address: string | undefined) => address === '10.0.0.2', false],
   ] as const)('%s → trusts every address: %s', (_what, setting, everyone) => {
     expect(trustsEveryAddress(compileTrustProxy(setting))).toBe(everyone);
-    expect(proxiesNamed(setting)).toBe(!everyone);
+    expect(trustProxyOption(setting).proxiesNamed).toBe(!everyone);
   });
 
   it('is false without a trust function, and proxiesNamed is true without a setting', () => {
     expect(trustsEveryAddress(undefined)).toBe(false);
-    expect(proxiesNamed(undefined)).toBe(true);
+    expect(trustProxyOption(undefined).proxiesNamed).toBe(true);
   });
 });
 
