@@ -76,6 +76,30 @@ async function startDemo(framework: Framework, vars: Record<string, string>): Pr
   };
 }
 
+/**
+ * A local OTLP/HTTP trace receiver for the enclosing describe (started before its tests, closed after): the JSON bodies
+ * the demo exported to `/v1/traces`, and the endpoint to give it.
+ */
+function otlpReceiver(): { bodies: string[]; endpoint: () => string } {
+  let receiver: Server;
+  const bodies: string[] = [];
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') bodies.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+  return { bodies, endpoint: () => `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces` };
+}
+
 async function token(claims: Record<string, unknown> = {}): Promise<string> {
   const minted = await issuer.token(AUDIENCE, { sub: SUB, ...claims });
   secrets.push(minted, minted.split('.')[2]!);
@@ -185,27 +209,10 @@ describeFrameworks((framework) => {
   });
 
   describe('OTEL_TRACES_EXPORTER=otlp', () => {
-    let receiver: Server;
-    const bodies: string[] = [];
-
-    beforeAll(async () => {
-      receiver = createServer((req, res) => {
-        let body = '';
-        req.setEncoding('utf8').on('data', (d: string) => (body += d));
-        req.on('end', () => {
-          if (req.url === '/v1/traces') bodies.push(body);
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    });
-    afterAll(async () => {
-      await new Promise<void>((resolve) => receiver.close(() => resolve()));
-    });
+    const { bodies, endpoint } = otlpReceiver();
 
     it('exports auth.authenticate as a child of the HTTP server span, in the caller’s trace', async () => {
-      const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
-      const demo = await startDemo(framework, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'telemetry-http-test' });
+      const demo = await startDemo(framework, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint(), OTEL_SERVICE_NAME: 'telemetry-http-test' });
       const traceId = randomBytes(16).toString('hex');
       const callerSpanId = randomBytes(8).toString('hex');
       const bearer = await token();
@@ -245,28 +252,11 @@ describeFrameworks((framework) => {
   });
 
   describe('OTEL_TRACES_EXPORTER=otlp,console: a token in the query string is never exported', () => {
-    let receiver: Server;
-    const bodies: string[] = [];
-
-    beforeAll(async () => {
-      receiver = createServer((req, res) => {
-        let body = '';
-        req.setEncoding('utf8').on('data', (d: string) => (body += d));
-        req.on('end', () => {
-          if (req.url === '/v1/traces') bodies.push(body);
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    });
-    afterAll(async () => {
-      await new Promise<void>((resolve) => receiver.close(() => resolve()));
-    });
+    const { bodies, endpoint } = otlpReceiver();
 
     it('?access_token=<token> (any spelling) reaches neither exporter: url.query is REDACTED, no part of the token anywhere', async () => {
       // Old code: the server span carried url.query=access_token=<token>, exported as is.
-      const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
-      const demo = await startDemo(framework, { OTEL_TRACES_EXPORTER: 'otlp,console', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint });
+      const demo = await startDemo(framework, { OTEL_TRACES_EXPORTER: 'otlp,console', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint() });
       const leaked = await token();
       const header = await token();
       const queries: Array<[string, number]> = [
