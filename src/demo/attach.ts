@@ -20,7 +20,7 @@ export interface DemoAppOptions {
   docs: ServeDocsOptions;
 }
 
-/** What the demo's start-up needs of the framework's API object: its validator (discovery, `ready()`, telemetry). */
+/** What the demo's start-up needs of the framework's API object: its validator (`ready()`, `exchangeToken`). */
 export interface AttachedApi {
   readonly validator: ApiValidator;
 }

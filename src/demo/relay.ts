@@ -6,7 +6,8 @@
  * One relay per process (the demo serves one app): `startDemo` installs it with {@link setRelay}.
  */
 import { readCappedText } from '../core/issuer/read-capped.js';
-import { TokenExchangeError, type SubjectToken, type TokenExchanger } from '../core/issuer/token-exchange.js';
+import { TokenExchangeError, type ExchangeRequest } from '../core/issuer/token-exchange.js';
+import type { VerifiedRequest } from '../core/http/request.js';
 import type { RelayConfig } from './config.js';
 
 /** The JSON error body of every refusal. */
@@ -25,11 +26,14 @@ export const NOT_CONFIGURED: RelayOutcome = { status: 404, body: { error: 'not_f
 const EXCHANGE_FAILED: RelayOutcome = { status: 502, body: { error: 'token_exchange_failed', error_description: 'The authorization server refused the token exchange' } };
 const BAD_GATEWAY: RelayOutcome = { status: 502, body: { error: 'bad_gateway', error_description: 'The downstream API did not answer successfully' } };
 
+/** How the relay exchanges a verified caller's token: the validator's `exchangeToken` (the `tokenExchange` option). */
+export type ExchangeToken = (caller: VerifiedRequest, request: ExchangeRequest) => Promise<string>;
+
 /** Exchanges the caller's token and calls the downstream API with the exchanged one. */
 export class Relay {
   constructor(
     private readonly config: RelayConfig,
-    private readonly exchanger: TokenExchanger,
+    private readonly exchangeToken: ExchangeToken,
     private readonly fetchImpl: typeof fetch = globalThis.fetch,
   ) {}
 
@@ -37,10 +41,10 @@ export class Relay {
    * The caller is verified already (a refused caller never gets here: no exchange). A 503 (the authorization server
    * unreachable, timing out or failing) is thrown as the exchanger's AuthError, answered with `Retry-After`.
    */
-  async call(caller: SubjectToken): Promise<RelayOutcome> {
+  async call(caller: VerifiedRequest): Promise<RelayOutcome> {
     let token: string;
     try {
-      token = await this.exchanger.exchange(caller, { audience: this.config.audience, scope: this.config.scope });
+      token = await this.exchangeToken(caller, { audience: this.config.audience, scope: this.config.scope });
     } catch (error) {
       if (error instanceof TokenExchangeError) return EXCHANGE_FAILED;
       throw error;

@@ -21,7 +21,6 @@ import { generatedSpec, projectRoot } from './openapi.js';
 import { SCOPES } from './scopes.js';
 import { DEV_ORGANIZATIONS, POLICIES } from './policies.js';
 import { clearRelay, Relay, setRelay } from './relay.js';
-import { createTokenExchanger } from '../core/issuer/token-exchange.js';
 import type { DevIssuer } from '../dev/index.js';
 import type { DemoTelemetry } from './telemetry.js';
 
@@ -121,6 +120,8 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      // GET /api/relay: this API's own client exchanges callers' tokens at the issuer's token endpoint (RFC 8693).
+      ...(config.relay ? { tokenExchange: { clientId: config.relay.clientId, clientSecret: config.relay.clientSecret } } : {}),
     };
 
     // Swagger UI's Authorize dialog: the development clients, or your own SPA client for Auth0 (AUTH0_DOCS_CLIENT_ID).
@@ -132,16 +133,7 @@ export async function startDemo(options: StartOptions = {}): Promise<RunningDemo
       },
     };
     const auth0 = await (await demoApp(config.framework))(server, { api, spec: generatedSpec(), trustProxy: config.trustProxy, docs });
-    relay = config.relay
-      ? new Relay(
-          config.relay,
-          createTokenExchanger(
-            { clientId: config.relay.clientId, clientSecret: config.relay.clientSecret },
-            // The discovered token endpoint of the configured issuer (docs/decisions.md D24).
-            { tokenEndpoint: async () => (await auth0.validator.discovery())?.tokenEndpoint, fetch: options.fetch, telemetry: auth0.validator.telemetry },
-          ),
-        )
-      : undefined;
+    relay = config.relay ? new Relay(config.relay, (caller, request) => auth0.validator.exchangeToken(caller, request)) : undefined;
     setRelay(relay);
     // Discovery and keys before the first request; a provider down now is one warning, and requests answer 503 until it is back.
     await auth0.validator.ready().catch((error: Error) => options.quiet || console.warn(`auth0-tsoa-api: the identity provider is not reachable yet (${error.message}); requests answer 503 until it is`));
