@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DpopMode } from '../options.js';
 import { securityRequirements, securitySchemes } from '../openapi.js';
+import { ConfigurationError } from '../errors.js';
 
 /** OAuth2 settings of the "Authorize" dialog (Swagger UI's `initOAuth`). */
 export interface SwaggerUiOAuthOptions {
@@ -160,10 +161,10 @@ function dpopSettings(spec: Record<string, unknown>, option: SwaggerUiHandlerOpt
     if (option !== undefined && mode === 'disabled') mode = 'allowed'; // asked for DPoP explicitly
   }
   if (mode !== 'allowed' && mode !== 'required' && mode !== 'disabled') {
-    throw new Error(`swaggerUiHandlers: dpop.mode must be 'allowed', 'required' or 'disabled', got ${JSON.stringify(mode)}`);
+    throw new ConfigurationError('dpop.mode', `the docs' DPoP mode must be 'allowed', 'required' or 'disabled', got ${JSON.stringify(mode)}`);
   }
   if (mode === 'required' && detailed.oauth2 === false) {
-    throw new Error('swaggerUiHandlers: dpop.oauth2 is false but DPoP is required (the API would refuse unbound tokens): remove dpop.oauth2, or set dpop.mode to allowed');
+    throw new ConfigurationError('dpop.oauth2', "the docs' dpop.oauth2 is false but DPoP is required (the API would refuse unbound tokens): remove dpop.oauth2, or set dpop.mode to allowed");
   }
   if (mode === 'disabled') return { dpop: false, dpopOAuth2: false, dpopOAuth2Required: false };
   return { dpop: true, dpopOAuth2: mode === 'required' || detailed.oauth2 !== false, dpopOAuth2Required: mode === 'required' };

@@ -30,7 +30,9 @@ describe('swaggerUiOptions: DPoP settings of the page', () => {
   });
 
   it('refuses unbound OAuth2 tokens in required mode with one line naming the setting', () => {
-    expect(() => settings(specFor('required'), { dpop: { oauth2: false } })).toThrow(/^swaggerUiHandlers: dpop\.oauth2 is false but DPoP is required .*: remove dpop\.oauth2, or set dpop\.mode to allowed$/);
-    expect(() => settings(specFor('allowed'), { dpop: { mode: 'sometimes' as 'allowed' } })).toThrow(/dpop\.mode must be 'allowed', 'required' or 'disabled'/);
+    expect(() => settings(specFor('required'), { dpop: { oauth2: false } })).toThrow(
+      /^auth0-tsoa-api: invalid option "dpop\.oauth2": the docs' dpop\.oauth2 is false but DPoP is required .*: remove dpop\.oauth2, or set dpop\.mode to allowed$/,
+    );
+    expect(() => settings(specFor('allowed'), { dpop: { mode: 'sometimes' as 'allowed' } })).toThrow(/^auth0-tsoa-api: invalid option "dpop\.mode": the docs' DPoP mode must be 'allowed', 'required' or 'disabled', got "sometimes"$/);
   });
 });
