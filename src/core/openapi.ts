@@ -92,12 +92,17 @@ export function securitySchemes(doc: unknown): Record<string, Record<string, unk
   return Object.fromEntries(Object.entries(schemes).filter((entry): entry is [string, Record<string, unknown>] => isObject(entry[1])));
 }
 
-/** Scope → description from the OAuth2 schemes: 3.x `flows.*.scopes`, Swagger 2 `scopes`. Empty descriptions skipped. */
+/**
+ * Scope → description from the OAuth2 schemes: 3.x `flows.*.scopes`, Swagger 2 `scopes`. Every declared scope is
+ * kept; when schemes describe one differently, the first non-empty description wins (an empty one says nothing).
+ */
 export function describedScopes(doc: unknown): Map<string, string> {
   const out = new Map<string, string>();
   const add = (scopes: unknown) => {
     if (!isObject(scopes)) return;
-    for (const [scope, description] of Object.entries(scopes)) if (typeof description === 'string' && description && !out.has(scope)) out.set(scope, description);
+    for (const [scope, description] of Object.entries(scopes)) {
+      if (typeof description === 'string' && !out.get(scope)) out.set(scope, description);
+    }
   };
   for (const scheme of Object.values(securitySchemes(doc))) {
     add(scheme.scopes);

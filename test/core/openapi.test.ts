@@ -30,6 +30,12 @@ describe('the OpenAPI walker', () => {
     expect(scopesOnAnyScheme({ openapi: '3.0.0' })).toBe(false);
   });
 
+  it('keeps every declared scope; the first non-empty description wins over an empty one', () => {
+    const flows = (scopes: Record<string, unknown>) => ({ type: 'oauth2', flows: { implicit: { authorizationUrl: '/a', scopes } } });
+    const doc = { openapi: '3.0.0', components: { securitySchemes: { a: flows({ x: '', y: 'Y first', z: 7 }), b: flows({ x: 'X later', y: 'Y later' }) } } };
+    expect(Object.fromEntries(describedScopes(doc))).toEqual({ x: 'X later', y: 'Y first' });
+  });
+
   it('walks the operations of every path item, methods only', () => {
     expect([...operations(doc31)].map(({ path, method }) => `${method} ${path}`)).toEqual(['get /a', 'post /a', 'delete /c']);
   });
@@ -42,7 +48,10 @@ describe('the OpenAPI walker', () => {
   it('reads schemes of OpenAPI 3 and Swagger 2, and the scopes their OAuth2 flows describe', () => {
     expect(Object.keys(securitySchemes(doc31))).toEqual(['auth0']);
     expect(Object.keys(securitySchemes({ swagger: '2.0', securityDefinitions: { o: { type: 'oauth2', scopes: { s: 'S' } } } }))).toEqual(['o']);
-    expect([...describedScopes(doc31)]).toEqual([['read:a', 'Read A']]);
+    expect([...describedScopes(doc31)]).toEqual([
+      ['read:a', 'Read A'],
+      ['read:b', ''],
+    ]);
     expect([...describedScopes({ swagger: '2.0', securityDefinitions: { o: { type: 'oauth2', scopes: { s: 'S' } } } })]).toEqual([['s', 'S']]);
   });
 });

@@ -63,6 +63,16 @@ describe('scopesFromSpec', () => {
     expect(scopesFromSpec(spec)).toEqual({ 'delete:items': '' });
   });
 
+  it('a scope a scheme declares without a description is granted too, even when no operation requires it yet', () => {
+    const spec = {
+      openapi: '3.0.0',
+      info: { title: 't', version: '1' },
+      paths: {},
+      components: { securitySchemes: { auth0: { type: 'oauth2', flows: { implicit: { authorizationUrl: '/a', scopes: { 'export:reports': '' } } } } } },
+    };
+    expect(scopesFromSpec(spec)).toEqual({ 'export:reports': '' });
+  });
+
   it('Swagger 2.0: securityDefinitions scopes and operation requirements', () => {
     const spec = {
       swagger: '2.0',
