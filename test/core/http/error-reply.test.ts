@@ -2,7 +2,8 @@
  * Every error as the JSON error shape (src/core/http/error-reply.ts): errorReply for an AuthError (its own answer,
  * or the defaults), a SetupError and any other error (a 4xx it carries is kept, everything else is a 500 that hides
  * its message and is marked for logging), and jsonClientErrors on a real node:http server: Node's own 400/408/431
- * answers get the JSON body too, once per server.
+ * answers get the JSON body too, once per server; a client error on a socket whose response is in flight closes it
+ * without writing a second answer into the stream.
  */
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -141,12 +142,80 @@ describe('jsonClientErrors', () => {
     expect(answer.body).toEqual({ error: 'request_timeout', error_description: 'The request took too long' });
   });
 
-  it('once per server, however many times it is asked', async () => {
+  it('once per server, however many times it is asked: one listener, one whole JSON 400', async () => {
     const port = await listen(createServer((_req, res) => res.end('ok')));
-    const before = server!.listenerCount('clientError');
+    expect(server!.listenerCount('clientError')).toBe(0);
     jsonClientErrors(server!);
     jsonClientErrors(server!);
-    expect(server!.listenerCount('clientError')).toBe(before + 1);
-    expect(parse(await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n')).statusLine).toBe('HTTP/1.1 400 Bad Request');
+    jsonClientErrors(server!);
+    expect(server!.listenerCount('clientError')).toBe(1);
+    const answer = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n');
+    // Exactly one response, whole: one status line, a body as long as its Content-Length, nothing after it.
+    expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    const { statusLine, head, body } = parse(answer);
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+    const text = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    expect(Number(/\r\nContent-Length: (\d+)\r\n/.exec(head)?.[1])).toBe(Buffer.byteLength(text, 'latin1'));
+    expect(body).toEqual({ error: 'invalid_request', error_description: 'The request is malformed' });
+  });
+
+  describe('a client error on a socket that already has a response in flight (keep-alive, bytes after a valid request)', () => {
+    /**
+     * Sends a valid request, waits until `ready` says the server has reached the point under test, then sends
+     * malformed bytes on the same socket; resolves with everything the socket received once it closes.
+     */
+    function afterValidRequest(port: number, ready: (received: string) => boolean): Promise<string> {
+      return new Promise((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let answer = '';
+        let sent = false;
+        socket.setEncoding('latin1');
+        socket.on('error', () => undefined); // a destroyed socket may reset the connection
+        socket.on('close', () => resolve(answer));
+        const maybeSend = () => {
+          if (sent || !ready(answer)) return;
+          sent = true;
+          socket.write('GET /next HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n');
+        };
+        socket.on('data', (chunk: string) => {
+          answer += chunk;
+          maybeSend();
+        });
+        socket.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n', () => setTimeout(maybeSend, 50));
+      });
+    }
+    /** Records what each client error arrived with, without touching the socket (runs before jsonClientErrors). */
+    function observe(made: Server): Array<{ code: string | undefined; inFlight: boolean }> {
+      const seen: Array<{ code: string | undefined; inFlight: boolean }> = [];
+      made.prependListener('clientError', (error: NodeJS.ErrnoException, socket) => seen.push({ code: error.code, inFlight: Boolean((socket as { _httpMessage?: unknown })._httpMessage) }));
+      return seen;
+    }
+
+    it('the response has started (headers and part of the body sent): the socket is destroyed, no JSON 400 is written into it', async () => {
+      const port = await listen(
+        createServer((_req, res) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain' });
+          res.write('partial'); // under way, never finished
+        }),
+      );
+      jsonClientErrors(server!);
+      const seen = observe(server!);
+      const answer = await afterValidRequest(port, (received) => received.includes('partial'));
+      expect(seen).toEqual([{ code: 'HPE_INVALID_HEADER_TOKEN', inFlight: true }]);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(answer).toContain('partial');
+      expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      expect(answer).not.toContain('invalid_request');
+      expect(answer).not.toContain('application/json');
+    });
+
+    it('the response has not started (a slow handler): destroyed too; the valid request is not answered with the 400 meant for the bytes after it', async () => {
+      const port = await listen(createServer(() => undefined)); // never answers
+      jsonClientErrors(server!);
+      const seen = observe(server!);
+      const answer = await afterValidRequest(port, () => true);
+      expect(seen).toEqual([{ code: 'HPE_INVALID_HEADER_TOKEN', inFlight: true }]);
+      expect(answer).toBe('');
+    });
   });
 });
