@@ -192,15 +192,59 @@ describe('deferHostCheck', () => {
     expect(JSON.parse(good.body)).toEqual({ host: 'api.example.com:8443', hapiHost: 'api.example.com:8443' });
   });
 
-  it('once per listener: asked again, it wraps nothing twice', async () => {
+  it("Expect: 100-continue (hapi's checkContinue listener): the same answer as without it; hapi saw an empty Host, the core the one sent", async () => {
+    const port = await start((s) => {
+      route(s);
+      s.route({ method: 'POST', path: '/echo', handler: (request: Request) => ({ host: incomingRequest(request).headers.host ?? null, hapiHost: request.info.host, payload: request.payload }) });
+      deferHostCheck(s.listener);
+    });
+    expect(server!.listener.listenerCount('checkContinue')).toBe(1); // hapi answers it itself: Node does not turn it into 'request'
+    const plain = await get(port, 'bad<host>');
+    const expecting = await raw(port, `GET /public HTTP/1.1\r\nHost: bad<host>\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+    expect(expecting).toEqual(plain);
+    expect(expecting.statusLine).toBe('HTTP/1.1 200 OK');
+    expect(JSON.parse(expecting.body)).toEqual({ host: 'bad<host>', hapiHost: '' });
+    // With a body: hapi sends 100 Continue when it reads the payload, then answers the route.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        const continued = received.includes('100 Continue');
+        received += chunk;
+        if (!continued && received.includes('HTTP/1.1 100 Continue\r\n\r\n')) socket.write('{"a":1}');
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      socket.write('POST /echo HTTP/1.1\r\nHost: bad<host>\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 7\r\nConnection: close\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    expect(JSON.parse(answer.slice(answer.lastIndexOf('\r\n\r\n') + 4))).toEqual({ host: 'bad<host>', hapiHost: '', payload: { a: 1 } });
+  });
+
+  it('once per listener: asked again, it wraps nothing twice (request and checkContinue)', async () => {
     await start(route);
     const listener = server!.listener;
-    const before = listener.listeners('request');
+    const events = ['request', 'checkContinue'] as const;
+    const before = events.map((event) => listener.listeners(event));
+    for (const listeners of before) expect(listeners).toHaveLength(1);
     deferHostCheck(listener);
-    const wrapped = listener.listeners('request');
-    expect(wrapped).toHaveLength(before.length);
-    expect(wrapped[0]).not.toBe(before[0]);
+    const wrapped = events.map((event) => listener.listeners(event));
+    events.forEach((event, i) => {
+      expect(wrapped[i], event).toHaveLength(1);
+      expect(wrapped[i]![0], event).not.toBe(before[i]![0]);
+    });
     deferHostCheck(listener);
-    expect(listener.listeners('request')).toEqual(wrapped);
+    expect(events.map((event) => listener.listeners(event))).toEqual(wrapped);
+  });
+
+  it('a Host hapi accepts, with Expect: 100-continue, is handed on untouched', async () => {
+    const port = await start((s) => {
+      route(s);
+      deferHostCheck(s.listener);
+    });
+    const good = await raw(port, `GET /public HTTP/1.1\r\nHost: api.example.com:8443\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+    expect(good.statusLine).toBe('HTTP/1.1 200 OK');
+    expect(JSON.parse(good.body)).toEqual({ host: 'api.example.com:8443', hapiHost: 'api.example.com:8443' });
   });
 });
