@@ -6,7 +6,7 @@ import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
 import { AuthError, ConfigurationError } from '../core/errors.js';
 import { ApiValidator, type VerifiedRequest } from '../core/validator.js';
-import { errorReply, jsonClientErrors } from '../core/http/error-reply.js';
+import { errorReply, onlyJsonClientErrors } from '../core/http/error-reply.js';
 import { toScopeList } from '../core/authorization/scopes.js';
 import type { ApiOptions } from '../core/options.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
@@ -102,8 +102,7 @@ export class HapiAuth0Api {
     server.auth.scheme(PLUGIN_NAME, (_server, options) => this.scheme((options ?? {}) as HapiRequirement));
     server.auth.strategy('auth0', PLUGIN_NAME);
     // hapi answers every parse error, oversized headers too, with an empty 400; Express (Node) says 431, in JSON here.
-    server.listener.removeAllListeners('clientError');
-    jsonClientErrors(server.listener);
+    onlyJsonClientErrors(server.listener);
     deferHostCheck(server.listener);
     server.ext('onRequest', (request, h) => {
       try {

@@ -400,6 +400,20 @@ describe('what only hapi has: strategies with requirements, the body limit optio
     expect(await send(base, '/write', { headers: { authorization: `Bearer ${writer}` } })).toMatchObject({ status: 200, body: { sub: 'auth0|user-1', same: true } });
   });
 
+  it('an app that made client errors JSON itself before the plugin keeps one JSON answer (hapi’s empty 400 removed)', async () => {
+    const own = Hapi.server({ host: '127.0.0.1', port: 0, debug: false });
+    jsonClientErrors(own.listener);
+    await own.register(createAuth0Api(options()).plugin);
+    await own.start();
+    try {
+      expect(own.listener.listenerCount('clientError')).toBe(1);
+      const head = `GET /private HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}`;
+      expect(await sendRaw(own.info.uri, head)).toEqual({ status: 431, body: { error: 'request_header_fields_too_large', error_description: 'The request headers are too large' } });
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('an unknown policy in a strategy fails when the strategy is made', () => {
     expect(() => server.auth.strategy('typo', 'auth0-tsoa-api', { policy: 'membr' })).toThrow(/membr/);
   });

@@ -7,6 +7,7 @@
  *   leaking their message. `unexpected` marks the 5xx answers, which adapters log (bugs or outages must not vanish).
  */
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AuthError } from '../errors.js';
 import { CLIENT_ERROR_CODES, clientErrorBody, clientErrorHeaders, type ClientErrorBody } from './client-errors.js';
 import { responseOf } from './error-response.js';
@@ -44,7 +45,8 @@ export function errorReply(error: unknown): ErrorReply {
 /** The 404 for a request no route matched. */
 export const NOT_FOUND_BODY = Object.freeze({ error: 'not_found', error_description: 'Not found' });
 
-const answering = new WeakSet<Server>();
+/** The listener {@link jsonClientErrors} added to each server. */
+const answering = new WeakMap<Server, (error: NodeJS.ErrnoException, socket: Duplex) => void>();
 
 /**
  * Node answers oversized headers (431) and malformed requests (400) itself, before Express, with an empty body.
@@ -54,8 +56,7 @@ export function jsonClientErrors(server: Server): void {
   // Once per server: an adapter (hapi's plugin) and the app may both ask; a second listener would destroy the socket
   // before the first one's answer is flushed.
   if (answering.has(server)) return;
-  answering.add(server);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+  const listener = (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
       return;
@@ -67,5 +68,17 @@ export function jsonClientErrors(server: Server): void {
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
-  });
+  };
+  answering.set(server, listener);
+  server.on('clientError', listener);
+}
+
+/**
+ * {@link jsonClientErrors} as the server's only `clientError` answer: a framework's own listener (hapi's empty 400)
+ * is removed, the JSON one kept or added — also when the application added it first.
+ */
+export function onlyJsonClientErrors(server: Server): void {
+  const ours = answering.get(server);
+  for (const listener of server.listeners('clientError')) if (listener !== ours) server.off('clientError', listener as (...args: unknown[]) => void);
+  jsonClientErrors(server);
 }

@@ -7,8 +7,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorReply, jsonClientErrors, NOT_FOUND_BODY } from '../../../src/core/http/error-reply.js';
+import { errorReply, jsonClientErrors, NOT_FOUND_BODY, onlyJsonClientErrors } from '../../../src/core/http/error-reply.js';
 import { responseOf } from '../../../src/core/http/error-response.js';
 import { AuthError, SetupError } from '../../../src/core/errors.js';
 import { createValidator } from '../../../src/core/index.js';
@@ -157,6 +158,20 @@ describe('jsonClientErrors', () => {
     const text = answer.slice(answer.indexOf('\r\n\r\n') + 4);
     expect(Number(/\r\nContent-Length: (\d+)\r\n/.exec(head)?.[1])).toBe(Buffer.byteLength(text, 'latin1'));
     expect(body).toEqual({ error: 'invalid_request', error_description: 'The request is malformed' });
+  });
+
+  it("onlyJsonClientErrors: a framework's own listener goes, the JSON one stays — also when the app added it first", async () => {
+    const port = await listen(createServer((_req, res) => res.end('ok')));
+    const frameworks = (_error: Error, socket: Duplex) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    jsonClientErrors(server!); // the application, first
+    server!.on('clientError', frameworks); // then the framework's empty 400
+    onlyJsonClientErrors(server!);
+    onlyJsonClientErrors(server!);
+    expect(server!.listenerCount('clientError')).toBe(1);
+    expect(server!.listeners('clientError')).not.toContain(frameworks);
+    const answer = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n');
+    expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(parse(answer).body).toEqual({ error: 'invalid_request', error_description: 'The request is malformed' });
   });
 
   describe('a client error on a socket that already has a response in flight (keep-alive, bytes after a valid request)', () => {
