@@ -18,6 +18,8 @@ export type {
   ReplayStoreFailedEvent,
   ReplayStoreWarningEvent,
   DomainsResolverFailedEvent,
+  TokenExchangeFailedEvent,
+  TokenExchangeFailedReason,
 } from './observability/events.js';
 export type { ApiOptions, DpopOptions, MtlsOptions, DpopMode, ScopeClaim, DomainsResolver, DomainsResolverContext } from './options.js';
 export type { Algorithm } from './token/jws.js';

@@ -78,6 +78,7 @@ export class ApiValidator {
             tokenEndpoint: async () => (await this.discovery())?.tokenEndpoint,
             fetch: this.config.issuer.fetch,
             telemetry: this.telemetry,
+            emit: this.emit,
           });
   }
 

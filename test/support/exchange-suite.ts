@@ -3,13 +3,14 @@
  * (docs/decisions.md D24), run against a local issuer whose discovery names a real local token endpoint: the verified
  * caller's token is exchanged with the `tokenExchange` client; a route without authentication authenticates first (a
  * refused caller causes no exchange); the authorization server failing → 503 with Retry-After from the framework's
- * error handling; a refusal → a TokenExchangeError the app maps (here 502); the option checked at start-up.
+ * error handling; a refusal → a TokenExchangeError the app maps (here 502); each failure one `token_exchange_failed`
+ * event through the API's `onEvent`; the option checked at start-up.
  *
  * Each framework's test file gives `start`: an app with `/protected` (scope read:messages) and `/unprotected` (no
  * authentication) routes answering `{ token }` from `exchangeToken` and mapping a TokenExchangeError to 502.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigurationError, createValidator, type ApiOptions } from '../../src/core/index.js';
+import { ConfigurationError, createValidator, type ApiOptions, type AuthEvent } from '../../src/core/index.js';
 import { TestIssuer } from './test-issuer.js';
 import { TokenEndpoint } from './token-endpoint.js';
 
@@ -27,18 +28,23 @@ export function describeTokenExchange(framework: string, start: (options: ApiOpt
     let issuer: TestIssuer;
     let endpoint: TokenEndpoint;
     let app: ExchangeApp;
+    const events: AuthEvent[] = [];
+    const exchangeEvents = () => events.filter((event) => event.type === 'token_exchange_failed');
 
     beforeAll(async () => {
       issuer = await TestIssuer.start();
       endpoint = await TokenEndpoint.start();
       issuer.discoveryOverrides = { token_endpoint: endpoint.url };
-      app = await start({ domain: issuer.origin, audience: AUDIENCE, tokenExchange: { clientId: 'api-client', clientSecret: 'api-secret' } });
+      app = await start({ domain: issuer.origin, audience: AUDIENCE, tokenExchange: { clientId: 'api-client', clientSecret: 'api-secret' }, onEvent: (event) => events.push(event) });
     });
     afterAll(async () => {
       await app?.close();
       await Promise.all([issuer?.close(), endpoint?.close()]);
     });
-    beforeEach(() => endpoint.reset());
+    beforeEach(() => {
+      endpoint.reset();
+      events.length = 0;
+    });
 
     const get = async (path: string, token?: string) => {
       const response = await fetch(`${app.base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -52,6 +58,7 @@ export function describeTokenExchange(framework: string, start: (options: ApiOpt
       expect(reply.body.token).toBe(endpoint.issued[0]);
       expect(endpoint.requests[0]!.form).toMatchObject({ subject_token: caller, audience: DOWNSTREAM, scope: 'read:items' });
       expect(endpoint.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('api-client:api-secret').toString('base64')}`);
+      expect(exchangeEvents()).toEqual([]);
     });
 
     it('a second call with the same caller token is served from the cache; another caller token gets its own exchange', async () => {
@@ -77,12 +84,14 @@ export function describeTokenExchange(framework: string, start: (options: ApiOpt
       expect(reply.status).toBe(503);
       expect(reply.body.error).toBe('temporarily_unavailable');
       expect(reply.retryAfter).toBe('5');
+      expect(exchangeEvents()).toEqual([{ type: 'token_exchange_failed', reason: 'status', url: endpoint.url, status: 500 }]);
     });
 
     it('a refusal is a TokenExchangeError the app maps (here 502)', async () => {
       endpoint.reset({ kind: 'status', status: 403, body: '{"error":"unauthorized_client"}' });
       const reply = await get('/protected', await issuer.token(AUDIENCE, { scope: 'read:messages' }));
       expect(reply).toMatchObject({ status: 502, body: { error: 'token_exchange_failed' } });
+      expect(exchangeEvents()).toEqual([{ type: 'token_exchange_failed', reason: 'refused', url: endpoint.url, status: 403, error: 'unauthorized_client' }]);
     });
 
     it('checks the option at start-up, and says how when it is missing', async () => {

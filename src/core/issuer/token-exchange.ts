@@ -11,12 +11,14 @@
  *   one exchange in flight.
  * - Failures: the token endpoint unreachable, timing out or answering 5xx → an {@link AuthError}
  *   `temporarily_unavailable` (503 with `Retry-After`); a refusal (4xx) or an unusable answer → a
- *   {@link TokenExchangeError}. Neither carries a token or the endpoint's text.
+ *   {@link TokenExchangeError}. Neither carries a token or the endpoint's text. Each failed exchange is one
+ *   `token_exchange_failed` event, sent where the failure is decided.
  */
 import { readCappedText } from './read-capped.js';
 import { createHmac, createPrivateKey, randomBytes, randomUUID, sign, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { AuthError, ConfigurationError } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
+import type { EventSink, TokenExchangeFailedEvent } from '../observability/events.js';
 import type { ClientAssertionAlgorithm, TokenExchangeOptions } from '../options.js';
 
 export type { ClientAssertionAlgorithm, TokenExchangeOptions };
@@ -99,8 +101,10 @@ export interface TokenExchangeDependencies {
   tokenEndpoint: () => Promise<string | undefined>;
   /** The fetch of the API's `fetch` option. */
   fetch?: typeof fetch | undefined;
-  /** The API's telemetry (the validator's `telemetry`): spans and counts of exchanges. Set by the adapters. @internal */
+  /** The API's telemetry (the validator's `telemetry`): spans and counts of exchanges. Set by the validator. @internal */
   telemetry?: Telemetry | undefined;
+  /** The API's `onEvent` sink: a `token_exchange_failed` event per failed exchange. Set by the validator. @internal */
+  emit?: EventSink | undefined;
   /** Milliseconds since the epoch (tests of expiry). */
   now?: () => number;
 }
@@ -209,7 +213,7 @@ export class TokenExchanger {
   /** One exchange at the discovered token endpoint (RFC 8693 §2.1). */
   private async request(subjectToken: string, audience: string, scope: string | undefined): Promise<Issued> {
     const endpoint = await this.dependencies.tokenEndpoint();
-    if (endpoint === undefined) throw unavailable('token_exchange.no_endpoint');
+    if (endpoint === undefined) throw this.failed({ reason: 'no_endpoint' }, unavailable('no_endpoint'));
     const body = new URLSearchParams({
       grant_type: GRANT_TYPE,
       subject_token: subjectToken,
@@ -234,21 +238,39 @@ export class TokenExchanger {
       try {
         response = await this.fetch(endpoint, { method: 'POST', headers, body, redirect: 'manual', signal: controller.signal });
       } catch (cause) {
-        throw unavailable(controller.signal.aborted ? 'timeout' : 'network', undefined, cause);
+        throw this.unreachable(endpoint, controller.signal.aborted, cause);
       }
+      const { status } = response;
       const text = await readCappedText(response, MAX_RESPONSE_BYTES, controller)
         .then((body) => body ?? '' /* over the cap: not JSON, an unusable answer */)
         .catch((cause: unknown) => {
-          throw unavailable(controller.signal.aborted ? 'timeout' : 'network', undefined, cause);
+          throw this.unreachable(endpoint, controller.signal.aborted, cause);
         });
-      if (response.status >= 500) throw unavailable('status', retryAfterOf(response.headers.get('retry-after')));
+      if (status >= 500) throw this.failed({ reason: 'status', url: endpoint, status }, unavailable('status', retryAfterOf(response.headers.get('retry-after'))));
       const json = parseObject(text);
-      if (response.status >= 400) throw new TokenExchangeError('refused', response.status, plainCode(json?.error));
-      if (response.status < 200 || response.status >= 300 || json === undefined) throw new TokenExchangeError('invalid_response', response.status);
-      return issuedToken(json, response.status, this.now());
+      try {
+        if (status >= 400) throw new TokenExchangeError('refused', status, plainCode(json?.error));
+        if (status < 200 || status >= 300 || json === undefined) throw new TokenExchangeError('invalid_response', status);
+        return issuedToken(json, status, this.now());
+      } catch (error) {
+        if (!(error instanceof TokenExchangeError)) throw error;
+        throw this.failed({ reason: error.failure, url: endpoint, status, error: error.upstreamError }, error);
+      }
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A timeout or a network failure: 503 for the caller, a `token_exchange_failed` event with the network error. */
+  private unreachable(url: string, timedOut: boolean, cause: unknown): AuthError {
+    const reason = timedOut ? 'timeout' : 'network';
+    return this.failed({ reason, url, detail: timedOut ? undefined : networkDetail(cause) }, unavailable(reason, undefined, cause));
+  }
+
+  /** Reports a failed exchange (one event, where the failure is decided) and returns the error to throw. */
+  private failed<E extends Error>(event: Omit<TokenExchangeFailedEvent, 'type'>, error: E): E {
+    this.dependencies.emit?.({ type: 'token_exchange_failed', ...event });
+    return error;
   }
 }
 
@@ -284,6 +306,14 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 /** An RFC 6749 §5.2 error code (`%x20-21 / %x23-5B / %x5D-7E`, short), else nothing: no free text leaves. */
 function plainCode(value: unknown): string | undefined {
   return typeof value === 'string' && /^[a-z0-9_.:-]{1,64}$/i.test(value) ? value : undefined;
+}
+
+/** The message of a fetch failure and of its cause (undici's `fetch failed` says why only in its cause's code). */
+function networkDetail(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return why === undefined ? error.message : `${error.message}: ${why}`;
 }
 
 /** `Retry-After` in seconds (RFC 9110 §10.2.3), bounded; an HTTP date or nonsense gives the default. */

@@ -2,8 +2,9 @@
  * Nothing fails silently: what the library says on its own when the application did not ask to hear it.
  *
  * - Without an `onEvent` hook, identity-provider problems (discovery unreachable, issuer mismatch, key-set failure)
- *   are logged once per cause, and once when keys can be fetched again. Lines carry URLs, the failure reason and
- *   its message; never a token, a proof or a key.
+ *   are logged once per cause, and once when keys can be fetched again; failed token exchanges once per cause (reason,
+ *   endpoint, status, error code). Lines carry URLs, the failure reason and its message; never a token, a proof or a
+ *   key.
  * - A domain that cannot be right is named at start-up with the value to use: a loopback host with a port but no
  *   scheme (`127.0.0.1:4001` becomes `https://…`, while development issuers serve `http://`), and — at the first
  *   discovery — a loopback name that differs from the one the issuer calls itself (`localhost` vs `127.0.0.1`).
@@ -15,6 +16,8 @@ export type DiagnosticLog = (line: string) => void;
 
 const PREFIX = 'auth0-tsoa-api:';
 const MAX_DETAIL = 200;
+/** The token endpoint's status and error codes make the causes: bounded, whatever it answers. */
+const MAX_EXCHANGE_CAUSES = 50;
 
 const warn: DiagnosticLog = (line) => console.warn(line);
 
@@ -40,6 +43,8 @@ function originOf(url: string): string {
 export function defaultEventLog(log: DiagnosticLog = warn, logError: (line: string, cause: unknown) => void = (line, cause) => console.error(line, cause)): EventSink {
   /** Open causes per provider origin: `url reason`. */
   const failing = new Map<string, Set<string>>();
+  /** Token exchange failures logged: reason, endpoint, status and error code (at most MAX_EXCHANGE_CAUSES lines). */
+  const exchangeCauses = new Set<string>();
   return (event: AuthEvent) => {
     switch (event.type) {
       case 'request_rejected':
@@ -61,6 +66,14 @@ export function defaultEventLog(log: DiagnosticLog = warn, logError: (line: stri
         if (!failing.get(origin)?.size) return;
         failing.delete(origin);
         log(`${PREFIX} identity provider recovered: keys fetched from ${event.url}`);
+        return;
+      }
+      case 'token_exchange_failed': {
+        const cause = `${event.reason} ${event.url ?? ''} ${event.status ?? ''} ${event.error ?? ''}`;
+        if (exchangeCauses.has(cause) || exchangeCauses.size >= MAX_EXCHANGE_CAUSES) return;
+        exchangeCauses.add(cause);
+        const answer = [event.status === undefined ? '' : `HTTP ${event.status}`, event.error ?? '', event.detail ? oneLine(event.detail) : ''].filter(Boolean).join(', ');
+        log(`${PREFIX} token exchange failed (${event.reason}) at ${event.url ?? 'the token endpoint (discovery names none)'}${answer ? `: ${answer}` : ''} (logged once per cause; pass onEvent to handle token exchange events yourself)`);
         return;
       }
       default:

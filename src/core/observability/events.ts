@@ -13,6 +13,7 @@
  * | `replay_store_failed` | the replay or nonce store failed, or refused a client over its quota | error |
  * | `domains_resolver_failed` | the `domains` resolver threw or timed out | error |
  * | `replay_store_warning` | a replay store's set-up warning | warn |
+ * | `token_exchange_failed` | a token exchange (RFC 8693) failed or was refused | warn (error for `refused` 401) |
  */
 import type { AuthError, AuthErrorCode, AuthFailureReason, AuthScheme, ProviderFetchFailure } from '../errors.js';
 
@@ -101,8 +102,35 @@ export interface ReplayStoreWarningEvent {
   detail: string;
 }
 
+/**
+ * Why a token exchange failed: the token endpoint timed out (`timeout`), could not be reached (`network`), answered
+ * 5xx (`status`) or is not in the discovery document (`no_endpoint`) — the caller got 503 —; or it refused the
+ * exchange (`refused`, a 4xx) or answered without a usable token (`invalid_response`) — a `TokenExchangeError`.
+ */
+export type TokenExchangeFailedReason = 'timeout' | 'network' | 'status' | 'no_endpoint' | 'refused' | 'invalid_response';
+
+/**
+ * A token exchange (`exchangeToken`, RFC 8693) failed, once per exchange sent (callers sharing one exchange in flight
+ * share its event). A discovery failure before it is a {@link ProviderFetchFailedEvent} instead. Carries neither the
+ * caller's token, the client's credentials nor the endpoint's text.
+ */
+export interface TokenExchangeFailedEvent {
+  /** The event's kind: `token_exchange_failed`. */
+  type: 'token_exchange_failed';
+  /** Why (see {@link TokenExchangeFailedReason}). */
+  reason: TokenExchangeFailedReason;
+  /** The token endpoint, when discovery named one. */
+  url?: string | undefined;
+  /** The token endpoint's HTTP status, when it answered. */
+  status?: number | undefined;
+  /** A refusal's RFC 6749 §5.2 `error` code when it is a plain code (e.g. `invalid_client`, `invalid_target`). */
+  error?: string | undefined;
+  /** The network error (e.g. `fetch failed: ECONNREFUSED`), for your logs. */
+  detail?: string | undefined;
+}
+
 /** Everything `onEvent` receives. Switch on `type`. */
-export type AuthEvent = RequestRejectedEvent | ProviderFetchFailedEvent | KeysRefreshedEvent | StaleKeysServedEvent | ReplayStoreFailedEvent | DomainsResolverFailedEvent | ReplayStoreWarningEvent;
+export type AuthEvent = RequestRejectedEvent | ProviderFetchFailedEvent | KeysRefreshedEvent | StaleKeysServedEvent | ReplayStoreFailedEvent | DomainsResolverFailedEvent | ReplayStoreWarningEvent | TokenExchangeFailedEvent;
 
 /** The `type`s of {@link AuthEvent}. */
 export type AuthEventType = AuthEvent['type'];

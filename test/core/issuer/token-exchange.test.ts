@@ -12,6 +12,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, jwtVerify } from 'jose';
 import { AuthError, ConfigurationError } from '../../../src/core/errors.js';
 import { createTokenExchanger, TokenExchangeError, type TokenExchangeOptions } from '../../../src/core/issuer/token-exchange.js';
+import type { AuthEvent } from '../../../src/core/observability/events.js';
 import { TokenEndpoint } from '../../support/token-endpoint.js';
 import { closedPort } from '../../support/helpers.js';
 
@@ -28,12 +29,13 @@ afterAll(async () => {
 });
 beforeEach(() => endpoint.reset());
 
-function exchanger(options: Partial<TokenExchangeOptions> = {}, dependencies: { now?: () => number; tokenEndpoint?: () => Promise<string | undefined> } = {}) {
+function exchanger(options: Partial<TokenExchangeOptions> = {}, dependencies: { now?: () => number; tokenEndpoint?: () => Promise<string | undefined>; emit?: (event: AuthEvent) => void } = {}) {
   return createTokenExchanger(
     { clientId: 'api client', clientSecret: 's3cr:et/&+', ...options },
     {
       tokenEndpoint: dependencies.tokenEndpoint ?? (async () => endpoint.url),
       ...(dependencies.now ? { now: dependencies.now } : {}),
+      ...(dependencies.emit ? { emit: dependencies.emit } : {}),
     },
   );
 }
@@ -269,6 +271,65 @@ describe('failures', () => {
     const error = (await failure(exchanger().exchange(caller('t-bad'), { audience: AUDIENCE }))) as TokenExchangeError;
     expect(error).toBeInstanceOf(TokenExchangeError);
     expect(error.failure).toBe('invalid_response');
+  });
+});
+
+describe('events: one token_exchange_failed per failed exchange, decided where it fails', () => {
+  const SECRET_TEXT = 'internal-stack-trace-of-the-authorization-server';
+
+  async function eventsOf(run: (emit: (event: AuthEvent) => void) => Promise<unknown>): Promise<AuthEvent[]> {
+    const events: AuthEvent[] = [];
+    await run((event) => events.push(event)).catch(() => {});
+    // Never the caller's token, the client's credentials or the endpoint's text.
+    for (const secret of ['subject-token-secret', 's3cr:et/&+', SECRET_TEXT]) expect(JSON.stringify(events)).not.toContain(secret);
+    return events;
+  }
+
+  it('5xx: reason status, the endpoint and its status', async () => {
+    endpoint.reset({ kind: 'status', status: 502, body: SECRET_TEXT });
+    const events = await eventsOf((emit) => exchanger({}, { emit }).exchange(caller('subject-token-secret'), { audience: AUDIENCE }));
+    expect(events).toEqual([{ type: 'token_exchange_failed', reason: 'status', url: endpoint.url, status: 502 }]);
+  });
+
+  it('unreachable: reason network with the cause; timeout: reason timeout', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}/oauth/token`;
+    const down = await eventsOf((emit) => exchanger({}, { emit, tokenEndpoint: async () => url }).exchange(caller('subject-token-secret'), { audience: AUDIENCE }));
+    expect(down).toEqual([{ type: 'token_exchange_failed', reason: 'network', url, detail: expect.stringMatching(/ECONNREFUSED/) as unknown }]);
+    endpoint.reset({ kind: 'delay', ms: 2000 });
+    const slow = await eventsOf((emit) => exchanger({ timeout: 100 }, { emit }).exchange(caller('subject-token-secret'), { audience: AUDIENCE }));
+    expect(slow).toEqual([{ type: 'token_exchange_failed', reason: 'timeout', url: endpoint.url }]);
+  });
+
+  it('discovery naming no token endpoint: reason no_endpoint', async () => {
+    const events = await eventsOf((emit) => exchanger({}, { emit, tokenEndpoint: async () => undefined }).exchange(caller('subject-token-secret'), { audience: AUDIENCE }));
+    expect(events).toEqual([{ type: 'token_exchange_failed', reason: 'no_endpoint' }]);
+  });
+
+  it('a refusal: reason refused, status and the plain error code only; an unusable answer: invalid_response', async () => {
+    endpoint.reset({ kind: 'status', status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: SECRET_TEXT }) });
+    const refused = await eventsOf((emit) => exchanger({}, { emit }).exchange(caller('subject-token-secret'), { audience: AUDIENCE }));
+    expect(refused).toEqual([{ type: 'token_exchange_failed', reason: 'refused', url: endpoint.url, status: 401, error: 'invalid_client' }]);
+    endpoint.reset({ kind: 'token', tokenType: 'DPoP', expiresIn: 3600 });
+    const unusable = await eventsOf((emit) => exchanger({}, { emit }).exchange(caller('subject-token-secret'), { audience: AUDIENCE }));
+    expect(unusable).toEqual([{ type: 'token_exchange_failed', reason: 'invalid_response', url: endpoint.url, status: 200 }]);
+  });
+
+  it('callers sharing one exchange in flight share its one event; a success or a cache hit sends none', async () => {
+    endpoint.reset({ kind: 'status', status: 503, body: SECRET_TEXT });
+    const events = await eventsOf(async (emit) => {
+      const shared = exchanger({}, { emit });
+      await Promise.allSettled(Array.from({ length: 5 }, () => shared.exchange(caller('subject-token-secret'), { audience: AUDIENCE })));
+    });
+    expect(events).toHaveLength(1);
+    endpoint.reset();
+    const none = await eventsOf(async (emit) => {
+      const working = exchanger({}, { emit });
+      await working.exchange(caller('t-ok'), { audience: AUDIENCE });
+      await working.exchange(caller('t-ok'), { audience: AUDIENCE });
+    });
+    expect(none).toEqual([]);
+    expect(endpoint.requests).toHaveLength(1);
   });
 });
 

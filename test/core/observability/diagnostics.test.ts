@@ -1,7 +1,8 @@
 /**
  * No silent failure (src/core/observability/diagnostics.ts), against the real local test issuer and its fault switches:
  * without `onEvent`, an identity-provider problem is logged once per cause and once on recovery, never with the token;
- * a domain that cannot be right is named at start-up (no scheme but a port) or at the first discovery (another
+ * a failed token exchange is logged once per cause (reason, endpoint, status, error code); a domain that cannot be right
+ * is named at start-up (no scheme but a port) or at the first discovery (another
  * loopback name than the issuer's), each with the value to use.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
@@ -9,6 +10,7 @@ import { TestIssuer } from '../../support/test-issuer.js';
 import { createValidator } from '../../../src/core/validator.js';
 import type { ApiOptions } from '../../../src/core/config.js';
 import { closedPort as findClosedPort } from '../../support/helpers.js';
+import { TokenEndpoint } from '../../support/token-endpoint.js';
 
 const AUDIENCE = 'https://api.example.com';
 let issuer: TestIssuer;
@@ -97,6 +99,30 @@ describe('provider problems without onEvent: once per cause, once on recovery', 
     expect(await status(v, await issuer.token(AUDIENCE, {}))).toBe(503);
     expect(events).toContainEqual(expect.objectContaining({ type: 'provider_fetch_failed' }));
     expect(lines()).toEqual([]);
+  });
+});
+
+describe('token exchange failures without onEvent: once per cause', () => {
+  let endpoint: TokenEndpoint;
+  beforeAll(async () => {
+    endpoint = await TokenEndpoint.start();
+  });
+  afterAll(() => endpoint?.close());
+
+  it('two 503s are one line, a refusal another; never the caller token or the endpoint text', async () => {
+    issuer.discoveryOverrides = { token_endpoint: endpoint.url };
+    const v = validator({ tokenExchange: { clientId: 'api-client', clientSecret: 'api-secret' }, tokenCache: false });
+    const exchange = (token: string) => v.exchangeToken({ token, claims: {} } as never, { audience: 'https://downstream.example.com' }).catch((error: unknown) => error);
+    endpoint.reset({ kind: 'status', status: 503, body: 'stack trace of the authorization server' });
+    await exchange('caller-token-one');
+    await exchange('caller-token-two');
+    endpoint.reset({ kind: 'status', status: 401, body: '{"error":"invalid_client"}' });
+    await exchange('caller-token-three');
+    expect(lines()).toEqual([
+      `auth0-tsoa-api: token exchange failed (status) at ${endpoint.url}: HTTP 503 (logged once per cause; pass onEvent to handle token exchange events yourself)`,
+      `auth0-tsoa-api: token exchange failed (refused) at ${endpoint.url}: HTTP 401, invalid_client (logged once per cause; pass onEvent to handle token exchange events yourself)`,
+    ]);
+    expect(lines().join('\n')).not.toMatch(/caller-token|stack trace/);
   });
 });
 
