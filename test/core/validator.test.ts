@@ -1,12 +1,14 @@
 /**
  * `ApiValidator.verifyRequest` for Bearer tokens against a real local discovery + JWKS server: a valid
- * Auth0-shaped token passes, and every rejection of docs/errors.md comes out with its status, code and challenge.
+ * Auth0-shaped token passes, and every rejection of docs/errors.md comes out with its status, code and challenge;
+ * `exchangeToken` goes to the token endpoint of the caller's own issuer.
  */
 import { createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, calculateJwkThumbprint } from 'jose';
 import { createValidator, type ApiOptions, type AuthEvent, type RequestContext } from '../../src/core/index.js';
 import { TestIssuer, generateSigningKey } from '../support/test-issuer.js';
+import { TokenEndpoint } from '../support/token-endpoint.js';
 import { parseChallenges } from '../support/challenges.js';
 import { rejection, withResponses, type RefusedError } from '../support/helpers.js';
 
@@ -296,5 +298,51 @@ describe('resource_metadata follows the public URL', () => {
   it('is left out when resourceMetadataPath is false', async () => {
     const error = await rejection(validator({ resourceMetadataPath: false }).verifyRequest(request()));
     expect(error.headers['WWW-Authenticate']).toBe('Bearer, DPoP algs="ES256"');
+  });
+});
+
+describe('exchangeToken: at the token endpoint of the caller’s issuer (docs/decisions.md D24)', () => {
+  let other: TestIssuer;
+  let endpoints: [TokenEndpoint, TokenEndpoint];
+  const tokenExchange = { clientId: 'api-client', clientSecret: 'api-secret' };
+  const downstream = { audience: 'https://downstream.example.com' };
+
+  beforeAll(async () => {
+    other = await TestIssuer.start();
+    endpoints = [await TokenEndpoint.start(), await TokenEndpoint.start()];
+    issuer.discoveryOverrides = { token_endpoint: endpoints[0].url };
+    other.discoveryOverrides = { token_endpoint: endpoints[1].url };
+  });
+  afterAll(async () => {
+    issuer.discoveryOverrides = {};
+    await Promise.all([other?.close(), ...(endpoints ?? []).map((endpoint) => endpoint.close())]);
+  });
+
+  const verified = async (v: ReturnType<typeof createValidator>, token: string) => v.verifyRequest(request(`Bearer ${token}`));
+
+  it('several domains: each caller’s token is exchanged at its own issuer’s endpoint', async () => {
+    const v = createValidator({ domains: [issuer.origin, other.origin], audience: AUDIENCE, tokenExchange });
+    const fromOther = await verified(v, await other.token(AUDIENCE));
+    const fromFirst = await verified(v, await issuer.token(AUDIENCE));
+    expect(await v.exchangeToken(fromOther, downstream)).toBe(endpoints[1].issued.at(-1));
+    expect(await v.exchangeToken(fromFirst, downstream)).toBe(endpoints[0].issued.at(-1));
+    expect(endpoints[1].requests.at(-1)!.form.subject_token).toBe(fromOther.token);
+    expect(endpoints[0].requests.at(-1)!.form.subject_token).toBe(fromFirst.token);
+  });
+
+  it('a domains resolver: the endpoint of the issuer it accepted (exchanges had no endpoint before)', async () => {
+    const v = createValidator({ domains: () => [other.origin], audience: AUDIENCE, tokenExchange });
+    const caller = await verified(v, await other.token(AUDIENCE));
+    expect(await v.exchangeToken(caller, downstream)).toBe(endpoints[1].issued.at(-1));
+  });
+
+  it('an issuer that is not one of the domains: 503 with no request anywhere, a no_endpoint event', async () => {
+    const events: AuthEvent[] = [];
+    const v = createValidator({ domains: [issuer.origin], audience: AUDIENCE, tokenExchange, onEvent: (event) => events.push(event) });
+    const sent = endpoints.map((endpoint) => endpoint.requests.length);
+    const forged = { token: 'not-verified', claims: { iss: `${other.origin}/` } } as never;
+    await expect(v.exchangeToken(forged, downstream)).rejects.toMatchObject({ status: 503, code: 'temporarily_unavailable' });
+    expect(endpoints.map((endpoint) => endpoint.requests.length)).toEqual(sent);
+    expect(events).toContainEqual({ type: 'token_exchange_failed', reason: 'no_endpoint' });
   });
 });

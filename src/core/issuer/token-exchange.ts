@@ -51,8 +51,8 @@ export interface ExchangeRequest {
 export interface SubjectToken {
   /** The caller's access token, as sent. */
   token: string;
-  /** Its verified claims: `exp` bounds how long an exchanged token is reused for it. */
-  claims: { exp?: unknown };
+  /** Its verified claims: `iss` picks the issuer whose token endpoint exchanges it; `exp` bounds how long an exchanged token is reused for it. */
+  claims: { exp?: unknown; iss?: unknown };
 }
 
 /** Why the authorization server did not give a usable token (never its raw text). */
@@ -97,8 +97,11 @@ type ClientAuthentication = { kind: 'secret'; basic: string } | { kind: 'private
 
 /** What the exchanger needs from the API it serves. */
 export interface TokenExchangeDependencies {
-  /** The issuer's discovered `token_endpoint`; rejects with a 503 AuthError when discovery fails. */
-  tokenEndpoint: () => Promise<string | undefined>;
+  /**
+   * The discovered `token_endpoint` of the issuer of the caller's verified token (undefined when there is none);
+   * rejects with a 503 AuthError when discovery fails.
+   */
+  tokenEndpoint: (subject: SubjectToken) => Promise<string | undefined>;
   /** The fetch of the API's `fetch` option. */
   fetch?: typeof fetch | undefined;
   /** The API's telemetry (the validator's `telemetry`): spans and counts of exchanges. Set by the validator. @internal */
@@ -160,7 +163,7 @@ export class TokenExchanger {
     let pending = this.inFlight.get(key);
     const joined = pending !== undefined;
     if (pending === undefined) {
-      pending = this.request(subject.token, audience, scope).then(
+      pending = this.request(subject, audience, scope).then(
         (issued) => {
           this.inFlight.delete(key);
           this.store(key, issued, subject.claims.exp);
@@ -211,12 +214,12 @@ export class TokenExchanger {
   }
 
   /** One exchange at the discovered token endpoint (RFC 8693 §2.1). */
-  private async request(subjectToken: string, audience: string, scope: string | undefined): Promise<Issued> {
-    const endpoint = await this.dependencies.tokenEndpoint();
+  private async request(subject: SubjectToken, audience: string, scope: string | undefined): Promise<Issued> {
+    const endpoint = await this.dependencies.tokenEndpoint(subject);
     if (endpoint === undefined) throw this.failed({ reason: 'no_endpoint' }, unavailable('no_endpoint'));
     const body = new URLSearchParams({
       grant_type: GRANT_TYPE,
-      subject_token: subjectToken,
+      subject_token: subject.token,
       subject_token_type: this.subjectTokenType,
       requested_token_type: ACCESS_TOKEN_TYPE,
       audience,
@@ -276,7 +279,7 @@ export class TokenExchanger {
 
 /**
  * Creates an exchanger for an API. Throws a {@link ConfigurationError} naming the option when the options are wrong.
- * Adapters call it with the validator's discovery (`tokenEndpoint`) and telemetry.
+ * The validator calls it with the token endpoint of each caller's issuer, its telemetry and its events.
  */
 export function createTokenExchanger(options: TokenExchangeOptions, dependencies: TokenExchangeDependencies): TokenExchanger {
   return new TokenExchanger(options, dependencies);
