@@ -14,7 +14,7 @@ import type { ExchangeRequest } from '../core/issuer/token-exchange.js';
 import type { AccessTokenClaims } from '../core/token/access-token.js';
 import { checkFraming, publicRequestUrl } from '../core/http/request-context.js';
 import { checkExpressClientCertificateTrust, incomingRequest, proxySettings } from './request.js';
-import { recordAnonymous, recordAuth, type AuthResult, type AuthorizeOptions } from '../core/http/request-auth.js';
+import { readAuthFrom, recordAnonymous, recordAuth, type AuthResult, type AuthorizeOptions } from '../core/http/request-auth.js';
 export type { AuthorizeOptions } from '../core/http/request-auth.js';
 import { errorHandlerCheck } from './setup-check.js';
 
@@ -35,7 +35,10 @@ const MEMO = Symbol('auth0-tsoa-api.authentication');
 
 interface Memo {
   api: Auth0Api;
-  pending: Promise<VerifiedRequest>;
+  /** Set as soon as the authentication starts. */
+  pending: Promise<VerifiedRequest> | undefined;
+  /** The result once verified: what getAuth(req) reads (readAuthFrom below). */
+  result: VerifiedRequest | undefined;
 }
 type MemoStore = Record<symbol, Memo | undefined>;
 
@@ -48,6 +51,10 @@ type MemoStore = Record<symbol, Memo | undefined>;
 function memoStore(req: Request): MemoStore {
   return ((req.res as { locals?: object } | undefined)?.locals ?? req) as MemoStore;
 }
+
+// getAuth(req), the same for every framework: read from the memo (MEMO is this module's own symbol, so no other
+// framework's request object has one).
+readAuthFrom((request) => memoStore(request as Request)[MEMO]?.result);
 
 /** Options of {@link Auth0Api.requireAuth}. */
 export interface RequireAuthOptions {
@@ -133,16 +140,21 @@ export class Auth0Api {
     const store = memoStore(req);
     const memo = store[MEMO];
     if (memo?.api === this) return memo.pending as Promise<AuthResult<C>>;
-    const pending = this.authenticateOnce(req);
-    if (!memo) store[MEMO] = { api: this, pending };
+    if (memo !== undefined) return this.authenticateOnce(req, undefined) as Promise<AuthResult<C>>; // another Auth0Api's request
+    const mine: Memo = { api: this, pending: undefined, result: undefined };
+    const pending = this.authenticateOnce(req, mine);
+    mine.pending = pending;
+    store[MEMO] = mine;
     return pending as Promise<AuthResult<C>>;
   }
 
-  private async authenticateOnce(req: Request): Promise<VerifiedRequest> {
+  private async authenticateOnce(req: Request, memo: Memo | undefined): Promise<VerifiedRequest> {
     const context = this.validator.requestContext(incomingRequest(req), proxySettings(req));
     const result = await this.validator.verifyRequest(context);
     req.auth = result;
-    recordAuth(result, req); // getAuth(req), the same for every framework
+    // getAuth(req), the same for every framework: from the memo, else (another Auth0Api's memo) recorded.
+    if (memo) memo.result = result;
+    else recordAuth(result, req);
     for (const name in result.responseHeaders) req.res?.setHeader(name, result.responseHeaders[name]!);
     return result;
   }

@@ -45,6 +45,11 @@ function buildApp(): express.Express {
   app.get('/stacked', auth0.requireAuth(), auth0.requireAuth({ scopes: 'read:x' }), (_req, res) => {
     res.json({ ok: true });
   });
+  // A second API configuration on the same request (e.g. a router of another audience): getAuth(req) still answers.
+  const other = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE });
+  app.get('/two-apis', auth0.requireAuth(), other.requireAuth(), (req, res) => {
+    res.json({ sub: getAuth(req).claims.sub, same: getAuth(req) === req.auth });
+  });
   app.get('/forgot-protection', (req, res) => {
     res.json({ sub: getAuth(req).claims.sub });
   });
@@ -149,6 +154,10 @@ describe('requireAuth', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('two API configurations on one request: each verifies it, getAuth(req) gives the last one’s result (req.auth)', async () => {
+    expect(await call('/two-apis', await withToken())).toMatchObject({ status: 200, body: { sub: 'auth0|user-1', same: true } });
   });
 
   it('serves the RFC 9728 document installed by install(app)', async () => {

@@ -23,6 +23,28 @@ export function recordAuth(result: AuthResult, ...requests: object[]): void {
   for (const request of requests) results.set(request, result);
 }
 
+/** Reads the result an adapter keeps itself for a request (undefined for any object it does not know). */
+export type AuthReader = (request: object) => AuthResult | undefined;
+const readers: AuthReader[] = [];
+
+/**
+ * For an adapter that keeps each request's result itself (Express, in its per-request memo): {@link getAuth} asks it
+ * too, so the adapter need not {@link recordAuth} — a WeakMap entry per request cost ≈ 1.3 µs with its GC work.
+ */
+export function readAuthFrom(reader: AuthReader): void {
+  if (!readers.includes(reader)) readers.push(reader);
+}
+
+function recorded(request: object): AuthResult | undefined {
+  const result = results.get(request);
+  if (result !== undefined) return result;
+  for (const read of readers) {
+    const kept = read(request);
+    if (kept !== undefined) return kept;
+  }
+  return undefined;
+}
+
 /** Records that an optional operation served `request` anonymously. */
 export function recordAnonymous(...requests: object[]): void {
   for (const request of requests) anonymous.add(request);
@@ -33,7 +55,7 @@ export function recordAnonymous(...requests: object[]): void {
  * (Express `req`, Koa `ctx.request` or `ctx`, hapi `request`). Throws a 401 if the route was not protected.
  */
 export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: object): AuthResult<C> {
-  const result = results.get(request);
+  const result = recorded(request);
   if (!result) throw new AuthError('unauthorized', 'request.not_authenticated', 'Authentication required');
   return result as AuthResult<C>;
 }
@@ -49,7 +71,7 @@ export function getAuth<C extends AccessTokenClaims = AccessTokenClaims>(request
  * Throws (500) on a route with no authentication at all, where undefined would silently mean "nobody".
  */
 export function getOptionalAuth<C extends AccessTokenClaims = AccessTokenClaims>(request: object): AuthResult<C> | undefined {
-  const result = results.get(request);
+  const result = recorded(request);
   if (result) return result as AuthResult<C>;
   if (anonymous.has(request)) return undefined;
   throw new SetupError("getOptionalAuth: this route has no authentication; use @Security('auth0-optional') or requireAuth({ optional: true })");

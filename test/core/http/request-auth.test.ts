@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as dpop from 'dpop';
 import { createValidator, type ApiOptions, type AuthError } from '../../../src/core/index.js';
-import { getAuth, getOptionalAuth, recordAnonymous, recordAuth, RequestAuthenticator, type AuthResult, type RequestHandle } from '../../../src/core/http/request-auth.js';
+import { getAuth, getOptionalAuth, readAuthFrom, recordAnonymous, recordAuth, RequestAuthenticator, type AuthResult, type RequestHandle } from '../../../src/core/http/request-auth.js';
 import type { IncomingRequest } from '../../../src/core/http/request.js';
 import { ConfigurationError, SetupError } from '../../../src/core/errors.js';
 import { TestIssuer } from '../../support/test-issuer.js';
@@ -197,7 +197,7 @@ describe('RequestAuthenticator.exchangeToken', () => {
   });
 });
 
-describe('getAuth, getOptionalAuth, recordAuth, recordAnonymous', () => {
+describe('getAuth, getOptionalAuth, recordAuth, recordAnonymous, readAuthFrom', () => {
   const result = { claims: { sub: 'auth0|x' }, token: 't', scheme: 'bearer', url: 'https://api.example.com/', responseHeaders: {} } as unknown as AuthResult;
 
   it('getAuth: the recorded result for each object it was recorded on; a 401 for any other', () => {
@@ -224,5 +224,23 @@ describe('getAuth, getOptionalAuth, recordAuth, recordAnonymous', () => {
     expect(getOptionalAuth(anonymous)).toBeUndefined();
     expect(() => getOptionalAuth({})).toThrow(SetupError);
     expect(() => getOptionalAuth({})).toThrow(/auth0-optional/);
+  });
+
+  it("readAuthFrom: an adapter's own store is asked when nothing is recorded; a recorded result comes first; others still 401", () => {
+    const kept = new Map<object, AuthResult>();
+    const other = { ...result, token: 'other' };
+    let asked = 0;
+    const reader = (request: object) => (asked++, kept.get(request));
+    readAuthFrom(reader);
+    readAuthFrom(reader); // kept once, however often it is given
+    const req = {};
+    kept.set(req, result);
+    expect(getAuth(req)).toBe(result);
+    expect(getOptionalAuth(req)).toBe(result);
+    recordAuth(other, req);
+    expect(getAuth(req)).toBe(other);
+    asked = 0;
+    expect(() => getAuth({})).toThrow(/Authentication required/);
+    expect(asked).toBe(1);
   });
 });
