@@ -9,7 +9,7 @@
 //                                    cache sizes in stats)
 //
 // Only public entry points are loaded: the package root (build/dist/src/index.js) and the demo's startDemo,
-// createApp and loadSpec.
+// createApp and loadSpec — and, for the stand-in authenticators, getAuth's adapter hook (see demo-stub).
 //
 // Modes:
 //   demo       the project's demo as `npm start` runs it (startDemo: tsoa routes, auth0-tsoa-api), /api/public and
@@ -115,6 +115,11 @@ if (mode === 'demo' || mode === 'demo-koa' || mode === 'demo-hapi') {
   // The stand-in is a real Auth0Api (so that install() registers it however the library does) whose authorize()
   // runs the middleware instead; tsoa's expressAuthentication calls authorize().
   const { createAuth0Api } = await lib();
+  // The demo's controllers read the caller with getAuth(request). A stand-in is not an adapter of the library, so it
+  // tells getAuth where its result is — `req.auth`, which it sets anyway — through the hook the Express adapter uses
+  // (internal: the one module loaded here that is not an entry point). No other cost is added to the stand-ins.
+  const { readAuthFrom } = await load('core/http/request-auth.js', "getAuth's hook for adapters");
+  readAuthFrom((req) => req.auth);
   const peerApi = createAuth0Api({ domain: issuer.origin, audience: AUDIENCE });
   peerApi.authorize = (req) =>
     new Promise((resolve, reject) => {
