@@ -14,7 +14,7 @@ import { resolveConfig, type ResolvedConfig } from './config.js';
 import { buildServices } from './services.js';
 import type { ApiOptions, DpopMode } from './options.js';
 import { acceptedCredentials, carriesNoCredentials, getDpopProof, type RequestHeaders } from './http/credentials.js';
-import { issuerOrigin, type IssuerPool } from './issuer/issuer-pool.js';
+import type { IssuerPool } from './issuer/issuer-pool.js';
 import type { TokenVerifier } from './token/token-verifier.js';
 import type { DpopVerifier } from './dpop/dpop.js';
 import { checkConfirmation } from './token/confirmation.js';
@@ -25,7 +25,7 @@ import type { AccessTokenClaims } from './token/access-token.js';
 import { accessTokenHash } from './dpop/dpop-proof.js';
 import { rejectionEvent, type EventSink } from './observability/events.js';
 import type { Telemetry } from './observability/telemetry.js';
-import type { Discovery, IssuerClient } from './issuer/issuer.js';
+import type { Discovery } from './issuer/issuer.js';
 import { createTokenExchanger, type ExchangeRequest, type TokenExchanger } from './issuer/token-exchange.js';
 import type { IncomingRequest, RequestContext, RequestSettings, VerifiedRequest } from './http/request.js';
 import { toRequestContext } from './http/request-context.js';
@@ -75,7 +75,7 @@ export class ApiValidator {
         ? undefined
         : createTokenExchanger(options.tokenExchange, {
             // The discovered endpoint of the caller's issuer, never a URL from a token (docs/decisions.md D24).
-            tokenEndpoint: async (subject) => (await this.issuerOfVerified(subject.claims.iss)?.getDiscovery())?.tokenEndpoint,
+            tokenEndpoint: async (subject) => (await this.issuers.verifiedClient(subject.claims.iss)?.getDiscovery())?.tokenEndpoint,
             fetch: this.config.issuer.fetch,
             telemetry: this.telemetry,
             emit: this.emit,
@@ -91,20 +91,6 @@ export class ApiValidator {
   exchangeToken(verified: VerifiedRequest, request: ExchangeRequest): Promise<string> {
     if (this.exchanger === undefined) return Promise.reject(new ConfigurationError('tokenExchange', 'exchangeToken() needs the tokenExchange option, e.g. { tokenExchange: { clientId, clientSecret } }'));
     return this.exchanger.exchange(verified, request);
-  }
-
-  /**
-   * The issuer client of a verified token's `iss`: the only domain; one of the configured domains; with a `domains`
-   * resolver, a client the pool holds (created when the resolver accepted that issuer for a request). Undefined for
-   * any other `iss`: a token exchange then has no endpoint (503), it never creates a client for an issuer.
-   */
-  private issuerOfVerified(iss: unknown): IssuerClient | undefined {
-    const { domains } = this.config;
-    if (domains.kind === 'single') return this.issuers.client(domains.origin);
-    const origin = issuerOrigin(iss);
-    if (origin === undefined) return undefined;
-    if (domains.kind === 'list') return domains.origins.includes(origin) ? this.issuers.client(origin) : undefined;
-    return this.issuers.peek(origin);
   }
 
   /** Authenticates a request. Resolves with the claims; rejects with an {@link AuthError}. */

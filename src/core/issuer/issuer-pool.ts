@@ -90,6 +90,20 @@ export class IssuerPool {
   }
 
   /**
+   * The client of a verified token's `iss` (its signature and issuer already checked): the only domain; the configured
+   * domain it names; with a resolver, the client the pool holds since the resolver accepted that issuer. Undefined for
+   * any other `iss`: unlike {@link select}, this never asks the resolver nor creates a client for a new issuer.
+   */
+  verifiedClient(iss: unknown): IssuerClient | undefined {
+    const { domains } = this;
+    if (domains.kind === 'single') return this.client(domains.origin);
+    const origin = issuerOrigin(iss);
+    if (origin === undefined) return undefined;
+    if (domains.kind === 'list') return domains.origins.includes(origin) ? this.client(origin) : undefined;
+    return this.peek(origin);
+  }
+
+  /**
    * Loads discovery and keys of every configured domain (none with a resolver: its domains are known per request).
    * Rejects with the first 503 AuthError when a provider cannot be reached; the others are still loaded.
    */

@@ -2,13 +2,14 @@
  * `ready()` (issuer-pool.ts, exposed as `ApiValidator.ready()` and `Auth0Api.ready()`): discovery and keys loaded at
  * start-up, so that the first request fetches nothing; a provider down at start-up rejects ready() with the same 503
  * a request gets, and requests answer 503 until it is back. Fetches are counted through the `fetch` option, against
- * the real local test issuer.
+ * the real local test issuer. `verifiedClient(iss)`: the client a token exchange uses, only ever one already accepted.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../../support/test-issuer.js';
 import { createValidator } from '../../../src/core/validator.js';
 import { AuthError } from '../../../src/core/errors.js';
-import type { ApiOptions } from '../../../src/core/config.js';
+import { resolveConfig, type ApiOptions } from '../../../src/core/config.js';
+import { buildServices } from '../../../src/core/services.js';
 
 const AUDIENCE = 'https://api.example.com';
 const URL_ = 'https://api.example.com/api/private';
@@ -101,5 +102,31 @@ describe('ready(): discovery and keys before the first request', () => {
     issuer.jwksFault = { kind: 'status', status: 500 };
     const { validator } = counted();
     await expect(validator.ready()).rejects.toMatchObject({ status: 503, reason: 'provider.unavailable' });
+  });
+});
+
+describe('verifiedClient(iss): the client of an issuer already accepted, never a new one', () => {
+  const poolOf = (options: Partial<ApiOptions>) => buildServices(resolveConfig({ audience: AUDIENCE, ...options })).issuers;
+  const request = { url: URL_, headers: {} };
+
+  it('one domain: its client, whatever the iss says', () => {
+    const pool = poolOf({ domain: issuer.origin });
+    expect(pool.verifiedClient('https://elsewhere.example/')?.origin).toBe(issuer.origin);
+  });
+
+  it('several domains: the one the iss names; none for an iss outside them', () => {
+    const pool = poolOf({ domains: [issuer.origin, other.origin] });
+    expect(pool.verifiedClient(`${other.origin}/`)?.origin).toBe(other.origin);
+    expect(pool.verifiedClient(`${issuer.origin}/`)?.origin).toBe(issuer.origin);
+    expect(pool.verifiedClient('https://elsewhere.example/')).toBeUndefined();
+    expect(pool.verifiedClient(42)).toBeUndefined();
+  });
+
+  it('a resolver: none before the resolver accepted the issuer (no client is created), then the one select() made', async () => {
+    const pool = poolOf({ domains: () => [other.origin] });
+    expect(pool.verifiedClient(`${other.origin}/`)).toBeUndefined();
+    expect(pool.peek(other.origin)).toBeUndefined();
+    const selected = await pool.select(`${other.origin}/`, request);
+    expect(pool.verifiedClient(`${other.origin}/`)).toBe(selected);
   });
 });
