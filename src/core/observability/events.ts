@@ -13,7 +13,7 @@
  * | `replay_store_failed` | the replay or nonce store failed, or refused a client over its quota | error |
  * | `domains_resolver_failed` | the `domains` resolver threw or timed out | error |
  * | `replay_store_warning` | a replay store's set-up warning | warn |
- * | `token_exchange_failed` | a token exchange (RFC 8693) failed or was refused | warn (error for `refused` 401) |
+ * | `token_exchange_failed` | a token exchange (RFC 8693) failed or was refused | warn |
  */
 import type { AuthError, AuthErrorCode, AuthFailureReason, AuthScheme, ProviderFetchFailure } from '../errors.js';
 
