@@ -56,6 +56,15 @@ function entryFor(token: string, exp = 2_000_000_000): CachedToken {
   };
 }
 
+/** A cache of two entries holding `a` then `b`, and a third token `c` not set yet. */
+function fullOfTwo() {
+  const cache = new TokenCache(2, 'first-use');
+  const [a, b, c] = distinctTokens(3) as [string, string, string];
+  cache.set(entryFor(a));
+  cache.set(entryFor(b));
+  return { cache, a, b, c };
+}
+
 describe('tailHash', () => {
   it('depends on every character of the tail, and only on the tail', () => {
     const base = `${'x'.repeat(100)}${'A'.repeat(KEY_LENGTH)}`;
@@ -244,10 +253,7 @@ describe('TokenCache: size bound and eviction', () => {
   });
 
   it('a hit does not refresh an entry (oldest set, not least recently used, goes first)', () => {
-    const cache = new TokenCache(2, 'first-use');
-    const [a, b, c] = distinctTokens(3) as [string, string, string];
-    cache.set(entryFor(a));
-    cache.set(entryFor(b));
+    const { cache, a, b, c } = fullOfTwo();
     expect(cache.get(a)?.token).toBe(a);
     cache.set(entryFor(c));
     expect(cache.get(a)).toBeUndefined();
@@ -256,10 +262,7 @@ describe('TokenCache: size bound and eviction', () => {
   });
 
   it('setting a held token again makes it the newest, and evicts nothing', () => {
-    const cache = new TokenCache(2, 'first-use');
-    const [a, b, c] = distinctTokens(3) as [string, string, string];
-    cache.set(entryFor(a));
-    cache.set(entryFor(b));
+    const { cache, a, b, c } = fullOfTwo();
     cache.set(entryFor(a));
     expect(cache.size).toBe(2);
     expect(cache.get(b)?.token).toBe(b);
@@ -270,10 +273,7 @@ describe('TokenCache: size bound and eviction', () => {
   });
 
   it('a deleted entry frees its place', () => {
-    const cache = new TokenCache(2, 'first-use');
-    const [a, b, c] = distinctTokens(3) as [string, string, string];
-    cache.set(entryFor(a));
-    cache.set(entryFor(b));
+    const { cache, a, b, c } = fullOfTwo();
     cache.delete(b);
     cache.set(entryFor(c));
     expect(cache.size).toBe(2);
